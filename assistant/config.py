@@ -1,0 +1,65 @@
+"""Settings from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob the assistant has; names are the env vars (`ASSISTANT_` prefix)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Path("data")
+    corpus_dir: Path = Path("corpus")
+    chroma_url: str = ""
+    collection: str = "guidance"
+    embeddings: Literal["auto", "local", "openai"] = "auto"
+    embedding_model: str = "text-embedding-3-small"
+    max_file_mb: float = 50.0
+
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    chat_model: str = "gpt-4o-mini"
+    llm_timeout: float = 30.0
+
+    # Retrieval
+    top_k: int = 5
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    rrf_k: int = 60
+    abstain_threshold: float = 0.5
+
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency: int = 8
+    staff_user: str = ""
+    staff_password: SecretStr | None = None
+    chat_password: SecretStr | None = None
+
+    @property
+    def use_openai_embeddings(self) -> bool:
+        if self.embeddings == "auto":
+            return self.openai_api_key is not None
+        return self.embeddings == "openai"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,382 @@
+"""Files to sections: each loader turns one document into text sections with metadata.
+
+Markdown, HTML and DOCX are first rendered as Markdown-style text (headings as `#`),
+so one heading splitter (LangChain's) cuts them all along their own structure.
+PDFs become one section per page, so every passage keeps its page number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .language import detect_language
+
+SUPPORTED = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
+TEXT_TYPES = {".md", ".markdown", ".txt", ".html", ".htm"}
+NO_TEXT_LAYER = "no text layer — scanned? needs OCR"
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; the message is shown to staff as the reason."""
+
+
+@dataclass
+class Section:
+    text: str
+    headings: list[str] = field(default_factory=list)
+    page: int = 0
+
+
+@dataclass
+class LoadedDocument:
+    source: str
+    title: str
+    language: str
+    kind: str
+    content_hash: str
+    sections: list[Section]
+    jurisdiction: str = ""
+    updated: str = ""
+    sources: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def source_name(path: Path, root: Path | None) -> str:
+    """Path relative to the synced folder (POSIX style), else the bare file name."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> LoadedDocument:
+    """Read one file into sections, or raise LoadError with a reason a person can act on."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise LoadError(
+            f"unsupported file type '{suffix or path.name}' (supported: {', '.join(sorted(SUPPORTED))})"
+        )
+    size = path.stat().st_size
+    if size == 0:
+        raise LoadError("empty file (0 bytes)")
+    if size > max_mb * 1024 * 1024:
+        raise LoadError(f"file is {size / 1024 / 1024:.1f} MB, over the {max_mb:g} MB limit")
+    data = path.read_bytes()
+    if suffix in TEXT_TYPES and b"\x00" in data[:8192]:
+        raise LoadError(f"not a text file: binary content in a {suffix} file")
+
+    doc = LoadedDocument(
+        source=source_name(path, root),
+        title="",
+        language="",
+        kind=suffix.lstrip("."),
+        content_hash=content_hash(data),
+        sections=[],
+    )
+    if suffix == ".pdf":
+        _load_pdf(data, doc)
+    elif suffix == ".docx":
+        _sections_from_markdown(_docx_to_markdown(data), doc)
+    elif suffix in {".html", ".htm"}:
+        _load_html(decode_text(data), doc)
+    elif suffix in {".md", ".markdown"}:
+        _load_markdown(decode_text(data), doc)
+    else:
+        _load_text(decode_text(data), doc)
+
+    doc.sections = [s for s in doc.sections if s.text.strip()]
+    if not doc.sections:
+        raise LoadError("no text found in the file")
+    doc.title = doc.title.strip() or path.stem.replace("_", " ").replace("-", " ")
+    if doc.language not in {"da", "nb", "en"}:
+        sample = " ".join(s.text for s in doc.sections[:20])
+        doc.language = detect_language(f"{doc.title} {sample}")
+    return doc
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM); older Windows files fall back to cp1252, then latin-1."""
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte string")
+
+
+# --- Markdown -----------------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+
+
+def _load_markdown(text: str, doc: LoadedDocument) -> None:
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            meta = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            doc.warnings.append(f"front matter is not valid YAML ({exc.__class__.__name__}); ignored")
+            meta = {}
+        if isinstance(meta, dict):
+            _apply_front_matter(meta, doc)
+        text = text[match.end() :]
+    _sections_from_markdown(text, doc)
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None and str(v).strip()]
+    return [str(value)] if str(value).strip() else []
+
+
+def _apply_front_matter(meta: dict, doc: LoadedDocument) -> None:
+    doc.title = str(meta.get("title") or "")
+    language = str(meta.get("language") or meta.get("lang") or "").lower()
+    doc.language = {"no": "nb", "nn": "nb", "dk": "da"}.get(language, language)
+    doc.jurisdiction = str(meta.get("jurisdiction") or "")
+    doc.updated = str(meta.get("updated") or meta.get("date") or "")
+    doc.sources = _as_list(meta.get("sources"))
+    doc.topics = _as_list(meta.get("topics"))
+
+
+def _sections_from_markdown(text: str, doc: LoadedDocument) -> None:
+    from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+    levels = [("#" * n, f"h{n}") for n in range(1, 7)]
+    splitter = MarkdownHeaderTextSplitter(levels, strip_headers=True)
+    for part in splitter.split_text(text):
+        headings = [part.metadata[f"h{n}"] for n in range(1, 7) if part.metadata.get(f"h{n}")]
+        text = part.page_content.replace("  \n", "\n")
+        doc.sections.append(Section(text, headings))
+        if not doc.title and headings and part.metadata.get("h1"):
+            doc.title = part.metadata["h1"]
+
+
+# --- Plain text ---------------------------------------------------------------------------
+
+
+def _load_text(text: str, doc: LoadedDocument) -> None:
+    first_line = text.strip().split("\n", 1)[0].strip()
+    if 0 < len(first_line) <= 200 and not first_line.startswith("§"):
+        doc.title = first_line.split(" – kilde:")[0].strip()
+        text = text.strip()[len(first_line) :]
+    doc.sections.append(Section(text))
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*([a-zæøå])")
+
+
+def join_hyphenated(text: str) -> str:
+    """'admi-\\nnistrations' -> 'administrations' (only before a lower-case continuation)."""
+    return _HYPHEN_BREAK.sub(r"\1\2", text)
+
+
+def _load_pdf(data: bytes, doc: LoadedDocument) -> None:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise LoadError("not a PDF: the file does not start with a PDF header")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("encrypted PDF: password protected, cannot be read")
+        pages = list(reader.pages)
+        meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+    except LoadError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise LoadError(f"corrupt PDF: {exc.__class__.__name__}: {str(exc)[:120]}") from exc
+    except Exception as exc:  # pypdf raises many kinds on broken files
+        if "crypt" in str(exc).lower() or "decrypt" in str(exc).lower():
+            raise LoadError("encrypted PDF: cannot be decrypted") from exc
+        raise LoadError(f"corrupt PDF: {exc.__class__.__name__}: {str(exc)[:120]}") from exc
+
+    texts: dict[int, str] = {}
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts[number] = join_hyphenated(page.extract_text() or "")
+        except Exception as exc:  # one broken page must not lose the others
+            doc.warnings.append(f"page {number}: could not extract text ({exc.__class__.__name__})")
+    running = _running_lines(texts.values())
+    empty = []
+    for number, text in texts.items():
+        lines = [ln.strip() for ln in text.split("\n") if ln.strip() and ln.strip() not in running]
+        if not lines:
+            empty.append(number)
+            continue
+        heading = lines[0] if _looks_like_heading(lines[0]) and len(lines) > 1 else ""
+        body = lines[1:] if heading else lines
+        doc.sections.append(Section(_unwrap(body), [heading] if heading else [], page=number))
+    if not doc.sections:
+        raise LoadError(NO_TEXT_LAYER)
+    if empty:
+        pages_list = ", ".join(map(str, empty[:10])) + ("…" if len(empty) > 10 else "")
+        doc.warnings.append(f"page(s) {pages_list}: {NO_TEXT_LAYER}")
+    if isinstance(meta_title, str) and meta_title.strip():
+        doc.title = meta_title.strip()
+    elif running:
+        doc.title = max(running, key=len)
+
+
+def _running_lines(pages) -> set[str]:
+    """Lines printed on most pages (running headers and footers), which are noise."""
+    from collections import Counter
+
+    pages = [p for p in pages if p.strip()]
+    if len(pages) < 4:
+        return set()
+    seen = Counter(ln.strip() for p in pages for ln in set(p.split("\n")) if ln.strip())
+    return {line for line, n in seen.items() if n >= 0.5 * len(pages) and len(line) > 3}
+
+
+def _looks_like_heading(line: str) -> bool:
+    return 3 <= len(line) <= 70 and line[0].isupper() and not re.search(r"[.,;:!?\"”]$", line)
+
+
+def _unwrap(lines: list[str]) -> str:
+    """Join PDF layout lines into paragraphs; keep a break after a finished sentence."""
+    out = ""
+    for line in lines:
+        if not out:
+            out = line
+        elif re.search(r"[.!?:”\"]$", out.rstrip()):
+            out += "\n" + line
+        else:
+            out += " " + line
+    return re.sub(r"[ \t]+", " ", out)
+
+
+# --- DOCX ---------------------------------------------------------------------------------
+
+
+def _docx_to_markdown(data: bytes) -> str:
+    import zipfile
+
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}") from exc
+    except Exception as exc:
+        raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:100]}") from exc
+
+    lines: list[str] = []
+    for block in document.element.body.iterchildren():
+        tag = block.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(block, document)
+            text = para.text.strip()
+            if not text:
+                continue
+            style = (para.style.name if para.style is not None else "") or ""
+            level = _heading_level(style)
+            lines.append(f"{'#' * level} {text}" if level else text)
+        elif tag == "tbl":
+            for row in Table(block, document).rows:
+                cells = [c.text.strip() for c in row.cells]
+                if any(cells):
+                    lines.append(" | ".join(cells))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"(?:Heading|Overskrift)\s*(\d)", style)
+    return min(int(match.group(1)), 6) if match else 0
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+_SKIP_TAGS = ["script", "style", "noscript", "nav", "template", "svg", "form", "button"]
+_SKIP_CLASS = re.compile(r"(^|[-_ ])(toc|menu|breadcrumb|navbar|sidebar|cookie)", re.I)
+_BLOCKS = {"p", "li", "td", "th", "dd", "dt", "pre", "blockquote", "article", "div", "section",
+           "caption", "figcaption", "tr"}
+
+
+def _load_html(html: str, doc: LoadedDocument) -> None:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    if soup.title and soup.title.string:
+        doc.title = soup.title.string.strip()
+    html_tag = soup.find("html")
+    if html_tag and html_tag.get("lang"):
+        lang = html_tag["lang"].lower()[:2]
+        doc.language = {"no": "nb", "nn": "nb"}.get(lang, lang)
+    for tag in soup.find_all(_SKIP_TAGS):
+        tag.decompose()
+    for tag in soup.find_all(True):
+        if tag.decomposed:
+            continue
+        marks = " ".join(tag.get("class") or []) + " " + (tag.get("id") or "")
+        if _SKIP_CLASS.search(marks) or (tag.name in {"header", "footer"} and not tag.find("h1")):
+            tag.decompose()
+    body = soup.body or soup
+    _sections_from_markdown(_html_to_markdown(body), doc)
+
+
+def _html_to_markdown(root) -> str:
+    """Headings become `#` lines; each innermost text block becomes its own paragraph."""
+    from bs4 import NavigableString, Tag
+
+    out: list[str] = []
+    buffer: list[str] = []
+    prefix: list[str] = []  # a list marker waiting for its item's first text block
+
+    def flush() -> None:
+        text = re.sub(r"\s+", " ", "".join(buffer)).strip()
+        if text:
+            out.append(" ".join(prefix + [text]))
+            prefix.clear()
+        buffer.clear()
+
+    def walk(node) -> None:
+        for child in node.children:
+            if isinstance(child, NavigableString):
+                if child.__class__.__name__ in {"Comment", "Doctype", "Declaration"}:
+                    continue
+                buffer.append(str(child))
+            elif isinstance(child, Tag):
+                if re.fullmatch(r"h[1-6]", child.name):
+                    flush()
+                    text = re.sub(r"\s+", " ", child.get_text(" ")).strip()
+                    text = re.sub(r"\s+([.,:;])", r"\1", text)
+                    if text:
+                        out.append(f"{'#' * int(child.name[1])} {text}")
+                elif child.name == "br":
+                    buffer.append(" ")
+                elif child.name in _BLOCKS:
+                    flush()
+                    if child.name == "li":
+                        prefix[:] = [child.get("data-name") or "-"]
+                    walk(child)
+                    flush()
+                else:
+                    walk(child)
+
+    walk(root)
+    flush()
+    return "\n\n".join(out)
