@@ -157,6 +157,92 @@ def remove(source: str = typer.Argument(..., help="The document's source, as `as
     out.print(f"removed {source}")
 
 
+
+@app.command("eval")
+def eval_command(
+    gold: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gold set (JSON lines)."),
+    k: int = typer.Option(5, "-k", help="Cut-off for Hit@k."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    details: bool = typer.Option(False, "--details", help="Per question: ranked hits and abstain decision."),
+    docs_dir: Optional[Path] = typer.Option(
+        None, "--docs", help="Evaluate over this folder: synced into its own store under the data folder first."
+    ),
+    baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the tutorial baseline."),
+):
+    """Measure retrieval on a gold set: Hit@1, Hit@k, MRR@10, abstain rates."""
+    from .evaluation import TutorialBaseline, assistant_system, evaluate, load_gold
+    from .retrieval import Retriever
+    from .sync import discover
+
+    settings = _eval_settings(docs_dir) if docs_dir else get_settings()
+    store = _store_for(settings)
+    if docs_dir:
+        from .sync import sync
+
+        sync(store, settings, [docs_dir])
+    questions = load_gold(gold)
+    retriever = Retriever(store, settings)
+    reports = [evaluate("assistant", questions, assistant_system(retriever, k), k)]
+    if baseline:
+        folder = docs_dir or settings.corpus_dir
+        files = [f for f, _, _ in discover([folder], settings.corpus_dir)]
+        reports.append(evaluate("baseline (RCTS 1000/200 + BM25)", questions, TutorialBaseline(files), k))
+    if as_json:
+        payload = {
+            "metrics": reports[0].metrics,
+            "questions": [r.as_json(True) for r in reports[0].results],
+        }
+        if baseline:
+            payload["baseline"] = reports[1].metrics
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    _print_eval(reports, k, details)
+
+
+def _eval_settings(docs_dir: Path):
+    import hashlib
+
+    base = get_settings()
+    key = hashlib.sha1(str(docs_dir.resolve()).encode()).hexdigest()[:8]
+    return base.model_copy(update={"data_dir": Path(base.data_dir) / f"eval-{key}"})
+
+
+def _store_for(settings):
+    from .store import Store, StoreError
+
+    try:
+        return Store(settings)
+    except StoreError as exc:
+        _fail(str(exc))
+
+
+def _print_eval(reports, k: int, details: bool) -> None:
+    table = Table(title=f"Retrieval on {reports[0].metrics['overall']['questions']} questions")
+    cols = ["system", "kind", "n", "hit@1", f"hit@{k}", "mrr@10", "abstain (unanswerable)", "false abstain"]
+    for col in cols:
+        table.add_column(col)
+    for report in reports:
+        rows = [("overall", report.metrics["overall"])] + list(report.metrics["by_kind"].items())
+        for kind, m in rows:
+            table.add_row(
+                report.name if kind == "overall" else "", kind, str(m["questions"]),
+                *[_fmt(m.get(key)) for key in ("hit@1", f"hit@{k}", "mrr@10", "abstain", "false_abstain")],
+            )
+        table.add_section()
+    out.print(table)
+    if details:
+        for result in reports[0].results:
+            q = result.question
+            flag = "ABSTAIN" if result.ranked.abstained else "answer"
+            out.print(f"\n[bold]{q.id}[/bold] ({q.kind}, {flag}, rank {result.rank or '-'}) {q.question}")
+            for n, hit in enumerate(result.ranked.hits[:10], start=1):
+                out.print(f"  {n:>2}. {hit['source'][:40]} | {hit['section'][:40]} | {hit['text'][:70]!r}")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -1,0 +1,74 @@
+"""The multilingual procurement glossary: finds the concepts a question names and
+offers the same concepts' terms in the other languages and as synonyms.
+
+The glossary is a data file (`assistant/data/glossary.yaml`); staff can extend it, or
+point `ASSISTANT_GLOSSARY` at their own copy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .text import LANGUAGES, stems, words
+
+DEFAULT_PATH = Path(__file__).parent / "data" / "glossary.yaml"
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    terms: dict[str, tuple[str, ...]]  # language -> terms
+
+    def all_terms(self) -> list[tuple[str, str]]:
+        return [(lang, t) for lang in LANGUAGES for t in self.terms.get(lang, ())]
+
+
+class Glossary:
+    def __init__(self, concepts: list[Concept]):
+        self.concepts = concepts
+        # (language, stemmed term) -> concept, matched against the stemmed question
+        self._index: dict[tuple[str, tuple[str, ...]], Concept] = {}
+        for concept in concepts:
+            for lang, term in concept.all_terms():
+                key = tuple(stems(words(term), lang))
+                if key:
+                    self._index.setdefault((lang, key), concept)
+        self._max_len = max((len(k[1]) for k in self._index), default=1)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Glossary":
+        path = Path(path or os.environ.get("ASSISTANT_GLOSSARY") or DEFAULT_PATH)
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        concepts = [
+            Concept(
+                str(item["id"]),
+                {lang: tuple(str(t).lower() for t in item.get(lang) or []) for lang in LANGUAGES},
+            )
+            for item in data.get("concepts", [])
+        ]
+        return cls(concepts)
+
+    def match(self, question: str) -> list[tuple[Concept, set[str]]]:
+        """Concepts named in the question, each with the question words that named it."""
+        qwords = words(question)
+        found: dict[str, tuple[Concept, set[str]]] = {}
+        for lang in LANGUAGES:
+            qstems = stems(qwords, lang)
+            for start in range(len(qstems)):
+                for length in range(min(self._max_len, len(qstems) - start), 0, -1):
+                    concept = self._index.get((lang, tuple(qstems[start : start + length])))
+                    if concept:
+                        entry = found.setdefault(concept.id, (concept, set()))
+                        entry[1].update(qwords[start : start + length])
+                        break
+        return list(found.values())
+
+
+@lru_cache(maxsize=2)
+def default_glossary() -> Glossary:
+    return Glossary.load()

@@ -1,0 +1,349 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25, fused by reciprocal rank fusion.
+
+The BM25 index is built from the chunks stored in Chroma and cached on disk under a key
+of the store's state, so Chroma stays the one source of truth and every app process
+against one Chroma server sees the same corpus. A question that names a provision
+("§ 39", "artikel 31", "FOA § 7-9", "stk. 2") gets that provision first. A relevance
+gate scores how well the best passages cover the question's own terms; below the
+threshold the assistant abstains instead of answering from weak evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from .chunking import indexed_text, normalise_provision
+from .config import Settings
+from .glossary import Glossary, default_glossary
+from .store import Store, StoredChunk
+from .text import content_words, doc_tokens, query_stems, stems, words
+
+CANDIDATES = 50
+REFRESH_SECONDS = 2.0
+
+# Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
+LAW_ALIASES = {
+    "foa": "anskaffelsesforskrift", "anskaffelsesforskriften": "anskaffelsesforskrift",
+    "loa": "anskaffelseslov", "anskaffelsesloven": "anskaffelseslov",
+    "udbudsloven": "udbudslov", "udbl": "udbudslov", "ul": "udbudslov",
+    "direktivet": "direktiv", "directive": "direktiv",
+}
+_PROVISION_QUERY = re.compile(
+    r"(?:(?P<law>\b[a-zæøå]+\b)\s+)?(?P<label>§+\s*\d+(?:-\d+)?(?:\s?[a-z]\b)?|"
+    r"\b(?:artikel|article|art\.?)\s*\d+[a-z]?)"
+    r"(?:[,\s]+(?:stk\.?|nr\.?|ledd|paragraph)?\s*\(?(?P<sub>\d+)\)?(?:\s*ledd)?)?",
+    re.I,
+)
+_STK_ONLY = re.compile(r"\bstk\.?\s*(\d+)", re.I)
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with its fused score."""
+
+    id: str
+    text: str
+    source: str
+    title: str
+    section: str
+    page: int
+    language: str
+    score: float
+    provision: str = ""
+    dense: float = 0.0
+
+    @classmethod
+    def from_stored(cls, chunk: StoredChunk, score: float, dense: float = 0.0) -> "Hit":
+        m = chunk.meta
+        return cls(
+            id=chunk.id, text=chunk.text, source=m.get("source", ""), title=m.get("title", ""),
+            section=m.get("section", ""), page=int(m.get("page") or 0),
+            language=m.get("language", ""), score=score, provision=m.get("provision", ""),
+            dense=dense,
+        )
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    evidence: float  # 0..1: how well the best passages cover the question's terms
+    abstain: bool
+    expansions: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Bm25Index:
+    """BM25 over every stored chunk, plus the per-chunk facts retrieval needs."""
+
+    def __init__(self, ids, metas, tokens, texts):
+        self.ids: list[str] = ids
+        self.metas: list[dict] = metas
+        self.texts: list[str] = texts
+        self.position = {cid: i for i, cid in enumerate(ids)}
+        self.model = bm25s.BM25()
+        if ids:
+            self.model.index(tokens, show_progress=False)
+        vocab = self.model.vocab_dict if ids else {}
+        self.vocab: dict[str, int] = vocab
+        df = Counter(t for doc in tokens for t in set(doc))
+        self.idf = {t: math.log(1 + (len(ids) - n + 0.5) / (n + 0.5)) for t, n in df.items()}
+        self.max_idf = math.log(1 + (len(ids) + 0.5) / 0.5)
+        self.raw_tokens = tokens
+        self.tokens = [set(doc) for doc in tokens]
+        self.by_provision: dict[str, list[int]] = {}
+        for i, meta in enumerate(metas):
+            if meta.get("provision"):
+                self.by_provision.setdefault(meta["provision"], []).append(i)
+
+    @classmethod
+    def build(cls, store: Store) -> "Bm25Index":
+        ids, metas, tokens, texts = [], [], [], []
+        for chunk in store.all_chunks():
+            m = chunk.meta
+            ids.append(chunk.id)
+            metas.append(_slim(m))
+            texts.append(chunk.text)
+            full = indexed_text(m.get("title", ""), m.get("section", ""), m.get("heading", ""), chunk.text)
+            tokens.append(doc_tokens(full, m.get("language", "da")))
+        return cls(ids, metas, tokens, texts)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [t for t in dict.fromkeys(query_tokens) if t in self.vocab]
+        if not known or not self.ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return self.model.get_scores(known)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / "chunks.json").write_text(
+            json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts,
+                        "tokens": self.raw_tokens},
+                       ensure_ascii=False),
+            encoding="utf-8",
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # readers see the whole cache or none of it
+
+    @classmethod
+    def load(cls, folder: Path) -> "Bm25Index":
+        data = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+        return cls(data["ids"], data["metas"], data["tokens"], data["texts"])
+
+
+def _slim(meta: dict) -> dict:
+    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading")
+    return {k: meta.get(k, "") for k in keys}
+
+
+class Retriever:
+    """Hybrid search over the store, with the relevance gate."""
+
+    def __init__(self, store: Store, settings: Settings, glossary: Glossary | None = None):
+        self.store = store
+        self.settings = settings
+        self.glossary = glossary or default_glossary()
+        self._index: Bm25Index | None = None
+        self._state = ""
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    # --- the BM25 side, kept in step with Chroma -------------------------------------------
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.settings.data_dir) / "bm25"
+
+    def index(self) -> Bm25Index:
+        """The BM25 index for the store's current state (rechecked every few seconds)."""
+        now = time.monotonic()
+        if self._index is not None and now - self._checked < REFRESH_SECONDS:
+            return self._index
+        with self._lock:
+            state = self.store.state()
+            self._checked = time.monotonic()
+            if self._index is None or state != self._state:
+                self._index = self._load_or_build(state)
+                self._state = state
+            return self._index
+
+    def refresh(self) -> None:
+        """Forget the cached check so the next search sees a just-finished ingest."""
+        self._checked = 0.0
+
+    def _load_or_build(self, state: str) -> Bm25Index:
+        folder = self.cache_dir / f"{self.settings.collection}-{state}"
+        if (folder / "chunks.json").exists():
+            try:
+                return Bm25Index.load(folder)
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache is rebuilt from Chroma
+        index = Bm25Index.build(self.store)
+        try:
+            for old in self.cache_dir.glob(f"{self.settings.collection}-*"):
+                shutil.rmtree(old, ignore_errors=True)
+            index.save(folder)
+        except OSError:
+            pass  # the cache is an optimisation; searching works without it
+        return index
+
+    # --- search -----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None) -> SearchResult:
+        k = k or self.settings.top_k
+        started = time.perf_counter()
+        index = self.index()
+        concepts = self.glossary.match(query)
+        named = {w for _, ws in concepts for w in ws}
+        expansion_terms = [
+            (lang, term) for concept, _ in concepts for lang, term in concept.all_terms()
+            if term not in query.lower()
+        ]
+        t_expand = time.perf_counter()
+
+        query_tokens = [s for w in content_words(query) for s in query_stems(w)]
+        expansion_tokens = [s for lang, term in expansion_terms for s in stems(words(term), lang)]
+        bm25 = index.scores(query_tokens)
+        if expansion_tokens:
+            bm25 = bm25 + 0.3 * index.scores(expansion_tokens) / max(1, len(concepts))
+        bm25_order = [i for i in np.argsort(-bm25)[:CANDIDATES] if bm25[i] > 0]
+        t_bm25 = time.perf_counter()
+
+        dense_query = "\n".join([query] + [term for _, term in expansion_terms[:12]])
+        dense = self.store.query(self.store.embed_query(dense_query), CANDIDATES) if index.ids else []
+        t_dense = time.perf_counter()
+
+        fused: dict[int, float] = {}
+        cosine: dict[int, float] = {}
+        for rank, i in enumerate(bm25_order):
+            fused[i] = fused.get(i, 0.0) + self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
+        for rank, (chunk, sim) in enumerate(dense):
+            i = index.position.get(chunk.id)
+            if i is None:
+                continue  # written after the BM25 snapshot; picked up on the next refresh
+            cosine[i] = sim
+            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight / (self.settings.rrf_k + rank + 1)
+
+        order = sorted(fused, key=lambda i: -fused[i])
+        order = self._provisions_first(query, index, order, fused)
+        hits = [
+            Hit(id=index.ids[i], text=index.texts[i], score=round(fused.get(i, 0.0), 6),
+                dense=round(cosine.get(i, 0.0), 4), **_hit_meta(index.metas[i]))
+            for i in order[: max(k, 10)]
+        ]
+        evidence = self.evidence(query, index, order[:5], named, concepts)
+        abstain = not hits or evidence < self.settings.abstain_threshold
+        done = time.perf_counter()
+        return SearchResult(
+            query=query,
+            hits=hits[: max(k, 10)],
+            evidence=round(evidence, 4),
+            abstain=abstain,
+            expansions=[c.id for c, _ in concepts],
+            timings={
+                "expand_ms": (t_expand - started) * 1000,
+                "bm25_ms": (t_bm25 - t_expand) * 1000,
+                "dense_ms": (t_dense - t_bm25) * 1000,
+                "total_ms": (done - started) * 1000,
+            },
+        )
+
+    def _provisions_first(self, query: str, index: Bm25Index, order: list[int], fused) -> list[int]:
+        wanted = parse_provisions(query)
+        if not wanted:
+            return order
+        scored: dict[int, float] = {}
+        for provision, sub, law in wanted:
+            for i in index.by_provision.get(provision, []):
+                meta = index.metas[i]
+                bonus = 1.0
+                if law and law in meta.get("source", "").lower():
+                    bonus += 1.0
+                if sub and sub in _sub_range(meta.get("subsections", "")):
+                    bonus += 0.5
+                scored[i] = max(scored.get(i, 0.0), bonus + fused.get(i, 0.0) * 10)
+        first = sorted(scored, key=lambda i: -scored[i])
+        if not any(law for _, _, law in wanted):
+            # Without a named law, prefer the provision from the documents already ranked well.
+            first.sort(key=lambda i: -(scored[i] + (1.0 if i in order[:CANDIDATES] else 0.0)))
+        seen = set(first)
+        return first + [i for i in order if i not in seen]
+
+    def evidence(self, query: str, index: Bm25Index, top: list[int], named: set[str], concepts) -> float:
+        """IDF-weighted share of the question's terms found in one of the best passages.
+
+        A term counts as found when any of its stems, or (for a glossary term) any term
+        of the same concept in any language, occurs in the passage. Words the corpus has
+        never seen weigh the most, so a question about something absent scores low.
+        """
+        terms = [w for w in dict.fromkeys(content_words(query)) if not w.isdigit() or len(w) >= 3]
+        if not terms or not top:
+            return 0.0
+        concept_stems: dict[str, set[str]] = {}
+        for concept, qwords in concepts:
+            alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
+            for w in qwords:
+                concept_stems.setdefault(w, set()).update(alt)
+        weights = {}
+        for w in terms:
+            known = [index.idf[s] for s in query_stems(w) if s in index.idf]
+            weights[w] = max(known) if known else index.max_idf
+        total = sum(weights.values())
+        best = 0.0
+        for i in top:
+            tokens = index.tokens[i]
+            covered = sum(
+                weight for w, weight in weights.items()
+                if query_stems(w) & tokens or concept_stems.get(w, set()) & tokens
+            )
+            best = max(best, covered / total)
+        return best
+
+
+def _hit_meta(meta: dict) -> dict:
+    return {
+        "source": meta.get("source", ""), "title": meta.get("title", ""),
+        "section": meta.get("section", ""), "page": int(meta.get("page") or 0),
+        "language": meta.get("language", ""), "provision": meta.get("provision", ""),
+    }
+
+
+def _sub_range(value: str) -> set[str]:
+    if not value:
+        return set()
+    if "-" in value:
+        a, b = value.split("-", 1)
+        if a.isdigit() and b.isdigit():
+            return {str(n) for n in range(int(a), int(b) + 1)}
+    return {value}
+
+
+def parse_provisions(query: str) -> list[tuple[str, str, str]]:
+    """(provision, sub-section, law hint) for each provision the question names."""
+    found = []
+    for m in _PROVISION_QUERY.finditer(query):
+        label = normalise_provision(m.group("label").replace("§§", "§"))
+        law = LAW_ALIASES.get((m.group("law") or "").lower(), "")
+        sub = m.group("sub") or ""
+        if not sub:
+            stk = _STK_ONLY.search(query[m.end() : m.end() + 20])
+            sub = stk.group(1) if stk else ""
+        found.append((label, sub, law))
+    if not found:
+        return []
+    # A law named anywhere in the question applies to every provision in it.
+    laws = [LAW_ALIASES[w] for w in words(query) if w in LAW_ALIASES]
+    return [(p, s, law or (laws[0] if laws else "")) for p, s, law in found]
