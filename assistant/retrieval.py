@@ -17,6 +17,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, stems, words
 
 CANDIDATES = 50
+EVIDENCE_PASSAGES = 3
+UNSEEN_BOOST = 1.5
+LEXICAL_SHARE = 0.6
+DENSE_FULL = 0.45  # a char-n-gram cosine this high counts as full dense support
 REFRESH_SECONDS = 2.0
 
 # Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
@@ -244,7 +249,7 @@ class Retriever:
                 dense=round(cosine.get(i, 0.0), 4), **_hit_meta(index.metas[i]))
             for i in order[: max(k, 10)]
         ]
-        evidence = self.evidence(query, index, order[:5], named, concepts)
+        evidence = self.evidence(query, index, order[:5], named, concepts, max(cosine.values(), default=0.0))
         abstain = not hits or evidence < self.settings.abstain_threshold
         done = time.perf_counter()
         return SearchResult(
@@ -282,12 +287,17 @@ class Retriever:
         seen = set(first)
         return first + [i for i in order if i not in seen]
 
-    def evidence(self, query: str, index: Bm25Index, top: list[int], named: set[str], concepts) -> float:
-        """IDF-weighted share of the question's terms found in one of the best passages.
+    def evidence(self, query: str, index: Bm25Index, top: list[int], named: set[str], concepts,
+                 dense: float = 0.0) -> float:
+        """How well the best passages support the question, from 0 to 1.
 
-        A term counts as found when any of its stems, or (for a glossary term) any term
-        of the same concept in any language, occurs in the passage. Words the corpus has
-        never seen weigh the most, so a question about something absent scores low.
+        Mostly lexical: the share of the question's words found in the top passages,
+        each word weighted by how specific it is in general language (wordfreq's Zipf
+        scale: "barsel" or "Mercell" weigh far more than "går" or "actually"). A word
+        counts as found when any of its stems, or (for a glossary term) any term of
+        the same concept in any language, or (for a compound) all its parts occur.
+        Words the corpus has never seen weigh extra: a question about something absent
+        scores low. The dense similarity of the best passage is blended in.
         """
         terms = [w for w in dict.fromkeys(content_words(query)) if not w.isdigit() or len(w) >= 3]
         if not terms or not top:
@@ -297,20 +307,20 @@ class Retriever:
             alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
             for w in qwords:
                 concept_stems.setdefault(w, set()).update(alt)
-        weights = {}
+        passage = set().union(*(index.tokens[i] for i in top[:EVIDENCE_PASSAGES]))
+        found = total = 0.0
         for w in terms:
-            known = [index.idf[s] for s in query_stems(w) if s in index.idf]
-            weights[w] = max(known) if known else index.max_idf
-        total = sum(weights.values())
-        best = 0.0
-        for i in top:
-            tokens = index.tokens[i]
-            covered = sum(
-                weight for w, weight in weights.items()
-                if query_stems(w) & tokens or concept_stems.get(w, set()) & tokens
-            )
-            best = max(best, covered / total)
-        return best
+            weight = max(0.5, 7.0 - zipf(w))
+            variants = [query_stems(w)] if w in concept_stems else _compound_variants(w, index)
+            if not variants:
+                weight *= UNSEEN_BOOST
+            total += weight
+            if concept_stems.get(w, set()) & passage or any(all(p & passage for p in v) if isinstance(v, list) else v & passage for v in variants):
+                found += weight
+        lexical = found / total if total else 0.0
+        if asks_for_amount(query) and not any(AMOUNT.search(index.texts[i]) for i in top[:EVIDENCE_PASSAGES]):
+            lexical *= 0.5  # "what did it cost?" needs a passage that states an amount
+        return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / DENSE_FULL)
 
 
 def _hit_meta(meta: dict) -> dict:
@@ -319,6 +329,47 @@ def _hit_meta(meta: dict) -> dict:
         "section": meta.get("section", ""), "page": int(meta.get("page") or 0),
         "language": meta.get("language", ""), "provision": meta.get("provision", ""),
     }
+
+
+_AMOUNT_QUESTION = re.compile(
+    r"\b(?:koste[rt]?|kostede|betalte?|betalt|paid|pay|costs?|price|priced|fees?|gebyr(?:et)?|"
+    r"pris(?:en)?|afgift(?:en)?|avgift(?:en)?)\b",
+    re.I,
+)
+AMOUNT = re.compile(
+    r"(?:\d[\d.,\s]*\s*(?:kr\b|kroner|dkk|nok|eur|euro|€|mio|mia|million|billion|mill\.|"
+    r"pct|procent|prosent|percent|%))|(?:(?:dkk|nok|eur|€|kr\.?)\s*\d)",
+    re.I,
+)
+
+
+def asks_for_amount(question: str) -> bool:
+    return bool(_AMOUNT_QUESTION.search(question))
+
+
+@lru_cache(maxsize=50_000)
+def zipf(word: str) -> float:
+    """How common a word is in Danish, Norwegian or English text (0 = unknown, 7 = "og")."""
+    from wordfreq import zipf_frequency
+
+    return max(zipf_frequency(word, lang) for lang in ("da", "nb", "en"))
+
+
+def _compound_variants(word: str, index: Bm25Index) -> list:
+    """Ways the corpus knows a word: its stems, or a Danish/Norwegian compound's parts.
+
+    Returns [] when the corpus has never seen the word in any form.
+    """
+    stems_ = query_stems(word)
+    if stems_ & index.vocab.keys():
+        return [stems_]
+    if len(word) >= 8:
+        for cut in range(4, len(word) - 3):
+            head, tail = word[:cut], word[cut:]
+            for h in (head, head[:-1] if head.endswith(("s", "e")) else None):
+                if h and query_stems(h) & index.vocab.keys() and query_stems(tail) & index.vocab.keys():
+                    return [[query_stems(h), query_stems(tail)]]
+    return []
 
 
 def _sub_range(value: str) -> set[str]:
