@@ -171,8 +171,9 @@ def _sections_from_markdown(text: str, doc: LoadedDocument) -> None:
 
 
 def _load_text(text: str, doc: LoadedDocument) -> None:
-    first_line = text.strip().split("\n", 1)[0].strip()
-    if 0 < len(first_line) <= 200 and not first_line.startswith("§"):
+    first_line, _, rest = text.strip().partition("\n")
+    first_line = first_line.strip()
+    if 0 < len(first_line) <= 200 and not first_line.startswith("§") and rest.strip():
         doc.title = first_line.split(" – kilde:")[0].strip()
         text = text.strip()[len(first_line) :]
     doc.sections.append(Section(text))

@@ -1,0 +1,45 @@
+# Quick start: `make run` (set up and start the app), `make test` (set up and run every test).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export GRADIO_ANALYTICS_ENABLED := False
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: setup run test ingest eval bench bench-ingest bench-search bench-app lint
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(PY) app.py
+
+test: setup
+	$(PY) -m pytest -q
+
+ingest: setup
+	$(PY) ingest.py
+
+eval: setup
+	$(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --docs ../shared/eval-corpus/docs
+	$(PY) -m assistant.cli eval eval/gold-corpus.jsonl --docs corpus
+
+bench-ingest: setup
+	$(PY) -m assistant.bench ingest ../shared/eval-corpus/docs
+
+bench-search: setup
+	$(PY) -m assistant.bench search --chunks 50000
+
+bench-app: setup
+	$(PY) -m assistant.bench app
+
+bench: bench-ingest bench-search bench-app
+
+lint: setup
+	$(VENV)/bin/ruff check assistant tests

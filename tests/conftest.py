@@ -1,0 +1,130 @@
+"""Shared fixtures: real files (Markdown, text, HTML, PDF, DOCX) and real Chroma in temp dirs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+for _key in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+    os.environ.pop(_key, None)
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DOCS = ROOT.parent / "shared" / "eval-corpus" / "docs"
+
+from assistant.config import Settings  # noqa: E402
+
+MARKDOWN_NOTE = """---
+title: "Markedsdialog før udbud"
+language: da
+jurisdiction: DK
+topics: [markedsdialog]
+sources:
+  - "Udbudsloven § 39"
+updated: 2026-11-28
+---
+# Markedsdialog før udbud
+
+## Hvad må ordregiveren?
+Ordregiveren må gennemføre markedsdialog med leverandører før udbuddet, så længe
+ligebehandling og gennemsigtighed respekteres. Dialogen kan bestå af møder, skriftlige
+spørgsmål og høring af udkast til udbudsmateriale.
+
+## Når en leverandør har rådgivet
+Har en leverandør rådgivet ordregiveren, skal oplysningerne deles med alle tilbudsgivere,
+og fristerne skal være lange nok til at udligne fordelen.
+"""
+
+LAW_TEXT = """Lov om prøveindkøb (testlov)
+
+§ 1. Loven fastsætter regler for prøveindkøb af innovative løsninger.
+
+§ 2. En ordregiver skal overholde principperne om ligebehandling. Stk. 2. Ordregiveren skal dokumentere valget af procedure. Stk. 3. Dokumentationen opbevares i tre år.
+
+§ 12-2. Oppdragsgiveren kan ha dialog med leverandører før konkurransen.
+
+Artikel 31. Innovationspartnerskaber kan anvendes, når løsningen ikke findes på markedet.
+"""
+
+
+def settings_for(tmp: Path, **overrides) -> Settings:
+    corpus = tmp / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    values = {"data_dir": tmp / "data", "corpus_dir": corpus, "embeddings": "local"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return settings_for(tmp_path)
+
+
+def make_pdf(path: Path, pages: list[str | None]) -> Path:
+    """A real PDF; a None page is drawn as a picture only (no text layer)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    for text in pages:
+        pdf.add_page()
+        if text is None:
+            pdf.set_fill_color(120, 120, 120)
+            pdf.rect(20, 20, 150, 200, style="F")
+            continue
+        pdf.set_font("helvetica", size=11)
+        pdf.set_xy(15, 15)
+        pdf.multi_cell(180, 6, text)
+    pdf.output(str(path))
+    return path
+
+
+def make_docx(path: Path, heading: str, paragraphs: list[str], table: list[list[str]] | None = None) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_heading(heading, level=1)
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, cell in enumerate(row):
+                grid.cell(r, c).text = cell
+    document.save(str(path))
+    return path
+
+
+@pytest.fixture
+def sample_corpus(settings: Settings) -> Path:
+    """A small corpus folder with one file of every supported kind."""
+    corpus = settings.corpus_dir
+    (corpus / "markedsdialog.md").write_text(MARKDOWN_NOTE, encoding="utf-8")
+    (corpus / "testlov.txt").write_text(LAW_TEXT, encoding="utf-8")
+    (corpus / "guide.html").write_text(
+        "<html lang='en'><head><title>Innovation guide</title><script>var x=1;</script></head>"
+        "<body><nav>Home | About</nav><h1>Innovation guide</h1><h2>Life-cycle costing</h2>"
+        "<p>Life-cycle costing adds energy use, maintenance and disposal to the purchase price.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    make_pdf(
+        corpus / "report.pdf",
+        [
+            "Pre-commercial procurement buys research and development services in phases.",
+            "The buyer shares risks and benefits with suppliers at market conditions, and "
+            "the admi-\nnistrations keep the right to use the results.",
+        ],
+    )
+    make_docx(
+        corpus / "notat.docx",
+        "Funktionskrav",
+        ["Funktionskrav beskriver hvad løsningen skal kunne, ikke hvordan."],
+        [["Krav", "Vægt"], ["Energiforbrug", "30 %"]],
+    )
+    return corpus
