@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = 5
     dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    bm25_weight: float = 2.0
     rrf_k: int = 60
     abstain_threshold: float = 0.45  # calibrated on both gold sets: see README
 

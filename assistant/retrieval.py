@@ -28,10 +28,12 @@ from .chunking import indexed_text, normalise_provision
 from .config import Settings
 from .glossary import Glossary, default_glossary
 from .store import Store, StoredChunk
-from .text import content_words, doc_tokens, query_stems, stems, words
+from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
 CANDIDATES = 50
+INDEX_VERSION = 2  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
+EXPANSION_WEIGHT = 0.3
 UNSEEN_BOOST = 1.5
 LEXICAL_SHARE = 0.6
 DENSE_FULL = 0.45  # a char-n-gram cosine this high counts as full dense support
@@ -52,6 +54,12 @@ _PROVISION_QUERY = re.compile(
 )
 _STK_ONLY = re.compile(r"\bstk\.?\s*(\d+)", re.I)
 
+
+COUNTRY_BOOST = 1.2
+COUNTRY_WORDS = {
+    "denmark": "da", "danish": "da", "danmark": "da", "dansk": "da", "danske": "da",
+    "norway": "nb", "norwegian": "nb", "norge": "nb", "norsk": "nb", "norske": "nb",
+}
 
 @dataclass
 class Hit:
@@ -107,6 +115,7 @@ class Bm25Index:
         self.max_idf = math.log(1 + (len(ids) + 0.5) / 0.5)
         self.raw_tokens = tokens
         self.tokens = [set(doc) for doc in tokens]
+        self._masks: dict[str, np.ndarray] = {}
         self.by_provision: dict[str, list[int]] = {}
         for i, meta in enumerate(metas):
             if meta.get("provision"):
@@ -123,6 +132,13 @@ class Bm25Index:
             full = indexed_text(m.get("title", ""), m.get("section", ""), m.get("heading", ""), chunk.text)
             tokens.append(doc_tokens(full, m.get("language", "da")))
         return cls(ids, metas, tokens, texts)
+
+    def language_mask(self, language: str) -> np.ndarray:
+        if language not in self._masks:
+            self._masks[language] = np.array(
+                [m.get("language") == language for m in self.metas], dtype=np.float32
+            )
+        return self._masks[language]
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         known = [t for t in dict.fromkeys(query_tokens) if t in self.vocab]
@@ -190,7 +206,7 @@ class Retriever:
         self._checked = 0.0
 
     def _load_or_build(self, state: str) -> Bm25Index:
-        folder = self.cache_dir / f"{self.settings.collection}-{state}"
+        folder = self.cache_dir / f"{self.settings.collection}-{state}-v{INDEX_VERSION}"
         if (folder / "chunks.json").exists():
             try:
                 return Bm25Index.load(folder)
@@ -219,11 +235,7 @@ class Retriever:
         ]
         t_expand = time.perf_counter()
 
-        query_tokens = [s for w in content_words(query) for s in query_stems(w)]
-        expansion_tokens = [s for lang, term in expansion_terms for s in stems(words(term), lang)]
-        bm25 = index.scores(query_tokens)
-        if expansion_tokens:
-            bm25 = bm25 + 0.3 * index.scores(expansion_tokens) / max(1, len(concepts))
+        bm25 = self._bm25(index, query, expansion_terms)
         bm25_order = [i for i in np.argsort(-bm25)[:CANDIDATES] if bm25[i] > 0]
         t_bm25 = time.perf_counter()
 
@@ -242,6 +254,8 @@ class Retriever:
             cosine[i] = sim
             fused[i] = fused.get(i, 0.0) + self.settings.dense_weight / (self.settings.rrf_k + rank + 1)
 
+        for i, factor in self._scope(query, index, fused).items():
+            fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
         order = self._provisions_first(query, index, order, fused)
         hits = [
@@ -265,6 +279,40 @@ class Retriever:
                 "total_ms": (done - started) * 1000,
             },
         )
+
+    def _bm25(self, index: Bm25Index, query: str, expansion_terms: list[tuple[str, str]]) -> np.ndarray:
+        """BM25 of the question, plus its glossary terms in each passage's own language.
+
+        Passages are monolingual, so a Danish passage is scored with the question's
+        Danish glossary terms, a Norwegian one with the Norwegian terms, and so on:
+        a question in one language reaches the law written in another.
+        """
+        tokens = [t for w in content_words(query) for t in query_tokens(w)]
+        scores = index.scores(tokens)
+        if not expansion_terms:
+            return scores
+        for lang in ("da", "nb", "en"):
+            extra = [s for term_lang, term in expansion_terms if term_lang == lang
+                     for s in stems(words(term), lang)]
+            mask = index.language_mask(lang)
+            if extra and mask.any():
+                scores = scores + EXPANSION_WEIGHT * index.scores(extra) * mask
+        return scores
+
+    def _scope(self, query: str, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
+        """Boost passages in the language of a country the question names
+        ("under the Danish act", "i norsk rett"): such a question is scoped to its law."""
+        qwords = set(words(query))
+        languages = {lang for word, lang in COUNTRY_WORDS.items() if word in qwords}
+        factors: dict[int, float] = {}
+        for i in fused:
+            meta = index.metas[i]
+            factor = 1.0
+            if languages and meta.get("language") in languages:
+                factor *= COUNTRY_BOOST
+            if factor != 1.0:
+                factors[i] = factor
+        return factors
 
     def _provisions_first(self, query: str, index: Bm25Index, order: list[int], fused) -> list[int]:
         wanted = parse_provisions(query)

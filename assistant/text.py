@@ -50,13 +50,67 @@ def stems(text_words: list[str], language: str) -> list[str]:
     return stemmer(language).stemWords(text_words)
 
 
+# Inflectional endings that happen to be words; never a compound's second part.
+_SUFFIXES = frozenset("erne ende ene ens ere este ener else ning heden ingen arne".split())
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    """Danish and Norwegian words common enough to be compound parts (wordfreq lists)."""
+    from wordfreq import top_n_list
+
+    common = set(top_n_list("da", 30_000)) | set(top_n_list("nb", 30_000))
+    return frozenset(w for w in common if len(w) >= 4 and w.isalpha() and w not in ALL_STOPWORDS)
+
+
+@lru_cache(maxsize=200_000)
+def decompound(word: str) -> tuple[str, ...]:
+    """Split a Danish/Norwegian compound into dictionary words ("tilbudsfristen" ->
+    "tilbud", "fristen"), allowing a linking -s- or -e-; () when it is not one.
+
+    Scandinavian law writes concepts as compounds that questions spell apart
+    ("kontraktsverdi" vs "verdien av kontrakten"), so both sides index the parts too.
+    """
+    vocab = _dictionary()
+    if len(word) < 8 or not word.isalpha() or word in vocab:
+        return ()
+    best: tuple[str, ...] = ()
+    best_score = 0
+    for cut in range(4, len(word) - 3):
+        head, tail = word[:cut], word[cut:]
+        heads = [head] + ([head[:-1]] if head[-1] in "se" and len(head) > 4 else [])
+        for h in heads:
+            if h in vocab and tail in vocab and tail not in _SUFFIXES:
+                score = min(len(h), len(tail))
+                if score > best_score:
+                    best, best_score = (h, tail), score
+    return best
+
+
 def doc_tokens(text: str, language: str) -> list[str]:
-    """Index tokens of a passage: its own language's stop words out, its stems in."""
+    """Index tokens of a passage: its own language's stop words out, its stems in,
+    plus the parts of Danish/Norwegian compounds."""
     stop = STOPWORDS.get(language, STOPWORDS["da"])
-    kept = [w for w in words(text) if w not in stop]
-    return stems(kept, language if language in _SNOWBALL else "da")
+    lang = language if language in _SNOWBALL else "da"
+    kept = []
+    for w in words(text):
+        if w in stop:
+            continue
+        kept.append(w)
+        if lang != "en":
+            kept.extend(decompound(w))
+    return stems(kept, lang)
 
 
-def query_stems(word: str) -> set[str]:
+@lru_cache(maxsize=50_000)
+def query_stems(word: str) -> frozenset[str]:
     """A query word's stems in all three languages: questions cross languages."""
-    return {stemmer(lang).stemWord(word) for lang in LANGUAGES}
+    return frozenset(stemmer(lang).stemWord(word) for lang in LANGUAGES)
+
+
+def query_tokens(word: str) -> set[str]:
+    """A query word's stems, plus its compound parts' stems."""
+    out = set(query_stems(word))
+    for part in decompound(word):
+        out |= query_stems(part)
+    return out
