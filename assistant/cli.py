@@ -243,6 +243,55 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="What to look for."),
+    k: int = typer.Option(5, "-k", help="How many passages."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Ranked passages for a query (hybrid dense + BM25)."""
+    from .retrieval import Retriever
+
+    settings = get_settings()
+    result = Retriever(_store(), settings).search(query, k=k)
+    hits = result.hits[:k]
+    if as_json:
+        payload = {"query": query, "abstain": result.abstain, "evidence": result.evidence,
+                   "hits": [{"source": h.source, "title": h.title, "page": h.page, "section": h.section,
+                             "text": h.text, "score": h.score} for h in hits]}
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    for n, h in enumerate(hits, start=1):
+        where = " – ".join(x for x in (h.section, f"p. {h.page}" if h.page else "") if x)
+        out.print(f"[bold]{n}. {h.title}[/bold] ({h.source}) {where}  score {h.score:.4f}")
+        out.print(f"   {h.text[:400]}\n")
+    if result.abstain:
+        out.print(f"[yellow]Weak evidence ({result.evidence:.2f}): the assistant would abstain.[/yellow]")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in Danish, Norwegian or English."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer object as JSON."),
+):
+    """Answer a question from the sources, with citations."""
+    from .answer import Assistant
+    from .retrieval import Retriever
+
+    settings = get_settings()
+    answer = Assistant(Retriever(_store(), settings), settings).ask(question)
+    if as_json:
+        out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    from rich.markdown import Markdown
+
+    out.print(Markdown(answer.answer))
+    for c in answer.citations:
+        where = " – ".join(x for x in (c.section, f"p. {c.page}" if c.page else "") if x)
+        out.print(f"[{c.n}] {c.title} ({c.source}) {where}\n    “{c.quote[:300]}”")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

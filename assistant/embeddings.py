@@ -7,6 +7,7 @@ in any process, and both expose `fingerprint()` so the store can refuse to mix t
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cached_property
 from typing import Any
 
@@ -96,9 +97,11 @@ class LocalEmbedding(EmbeddingFunction[Documents]):
 class OpenAIEmbedding(EmbeddingFunction[Documents]):
     """Any OpenAI-compatible embeddings endpoint, through langchain-openai."""
 
-    def __init__(self, model: str = "text-embedding-3-small", base_url: str | None = None):
+    def __init__(self, model: str = "text-embedding-3-small", base_url: str | None = None,
+                 api_key: str | None = None):
         self.model = model
         self.base_url = base_url or None
+        self._api_key = api_key  # never part of get_config(): the config is stored in Chroma
 
     @staticmethod
     def name() -> str:
@@ -126,6 +129,7 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
         return OpenAIEmbeddings(
             model=self.model,
             base_url=self.base_url,
+            api_key=self._api_key or os.environ.get("OPENAI_API_KEY") or None,
             check_embedding_ctx_length=False,
             chunk_size=256,
             max_retries=6,
@@ -145,5 +149,6 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
 def make_embedding(settings) -> EmbeddingFunction:
     """The embedding the settings ask for (`auto`: OpenAI when a key is set)."""
     if settings.use_openai_embeddings:
-        return OpenAIEmbedding(settings.embedding_model, settings.openai_base_url)
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAIEmbedding(settings.embedding_model, settings.openai_base_url, key)
     return LocalEmbedding()

@@ -1,0 +1,128 @@
+"""Answers without a language model: the most relevant sentences of the best passages,
+verbatim, each with its source number.
+
+Sentences are scored by the question's specific words they contain (rare words count
+more, glossary equivalents count too), near-duplicates are dropped, and at most two
+sentences come from one passage so the answer shows the breadth of the sources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .glossary import default_glossary
+from .retrieval import Hit, zipf
+from .text import content_words, query_stems, stems, words
+
+MAX_SENTENCES = 4
+PER_SOURCE = 2
+RELATIVE_FLOOR = 0.5
+_ABBREVIATIONS = {
+    "stk", "nr", "jf", "pkt", "art", "f.eks", "bl.a", "mv", "m.v", "ca", "e.g", "i.e", "etc",
+    "dvs", "evt", "inkl", "ekskl", "kr", "mio", "mia", "jan", "feb", "okt", "nov", "dec", "no",
+    "lov", "lbk", "bek", "vs", "mr", "dr", "fig", "p", "pp", "s", "kap", "afsn", "litra", "bokstav",
+}
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(«]?[A-ZÆØÅ§0-9])|\n{2,}|\n(?=[-•·*]\s|\d+[.)]\s|\([0-9a-z]\)\s)")
+
+
+@dataclass
+class Sentence:
+    text: str
+    hit_index: int
+    position: int
+    score: float = 0.0
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a legal or guidance passage; "§ 39.", "stk. 2." and "jf." do not end one."""
+    out, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end() if match.group(0) in ".!?" else match.start()
+        before = text[start:end].rstrip(".!? ")
+        last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
+        starts_subsection = text[match.end():].lstrip().startswith(("Stk.", "("))
+        if match.group(0) == "." and not starts_subsection and (
+            last.rstrip(".") in _ABBREVIATIONS
+            or re.search(r"(?:§§?|stk\.|nr\.|artikel|article)\s*\d+[a-z]?$", before, re.I)
+            or re.fullmatch(r"\d+", last)
+        ):
+            continue
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = match.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return [re.sub(r"\s+", " ", s) for s in out if len(s.split()) >= 3]
+
+
+def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
+    """Each specific question word: its stems (plus glossary equivalents) and a weight."""
+    glossary = default_glossary()
+    equivalents: dict[str, set[str]] = {}
+    for concept, qwords in glossary.match(question):
+        alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
+        for w in qwords:
+            equivalents.setdefault(w, set()).update(alt)
+    terms = {}
+    for w in dict.fromkeys(content_words(question)):
+        terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), max(0.5, 7.0 - zipf(w)))
+    return terms
+
+
+def sentence_tokens(sentence: str) -> set[str]:
+    return {s for w in words(sentence) for s in query_stems(w)}
+
+
+def score_sentence(sentence: str, terms: dict[str, tuple[set[str], float]]) -> float:
+    tokens = sentence_tokens(sentence)
+    found = sum(weight for stems_, weight in terms.values() if stems_ & tokens)
+    length = len(sentence.split())
+    penalty = 0.7 if length < 6 else (0.8 if length > 90 else 1.0)
+    return found * penalty
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(words(a)), set(words(b))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
+
+
+def best_sentences(question: str, hits: list[Hit], limit: int = MAX_SENTENCES) -> list[Sentence]:
+    """The top sentences across the passages: verbatim, no near-duplicates."""
+    terms = question_terms(question)
+    candidates = []
+    for i, hit in enumerate(hits):
+        for position, text in enumerate(split_sentences(hit.text)):
+            score = score_sentence(text, terms) * (1.0 - 0.08 * i)  # earlier passages first on ties
+            if score > 0:
+                candidates.append(Sentence(text, i, position, score))
+    candidates.sort(key=lambda s: -s.score)
+    if candidates:  # a sentence far weaker than the best one is noise, not support
+        floor = RELATIVE_FLOOR * candidates[0].score
+        candidates = [c for c in candidates if c.score >= floor]
+    chosen: list[Sentence] = []
+    per_hit: dict[int, int] = {}
+    for sentence in candidates:
+        if per_hit.get(sentence.hit_index, 0) >= PER_SOURCE:
+            continue
+        if any(_similar(sentence.text, other.text) for other in chosen):
+            continue
+        chosen.append(sentence)
+        per_hit[sentence.hit_index] = per_hit.get(sentence.hit_index, 0) + 1
+        if len(chosen) >= limit:
+            break
+    if not chosen and hits:  # nothing overlaps: the opening of the best passage
+        first = split_sentences(hits[0].text)[:1] or [hits[0].text[:300]]
+        chosen = [Sentence(first[0], 0, 0, 0.0)]
+    return sorted(chosen, key=lambda s: (s.hit_index, s.position))
+
+
+def supporting_quote(claim: str, passage: str, max_sentences: int = 2) -> str:
+    """The sentence(s) of a passage that best support a claim (for LLM citations)."""
+    terms = question_terms(claim)
+    sentences = split_sentences(passage) or [passage]
+    ranked = sorted(sentences, key=lambda s: -score_sentence(s, terms))
+    keep = [s for s in ranked[:max_sentences] if score_sentence(s, terms) > 0] or ranked[:1]
+    return " ".join(s for s in sentences if s in keep)
