@@ -292,6 +292,40 @@ def ask(
         out.print(f"[{c.n}] {c.title} ({c.source}) {where}\n    “{c.quote[:300]}”")
 
 
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Interface (default ASSISTANT_HOST, 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (default ASSISTANT_PORT, 7860)."),
+    no_sync: bool = typer.Option(False, "--no-sync", help="Skip syncing the corpus folder first."),
+):
+    """Sync the corpus folder, then serve the web app."""
+    import logging
+    import os
+
+    import uvicorn
+
+    from .store import StoreError
+    from .sync import SyncBusy
+    from .ui import Services, create_app
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    try:
+        services = Services.build(settings)
+        if not no_sync:
+            console.print(f"Syncing {settings.corpus_dir} …")
+            report = run_sync(services.store, settings, [settings.corpus_dir], wait=60)
+            print_report(report)
+    except (StoreError, SyncBusy) as exc:
+        _fail(str(exc))
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"[bold green]Serving on http://{host}:{port}[/bold green]  (staff page: /staff)")
+    uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
