@@ -31,9 +31,10 @@ from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
 CANDIDATES = 50
-INDEX_VERSION = 2  # bump when tokenisation changes, so cached indexes are rebuilt
+INDEX_VERSION = 3  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
 EXPANSION_WEIGHT = 0.3
+NEIGHBOUR_WEIGHT = 0.3
 UNSEEN_BOOST = 1.5
 LEXICAL_SHARE = 0.6
 DENSE_FULL = 0.45  # a char-n-gram cosine this high counts as full dense support
@@ -116,6 +117,7 @@ class Bm25Index:
         self.raw_tokens = tokens
         self.tokens = [set(doc) for doc in tokens]
         self._masks: dict[str, np.ndarray] = {}
+        self.prev, self.next = _neighbours(metas)
         self.by_provision: dict[str, list[int]] = {}
         for i, meta in enumerate(metas):
             if meta.get("provision"):
@@ -132,6 +134,15 @@ class Bm25Index:
             full = indexed_text(m.get("title", ""), m.get("section", ""), m.get("heading", ""), chunk.text)
             tokens.append(doc_tokens(full, m.get("language", "da")))
         return cls(ids, metas, tokens, texts)
+
+    def with_neighbours(self, scores: np.ndarray, weight: float) -> np.ndarray:
+        """Add a share of the neighbouring passages' scores: a provision or page continues
+        the topic of the ones around it (§ 75 is about innovation partnerships because
+        §§ 73-79 are, though it never says the word)."""
+        if weight <= 0 or not len(scores):
+            return scores
+        padded = np.append(scores, 0.0)
+        return scores + weight * (padded[self.prev] + padded[self.next])
 
     def language_mask(self, language: str) -> np.ndarray:
         if language not in self._masks:
@@ -165,8 +176,20 @@ class Bm25Index:
         return cls(data["ids"], data["metas"], data["tokens"], data["texts"])
 
 
+def _neighbours(metas: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the previous and next passage of the same document (-1: none)."""
+    n = len(metas)
+    prev = np.full(n, -1, dtype=np.int64)
+    nxt = np.full(n, -1, dtype=np.int64)
+    order = sorted(range(n), key=lambda i: (metas[i].get("source", ""), int(metas[i].get("position") or 0)))
+    for a, b in zip(order, order[1:]):
+        if metas[a].get("source") == metas[b].get("source"):
+            nxt[a], prev[b] = b, a
+    return prev, nxt
+
+
 def _slim(meta: dict) -> dict:
-    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading")
+    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading", "position")
     return {k: meta.get(k, "") for k in keys}
 
 
@@ -290,14 +313,14 @@ class Retriever:
         tokens = [t for w in content_words(query) for t in query_tokens(w)]
         scores = index.scores(tokens)
         if not expansion_terms:
-            return scores
+            return index.with_neighbours(scores, NEIGHBOUR_WEIGHT)
         for lang in ("da", "nb", "en"):
             extra = [s for term_lang, term in expansion_terms if term_lang == lang
                      for s in stems(words(term), lang)]
             mask = index.language_mask(lang)
             if extra and mask.any():
                 scores = scores + EXPANSION_WEIGHT * index.scores(extra) * mask
-        return scores
+        return index.with_neighbours(scores, NEIGHBOUR_WEIGHT)
 
     def _scope(self, query: str, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
         """Boost passages in the language of a country the question names
