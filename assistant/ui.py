@@ -174,8 +174,8 @@ def build_chat(services: Services) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"])
-                question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=2,
-                                      max_lines=6, elem_id="question", autofocus=True)
+                question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=1,
+                                      max_lines=4, elem_id="question", autofocus=True)
                 with gr.Row():
                     send = gr.Button(t["send"], variant="primary", elem_id="send")
                     new = gr.Button(t["new"], elem_id="new-conversation")

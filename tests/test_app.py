@@ -51,11 +51,12 @@ def free_port() -> int:
 
 
 class RunningApp:
-    def __init__(self, tmp: Path, extra_env: dict | None = None):
+    def __init__(self, tmp: Path, extra_env: dict | None = None, files: dict | None = None):
         self.tmp = tmp
         self.corpus = tmp / "corpus"
         self.corpus.mkdir(parents=True, exist_ok=True)
-        (self.corpus / "markedsdialog.md").write_text(NOTE, encoding="utf-8")
+        for name, text in {"markedsdialog.md": NOTE, **(files or {})}.items():
+            (self.corpus / name).write_text(text, encoding="utf-8")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "app.log"

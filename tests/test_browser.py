@@ -1,0 +1,115 @@
+"""The app in a real browser (Playwright + Debian's Chromium): chat, sources, staff page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import ROOT
+from .test_app import NEW_DOC, STAFF, RunningApp
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium found (install Debian's `chromium`)"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    guide = ("---\ntitle: Life-cycle costing guide\nlanguage: en\n---\n# Life-cycle costing\n\n"
+             "## What it covers\nLife-cycle costing adds energy use, maintenance and disposal costs to the purchase price.\n")
+    running = RunningApp(tmp_path_factory.mktemp("browser"), files={"guide.md": guide})
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def test_chat_streams_an_answer_with_sources_and_opens_the_source(app, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app.url + "/")
+    page.get_by_label("Dit spørgsmål").fill("Må vi holde markedsdialog med leverandører før udbuddet?")
+    page.keyboard.press("Enter")
+    page.locator("#chat").get_by_text("Ingen sprogmodel er konfigureret").wait_for(timeout=30_000)
+    card = page.locator("#sources .source-card").first
+    card.wait_for(timeout=30_000)
+    assert "Markedsdialog før udbud" in card.inner_text()
+    assert page.get_by_role("status").first.inner_text().startswith("Uden sprogmodel")
+    page.screenshot(path=str(SCREENSHOTS / "chat.png"), full_page=True)
+    with page.expect_popup() as popup:
+        card.locator("a.source-link").click()
+    source = popup.value
+    source.wait_for_load_state()
+    assert "markedsdialog" in source.url and "Markedsdialog før udbud" in source.content()
+    page.close()
+
+
+def test_abstention_looks_different_and_html_is_inert(app, browser):
+    page = browser.new_page()
+    page.goto(app.url + "/")
+    alerts = []
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    page.get_by_label("Dit spørgsmål").fill("<img src=x onerror=alert(1)> Hvad koster en barselsorlov?")
+    page.get_by_role("button", name="Send", exact=True).click()
+    page.locator("#sources .sources-nearest").wait_for(timeout=30_000)
+    assert "Ikke i kilderne" in page.locator("#chat").inner_text()
+    assert alerts == []
+    page.close()
+
+
+def test_english_interface_and_keyboard_use_on_a_phone(app, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app.url + "/")
+    page.get_by_label("English").check()
+    page.get_by_label("Your question").wait_for(timeout=10_000)
+    page.get_by_label("Your question").fill("What does life-cycle costing cover?")
+    page.keyboard.press("Enter")
+    page.locator("#sources .source-card").first.wait_for(timeout=30_000)
+    assert "No language model is configured" in page.locator("#chat").inner_text()
+    page.get_by_role("button", name="New conversation").click()
+    page.locator("#sources .sources-empty").wait_for(timeout=10_000)
+    page.close()
+
+
+def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_path):
+    doc = tmp_path / "droner.md"
+    doc.write_text(NEW_DOC, encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app.url + "/staff/")
+    page.get_by_label("username").fill(STAFF[0])
+    page.get_by_label("password").fill(STAFF[1])
+    page.keyboard.press("Enter")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload-files input[type=file]").set_input_files(str(doc))
+    page.locator("#upload").click()
+    expect(page.locator("#upload-result")).to_contain_text("added", timeout=60_000)
+    page.get_by_role("tab", name="Dokumenter / Documents").click()
+    page.locator("#refresh").click()
+    expect(page.locator("#inventory")).to_contain_text("droner.md", timeout=20_000)
+    page.screenshot(path=str(SCREENSHOTS / "staff.png"), full_page=True)
+    page.locator("#delete-choice input").fill("droner.md")
+    page.keyboard.press("Enter")
+    page.locator("#delete-confirm input").check()
+    page.locator("#delete").click()
+    expect(page.get_by_text("removed").first).to_be_attached(timeout=20_000)
+    assert not (app.corpus / "droner.md").exists()
+    page.close()
