@@ -1,0 +1,328 @@
+"""Benchmarks (commands, not tests): `python -m assistant.bench ingest|search|app`.
+
+Each prints the assistant's figures beside a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import Settings
+
+app = typer.Typer(help="Benchmarks: ingest, search and app.", no_args_is_help=True, add_completion=False)
+out = Console()
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class PeakMemory:
+    """Samples this process's RSS in a thread; `.peak` in MB."""
+
+    def __init__(self):
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    @property
+    def mb(self) -> float:
+        return self.peak / 1024 / 1024
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 1024 / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _settings(folder: Path, **kw) -> Settings:
+    return Settings(_env_file=None, data_dir=folder, corpus_dir=folder / "corpus", embeddings="local", **kw)
+
+
+@app.command()
+def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
+    """Cold ingest and unchanged re-sync of a folder, beside RCTS(1000, 200) + the same embedding."""
+    from .embeddings import LocalEmbedding
+    from .store import Store
+    from .sync import discover, sync
+
+    LocalEmbedding().embed(["warm-up"])  # imports and the projection matrix, outside the timings
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(Path(tmp) / "assistant")
+        store = Store(settings)
+        with PeakMemory() as mem:
+            t = time.perf_counter()
+            report = sync(store, settings, [docs])
+            cold = time.perf_counter() - t
+        chunks = sum(r.chunks for r in report.results)
+        t = time.perf_counter()
+        again = sync(store, settings, [docs])
+        resync = time.perf_counter() - t
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_EMBEDDINGS": "local"}
+        t = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "ingest.py"), str(docs)], env=env, cwd=ROOT,
+                       capture_output=True, check=True)
+        resync_cli = time.perf_counter() - t
+        assert again.count("unchanged") == len(again.results)
+
+        files = [f for f, _, _ in discover([docs], docs)]
+        with PeakMemory() as base_mem:
+            t = time.perf_counter()
+            base_chunks = _baseline_ingest(files, Path(tmp) / "baseline")
+            base_cold = time.perf_counter() - t
+
+    table = Table(title=f"Ingest of {docs} ({len(files)} files)")
+    for col in ("system", "chunks", "cold ingest s", "chunks/s", "unchanged re-sync s", "peak RSS MB"):
+        table.add_column(col)
+    table.add_row("assistant", str(chunks), f"{cold:.2f}", f"{chunks / cold:.0f}",
+                  f"{resync:.2f} in-process, {resync_cli:.2f} CLI", f"{mem.mb:.0f}")
+    table.add_row("baseline: RCTS(1000,200) + same embedding", str(base_chunks), f"{base_cold:.2f}",
+                  f"{base_chunks / base_cold:.0f}", "(re-embeds everything)", f"{base_mem.mb:.0f}")
+    out.print(table)
+
+
+def _baseline_ingest(files: list[Path], folder: Path) -> int:
+    import chromadb
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from .embeddings import LocalEmbedding
+    from .loaders import LoadError, load_file
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    texts = []
+    for path in files:
+        try:
+            doc = load_file(path)
+        except LoadError:
+            continue
+        texts += splitter.split_text("\n\n".join(s.text for s in doc.sections))
+    client = chromadb.PersistentClient(path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False))
+    collection = client.create_collection("baseline", embedding_function=LocalEmbedding(),
+                                          configuration={"hnsw": {"space": "cosine"}})
+    for start in range(0, len(texts), 5000):
+        batch = texts[start : start + 5000]
+        collection.add(ids=[str(start + i) for i in range(len(batch))], documents=batch)
+    return len(texts)
+
+
+QUESTIONS = [
+    "Må vi tale med leverandører inden udbuddet?", "Hvornår kan vi bruge et innovationspartnerskab?",
+    "Hvad er tærskelværdien for kommuner?", "What is pre-commercial procurement?",
+    "How do we weigh life-cycle cost?", "Hva er fristen for innovasjonspartnerskap?",
+    "udbudsloven § 39, stk. 2", "FOA § 7-9", "Hvordan opdeler vi i delkontrakter?",
+    "Can we allow variants in the tender?", "Hvilke krav til funktionskrav gælder?",
+    "Hvad er reglerne for kontraktændringer?", "Who owns the IPR in a PCP?",
+]
+
+
+@app.command()
+def search(
+    chunks: int = typer.Option(50_000, help="Corpus size to scale up to."),
+    queries: int = typer.Option(200, help="Queries to time."),
+    docs: Path = typer.Option(ROOT.parent / "shared" / "eval-corpus" / "docs", help="Seed documents."),
+    keep: Path = typer.Option(None, help="Keep the scaled store in this folder (reused if present)."),
+):
+    """Search and offline ask latency at N chunks, beside plain Chroma dense search."""
+    from .answer import Assistant
+    from .retrieval import Retriever
+    from .store import Store
+
+    folder = keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    settings = _settings(folder)
+    store = Store(settings)
+    if store.count() < chunks:
+        t = time.perf_counter()
+        _scale_up(store, settings, chunks, [docs, ROOT / "corpus"])
+        out.print(f"Built a {store.count()}-chunk store in {time.perf_counter() - t:.0f} s")
+    retriever = Retriever(store, settings)
+    assistant = Assistant(retriever, settings)
+    rss_before = rss_mb()
+    t = time.perf_counter()
+    retriever.index()
+    index_s = time.perf_counter() - t
+    qs = [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" {i}") for i in range(queries)]
+    for q in qs[:10]:
+        retriever.search(q)  # warm caches
+    search_ms, ask_ms, dense_ms = [], [], []
+    for q in qs:
+        t = time.perf_counter()
+        retriever.search(q)
+        search_ms.append((time.perf_counter() - t) * 1000)
+    for q in qs:
+        t = time.perf_counter()
+        assistant.ask(q)
+        ask_ms.append((time.perf_counter() - t) * 1000)
+    for q in qs:  # the baseline: one dense Chroma query, nothing else
+        t = time.perf_counter()
+        store.query(store.embed_query(q), 5)
+        dense_ms.append((time.perf_counter() - t) * 1000)
+    table = Table(title=f"Search at {store.count()} chunks ({queries} queries, 1 process)")
+    for col in ("operation", "p50 ms", "p95 ms"):
+        table.add_column(col)
+    table.add_row("assistant search (hybrid + gate)", f"{pct(search_ms, .5):.1f}", f"{pct(search_ms, .95):.1f}")
+    table.add_row("assistant ask (offline, extractive)", f"{pct(ask_ms, .5):.1f}", f"{pct(ask_ms, .95):.1f}")
+    table.add_row("baseline: Chroma dense top-5 only", f"{pct(dense_ms, .5):.1f}", f"{pct(dense_ms, .95):.1f}")
+    out.print(table)
+    out.print(f"BM25 index load/build {index_s:.1f} s; RSS {rss_before:.0f} MB before, {rss_mb():.0f} MB after")
+    if not keep:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
+    """Copies of real chunks with their words lightly shuffled, written as synthetic documents."""
+    from .chunking import Chunk, chunk_document
+    from .loaders import LoadError, load_file
+    from .store import DocumentRecord, now_iso
+    from .sync import discover
+
+    seeds: list[Chunk] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path, source, _ in discover([folder], folder):
+            try:
+                seeds += chunk_document(load_file(path))
+            except LoadError:
+                continue
+    rng = random.Random(7)
+    copy = 0
+    with out.status("Scaling up the store…") as status:
+        while store.count() < target:
+            batch = []
+            for seed in rng.sample(seeds, min(len(seeds), 1000)):
+                words = seed.text.split()
+                cut = rng.randrange(len(words)) if words else 0
+                text = " ".join(words[cut:] + words[:cut]) + f" (kopi {copy})"
+                batch.append(Chunk(f"synthetic/{copy:05d}.txt", text, seed.title, seed.section, seed.page,
+                                   seed.language, len(batch), seed.provision, seed.subsections, seed.heading))
+            batch = batch[: target - store.count()]
+            record = DocumentRecord(f"synthetic/{copy:05d}.txt", "synthetic", "da", f"{copy:064d}",
+                                    len(batch), now_iso())
+            store.write_document(record, batch)
+            copy += 1
+            status.update(f"Scaling up the store… {store.count()} chunks")
+
+
+@app.command("app")
+def app_bench(
+    conversations: int = typer.Option(20, help="Concurrent conversations."),
+    turns: int = typer.Option(3, help="Questions per conversation."),
+):
+    """Start-up time of `python app.py` (warm store) and concurrent gradio_client conversations."""
+    import httpx
+    from gradio_client import Client
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
+           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("OPENAI_API_KEY", None)
+    url = f"http://127.0.0.1:{port}"
+    cold = _start_and_time(env, url)
+    cold_s, proc = cold
+    proc.terminate(); proc.wait()
+    warm_s, proc = _start_and_time(env, url)
+    try:
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def conversation(n: int):
+            client = Client(url + "/", verbose=False)
+            history: list[dict] = []
+            for turn in range(turns):
+                question = QUESTIONS[(n + turn) % len(QUESTIONS)]
+                t = time.perf_counter()
+                try:
+                    answer = client.predict(message=question, history=history, api_name="/chat")
+                    assert answer["answer"]
+                    history += [{"role": "user", "content": question},
+                                {"role": "assistant", "content": answer["answer"]}]
+                    with lock:
+                        latencies.append((time.perf_counter() - t) * 1000)
+                except Exception as exc:  # counted, not raised: the figure is the error rate
+                    with lock:
+                        errors.append(repr(exc)[:200])
+
+        threads = [threading.Thread(target=conversation, args=(n,)) for n in range(conversations)]
+        t = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t
+        rss = psutil.Process(proc.pid).memory_info().rss / 1024 / 1024
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    table = Table(title="Web app")
+    table.add_column("measure")
+    table.add_column("value")
+    table.add_row("python app.py -> first HTTP 200, fresh store (cold ingest of corpus/)", f"{cold_s:.1f} s")
+    table.add_row("python app.py -> first HTTP 200, warm store", f"{warm_s:.1f} s")
+    table.add_row(f"{conversations} concurrent conversations x {turns} questions", f"{len(latencies)} answered, {len(errors)} errors, {wall:.1f} s wall")
+    if latencies:
+        table.add_row("latency per question p50 / p95", f"{pct(latencies, .5):.0f} / {pct(latencies, .95):.0f} ms")
+    table.add_row("app RSS after the run", f"{rss:.0f} MB")
+    out.print(table)
+    if errors:
+        out.print(errors[:3])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_and_time(env: dict, url: str):
+    import httpx
+
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                return time.perf_counter() - t, proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError("app exited")
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    app()
