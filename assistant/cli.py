@@ -318,6 +318,8 @@ def serve(
             console.print(f"Syncing {settings.corpus_dir} …")
             report = run_sync(services.store, settings, [settings.corpus_dir], wait=60)
             print_report(report)
+        # Load the BM25 index, glossary and word lists now, not in the first user's request.
+        services.retriever.search("markedsdialog før udbuddet")
     except (StoreError, SyncBusy) as exc:
         _fail(str(exc))
     host = host or settings.host
