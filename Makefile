@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test ingest eval bench bench-ingest bench-search bench-app lint
+.PHONY: setup run test test-server ingest eval bench bench-ingest bench-search bench-app lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
+test-server: setup
+	$(PY) -m tests.chroma_server pytest -q tests/test_ingest.py tests/test_crash.py tests/test_answers.py tests/test_app.py
 
 ingest: setup
 	$(PY) ingest.py

@@ -145,10 +145,8 @@ class Assistant:
         return self._chat_model
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        answer = None
-        for answer in self.stream(question, history):
-            pass
-        return answer
+        *_, final = self.stream(question, history)
+        return final
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
         """Partial answers while the text grows; the last one carries checked citations."""

@@ -5,12 +5,10 @@ Each prints the assistant's figures beside a baseline measured in the same run.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -210,7 +208,7 @@ def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
     for folder in folders:
         if not folder.is_dir():
             continue
-        for path, source, _ in discover([folder], folder):
+        for path, _source, _ in discover([folder], folder):
             try:
                 seeds += chunk_document(load_file(path))
             except LoadError:
@@ -240,7 +238,6 @@ def app_bench(
     turns: int = typer.Option(3, help="Questions per conversation."),
 ):
     """Start-up time of `python app.py` (warm store) and concurrent gradio_client conversations."""
-    import httpx
     from gradio_client import Client
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
@@ -249,9 +246,9 @@ def app_bench(
            "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("OPENAI_API_KEY", None)
     url = f"http://127.0.0.1:{port}"
-    cold = _start_and_time(env, url)
-    cold_s, proc = cold
-    proc.terminate(); proc.wait()
+    cold_s, proc = _start_and_time(env, url)
+    proc.terminate()
+    proc.wait()
     warm_s, proc = _start_and_time(env, url)
     try:
         latencies: list[float] = []

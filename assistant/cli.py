@@ -30,7 +30,7 @@ def _store():
         return Store(get_settings())
     except StoreError as exc:
         console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _fail(message: str, code: int = 2):

@@ -11,14 +11,12 @@ threshold the assistant abstains instead of answering from weak evidence.
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import threading
 import time
-from collections import Counter
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -31,7 +29,7 @@ from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
 CANDIDATES = 50
-INDEX_VERSION = 3  # bump when tokenisation changes, so cached indexes are rebuilt
+INDEX_VERSION = 4  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
 EXPANSION_WEIGHT = 0.3
 NEIGHBOUR_WEIGHT = 0.3
@@ -99,24 +97,21 @@ class SearchResult:
 
 
 class Bm25Index:
-    """BM25 over every stored chunk, plus the per-chunk facts retrieval needs."""
+    """BM25 over every stored chunk, plus the per-chunk facts retrieval needs.
 
-    def __init__(self, ids, metas, tokens, texts):
-        self.ids: list[str] = ids
-        self.metas: list[dict] = metas
-        self.texts: list[str] = texts
+    Token lists are not kept: after indexing only bm25s's sparse matrix remains, and the
+    few passages the relevance gate inspects are re-tokenised on demand.
+    """
+
+    def __init__(self, ids: list[str], metas: list[dict], texts: list[str], model: bm25s.BM25 | None):
+        self.ids = ids
+        self.metas = metas
+        self.texts = texts
+        self.model = model
+        self.vocab: dict[str, int] = model.vocab_dict if model is not None else {}
         self.position = {cid: i for i, cid in enumerate(ids)}
-        self.model = bm25s.BM25()
-        if ids:
-            self.model.index(tokens, show_progress=False)
-        vocab = self.model.vocab_dict if ids else {}
-        self.vocab: dict[str, int] = vocab
-        df = Counter(t for doc in tokens for t in set(doc))
-        self.idf = {t: math.log(1 + (len(ids) - n + 0.5) / (n + 0.5)) for t, n in df.items()}
-        self.max_idf = math.log(1 + (len(ids) + 0.5) / 0.5)
-        self.raw_tokens = tokens
-        self.tokens = [set(doc) for doc in tokens]
         self._masks: dict[str, np.ndarray] = {}
+        self._tokens: dict[int, frozenset[str]] = {}
         self.prev, self.next = _neighbours(metas)
         self.by_provision: dict[str, list[int]] = {}
         for i, meta in enumerate(metas):
@@ -125,15 +120,24 @@ class Bm25Index:
 
     @classmethod
     def build(cls, store: Store) -> "Bm25Index":
-        ids, metas, tokens, texts = [], [], [], []
+        ids, metas, texts, tokens = [], [], [], []
         for chunk in store.all_chunks():
-            m = chunk.meta
             ids.append(chunk.id)
-            metas.append(_slim(m))
+            metas.append(_slim(chunk.meta))
             texts.append(chunk.text)
-            full = indexed_text(m.get("title", ""), m.get("section", ""), m.get("heading", ""), chunk.text)
-            tokens.append(doc_tokens(full, m.get("language", "da")))
-        return cls(ids, metas, tokens, texts)
+            tokens.append(_passage_tokens(metas[-1], chunk.text))
+        model = None
+        if ids:
+            model = bm25s.BM25()
+            model.index(tokens, show_progress=False)
+        return cls(ids, metas, texts, model)
+
+    def passage_tokens(self, i: int) -> frozenset[str]:
+        if i not in self._tokens:
+            if len(self._tokens) > 5000:
+                self._tokens.clear()
+            self._tokens[i] = frozenset(_passage_tokens(self.metas[i], self.texts[i]))
+        return self._tokens[i]
 
     def with_neighbours(self, scores: np.ndarray, weight: float) -> np.ndarray:
         """Add a share of the neighbouring passages' scores: a provision or page continues
@@ -153,7 +157,7 @@ class Bm25Index:
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         known = [t for t in dict.fromkeys(query_tokens) if t in self.vocab]
-        if not known or not self.ids:
+        if not known or self.model is None:
             return np.zeros(len(self.ids), dtype=np.float32)
         return self.model.get_scores(known)
 
@@ -161,10 +165,10 @@ class Bm25Index:
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        if self.model is not None:
+            self.model.save(str(tmp / "bm25"))
         (tmp / "chunks.json").write_text(
-            json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts,
-                        "tokens": self.raw_tokens},
-                       ensure_ascii=False),
+            json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}, ensure_ascii=False),
             encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
@@ -173,7 +177,13 @@ class Bm25Index:
     @classmethod
     def load(cls, folder: Path) -> "Bm25Index":
         data = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
-        return cls(data["ids"], data["metas"], data["tokens"], data["texts"])
+        model = bm25s.BM25.load(str(folder / "bm25")) if data["ids"] else None
+        return cls(data["ids"], data["metas"], data["texts"], model)
+
+
+def _passage_tokens(meta: dict, text: str) -> list[str]:
+    full = indexed_text(meta.get("title", ""), meta.get("section", ""), meta.get("heading", ""), text)
+    return doc_tokens(full, meta.get("language", "da"))
 
 
 def _neighbours(metas: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -378,7 +388,7 @@ class Retriever:
             alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
             for w in qwords:
                 concept_stems.setdefault(w, set()).update(alt)
-        passage = set().union(*(index.tokens[i] for i in top[:EVIDENCE_PASSAGES]))
+        passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
         found = total = 0.0
         for w in terms:
             weight = max(0.5, 7.0 - zipf(w))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,34 @@ Artikel 31. Innovationspartnerskaber kan anvendes, når løsningen ikke findes p
 """
 
 
+# With ASSISTANT_TEST_CHROMA_URL set (.ci/run does), the same tests run against a Chroma
+# server instead of the embedded store, each test in a collection of its own.
+CHROMA_URL = os.environ.get("ASSISTANT_TEST_CHROMA_URL", "")
+
+
+def store_env() -> dict[str, str]:
+    """ASSISTANT_* variables that point a subprocess at the store the tests use."""
+    if not CHROMA_URL:
+        return {}
+    return {"ASSISTANT_CHROMA_URL": CHROMA_URL, "ASSISTANT_COLLECTION": f"t{uuid.uuid4().hex}"}
+
+
 def settings_for(tmp: Path, **overrides) -> Settings:
     corpus = tmp / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     values = {"data_dir": tmp / "data", "corpus_dir": corpus, "embeddings": "local"}
+    if CHROMA_URL:
+        values.update(chroma_url=CHROMA_URL, collection=f"t{uuid.uuid4().hex}")
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = {"ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
+           "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_COLLECTION": settings.collection}
+    if settings.chroma_url:
+        env["ASSISTANT_CHROMA_URL"] = settings.chroma_url
+    return env
 
 
 @pytest.fixture

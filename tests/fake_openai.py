@@ -33,8 +33,8 @@ class FakeOpenAI:
                 if model.startswith("error-"):
                     return self._json(int(model.split("-")[1]), {"error": {"message": "fake failure", "type": "server_error"}})
                 if model == "stall":
-                    time.sleep(5)
-                    return self._json(200, {})
+                    time.sleep(5)  # the client has given up by now
+                    return None
                 if body.get("stream"):
                     return self._stream(server.reply, model)
                 return self._json(200, {

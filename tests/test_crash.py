@@ -15,7 +15,7 @@ import pytest
 from assistant.loaders import content_hash
 from assistant.store import Store
 
-from .conftest import ROOT, settings_for
+from .conftest import ROOT, settings_env, settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +31,7 @@ def write_corpus(folder: Path, files: int, version: int) -> None:
 
 
 def start_ingest(settings) -> subprocess.Popen:
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir),
-           "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_EMBEDDINGS": "local"}
+    env = {**os.environ, **settings_env(settings)}
     return subprocess.Popen([sys.executable, str(ROOT / "ingest.py")], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

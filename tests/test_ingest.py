@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from assistant.chunking import chunk_document
 from assistant.embeddings import LocalEmbedding
@@ -17,7 +16,7 @@ from assistant.loaders import load_file
 from assistant.store import EmbeddingMismatch, Store
 from assistant.sync import sync
 
-from .conftest import EVAL_DOCS, ROOT, make_docx, make_pdf, settings_for
+from .conftest import EVAL_DOCS, ROOT, make_pdf, settings_env, settings_for
 
 
 def chunks_by_source(store: Store) -> dict[str, list]:
@@ -175,9 +174,7 @@ def test_reopening_with_another_embedding_says_to_rebuild(settings, sample_corpu
 
 
 def cli(settings, *args, env_extra=None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir),
-           "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir), "ASSISTANT_EMBEDDINGS": "local",
-           "COLUMNS": "200", **(env_extra or {})}
+    env = {**os.environ, **settings_env(settings), "COLUMNS": "200", **(env_extra or {})}
     return subprocess.run([sys.executable, str(ROOT / "ingest.py"), *args] if args[:1] != ("--cli",)
                           else [sys.executable, "-m", "assistant.cli", *args[1:]],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
