@@ -311,6 +311,8 @@ def serve(
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "bm25s", "chromadb", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
     try:
         services = Services.build(settings)

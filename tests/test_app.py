@@ -51,21 +51,27 @@ def free_port() -> int:
 
 
 class RunningApp:
-    def __init__(self, tmp: Path, extra_env: dict | None = None, files: dict | None = None):
+    def __init__(self, tmp: Path, extra_env: dict | None = None, files: dict | None = None,
+                 corpus: Path | None = None, name: str = "app"):
         self.tmp = tmp
-        self.corpus = tmp / "corpus"
+        self.corpus = corpus or tmp / "corpus"
         self.corpus.mkdir(parents=True, exist_ok=True)
-        for name, text in {"markedsdialog.md": NOTE, **(files or {})}.items():
-            (self.corpus / name).write_text(text, encoding="utf-8")
+        if corpus is None:
+            for file, text in {"markedsdialog.md": NOTE, **(files or {})}.items():
+                (self.corpus / file).write_text(text, encoding="utf-8")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / "app.log"
-        env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(self.corpus),
-               "ASSISTANT_PORT": str(self.port), "ASSISTANT_EMBEDDINGS": "local",
-               "ASSISTANT_STAFF_USER": STAFF[0], "ASSISTANT_STAFF_PASSWORD": STAFF[1],
-               "GRADIO_ANALYTICS_ENABLED": "False", **store_env(), **(extra_env or {})}
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
-                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        self.log = tmp / f"{name}.log"
+        self.env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / f"{name}-data"),
+                    "ASSISTANT_CORPUS_DIR": str(self.corpus), "ASSISTANT_PORT": str(self.port),
+                    "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_STAFF_USER": STAFF[0],
+                    "ASSISTANT_STAFF_PASSWORD": STAFF[1], "GRADIO_ANALYTICS_ENABLED": "False",
+                    **store_env(), **(extra_env or {})}
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=self.env, cwd=ROOT,
+                                     stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -77,6 +83,10 @@ class RunningApp:
                 break
             time.sleep(0.3)
         raise RuntimeError(f"app did not start:\n{self.log.read_text()}")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
     def stop(self):
         self.proc.terminate()
