@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test test-server ingest eval bench bench-ingest bench-search bench-app lint
+.PHONY: setup run test test-server ingest eval bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ bench-search: setup
 bench-app: setup
 	$(PY) -m assistant.bench app
 
-bench: bench-ingest bench-search bench-app
+bench-load: setup
+	$(PY) -m assistant.bench load --sessions 50 --seconds 60
+
+bench-growth: setup
+	$(PY) -m assistant.bench growth --sizes 10000,50000,100000
+
+bench: bench-ingest bench-search bench-app bench-load bench-growth
 
 lint: setup
 	$(VENV)/bin/ruff check assistant tests

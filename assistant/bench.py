@@ -5,6 +5,7 @@ Each prints the assistant's figures beside a baseline measured in the same run.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -150,6 +151,9 @@ def search(
     queries: int = typer.Option(200, help="Queries to time."),
     docs: Path = typer.Option(ROOT.parent / "shared" / "eval-corpus" / "docs", help="Seed documents."),
     keep: Path = typer.Option(None, help="Keep the scaled store in this folder (reused if present)."),
+    chroma_url: str = typer.Option("", help="Measure against a Chroma server instead of the embedded store."),
+    collection: str = typer.Option("guidance", help="Collection name."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Search and offline ask latency at N chunks, beside plain Chroma dense search."""
     from .answer import Assistant
@@ -157,7 +161,7 @@ def search(
     from .store import Store
 
     folder = keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
-    settings = _settings(folder)
+    settings = _settings(folder, chroma_url=chroma_url, collection=collection)
     store = Store(settings)
     if store.count() < chunks:
         t = time.perf_counter()
@@ -185,6 +189,13 @@ def search(
         t = time.perf_counter()
         store.query(store.embed_query(q), 5)
         dense_ms.append((time.perf_counter() - t) * 1000)
+    if as_json:
+        print(json.dumps({
+            "chunks": store.count(), "search_p50": pct(search_ms, .5), "search_p95": pct(search_ms, .95),
+            "ask_p50": pct(ask_ms, .5), "ask_p95": pct(ask_ms, .95), "dense_p50": pct(dense_ms, .5),
+            "dense_p95": pct(dense_ms, .95), "index_s": index_s, "rss_mb": rss_mb(),
+        }))
+        return
     table = Table(title=f"Search at {store.count()} chunks ({queries} queries, 1 process)")
     for col in ("operation", "p50 ms", "p95 ms"):
         table.add_column(col)
@@ -230,6 +241,151 @@ def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
             store.write_document(record, batch)
             copy += 1
             status.update(f"Scaling up the store… {store.count()} chunks")
+
+
+@app.command()
+def growth(
+    sizes: str = typer.Option("10000,50000,100000", help="Store sizes in chunks."),
+    queries: int = typer.Option(200),
+    plot: Path = typer.Option(ROOT / "docs" / "growth.png", help="Where to draw the PNG plot."),
+    modes: str = typer.Option("embedded,server", help="embedded and/or server"),
+):
+    """Grow a synthetic store to each size; ingest time, search p50/p95 and RSS, embedded and
+    Chroma server side by side (each size measured in a fresh process)."""
+    from .store import Store
+
+    targets = [int(s) for s in sizes.split(",")]
+    rows = []
+    for mode in modes.split(","):
+        folder = Path(tempfile.mkdtemp(prefix=f"bench-growth-{mode}-"))
+        server = None
+        url = ""
+        if mode == "server":
+            sys.path.insert(0, str(ROOT))
+            from tests.chroma_server import ChromaServer
+
+            server = ChromaServer(folder / "chroma-server").start()
+            url = server.url
+        try:
+            settings = _settings(folder, chroma_url=url)
+            store = Store(settings)
+            built = 0.0
+            for size in targets:
+                t = time.perf_counter()
+                _scale_up(store, settings, size, [ROOT.parent / "shared" / "eval-corpus" / "docs", ROOT / "corpus"])
+                built += time.perf_counter() - t
+                cmd = [sys.executable, "-m", "assistant.bench", "search", "--keep", str(folder), "--chunks",
+                       str(size), "--queries", str(queries), "--json", "--collection", settings.collection]
+                if url:
+                    cmd += ["--chroma-url", url]
+                result = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                                   cwd=ROOT).stdout.strip().splitlines()[-1])
+                if server is not None:
+                    result["server_rss_mb"] = psutil.Process(server.proc.pid).memory_info().rss / 1024 / 1024
+                rows.append({"mode": mode, "size": size, "ingest_s": built, **result})
+                out.print(rows[-1])
+        finally:
+            if server is not None:
+                server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+    table = Table(title="Growth (synthetic corpus)")
+    for col in ("mode", "chunks", "ingest s (cumulative)", "search p50 / p95 ms", "ask p95 ms",
+                "RSS MB (app)", "RSS MB (Chroma server)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["mode"], str(r["chunks"]), f"{r['ingest_s']:.0f}",
+                      f"{r['search_p50']:.1f} / {r['search_p95']:.1f}", f"{r['ask_p95']:.1f}",
+                      f"{r['rss_mb']:.0f}", f"{r.get('server_rss_mb', 0):.0f}" if "server_rss_mb" in r else "–")
+    out.print(table)
+    _plot_growth(rows, plot)
+    out.print(f"Plot: {plot}")
+
+
+def _plot_growth(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        mine = [r for r in rows if r["mode"] == mode]
+        xs = [r["chunks"] / 1000 for r in mine]
+        left.plot(xs, [r["search_p95"] for r in mine], marker="o", label=f"{mode} search p95")
+        left.plot(xs, [r["search_p50"] for r in mine], marker=".", linestyle="--", label=f"{mode} search p50")
+        right.plot(xs, [r["rss_mb"] + r.get("server_rss_mb", 0) for r in mine], marker="o",
+                   label=f"{mode} RSS (app + server)")
+    left.axhline(50, color="grey", linestyle=":", label="target p95 50 ms")
+    right.axhline(1536, color="grey", linestyle=":", label="target 1.5 GB")
+    left.set(xlabel="thousand chunks", ylabel="ms", title="search latency")
+    right.set(xlabel="thousand chunks", ylabel="MB", title="memory")
+    left.legend(fontsize=7)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+@app.command()
+def load(
+    sessions: int = typer.Option(50, help="Concurrent chat sessions."),
+    seconds: float = typer.Option(60, help="How long to keep asking."),
+):
+    """50 concurrent chat sessions against one app process for 60 s (extractive mode)."""
+    from gradio_client import Client
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
+           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("OPENAI_API_KEY", None)
+    url = f"http://127.0.0.1:{port}"
+    _, proc = _start_and_time(env, url)
+    server = psutil.Process(proc.pid)
+    rss_start = server.memory_info().rss / 1024 / 1024
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def session(n: int):
+        client = Client(url + "/", verbose=False)
+        turn = 0
+        while time.monotonic() < stop_at:
+            question = QUESTIONS[(n + turn) % len(QUESTIONS)]
+            turn += 1
+            t = time.perf_counter()
+            try:
+                assert client.predict(message=question, api_name="/chat")["answer"]
+                with lock:
+                    latencies.append((time.perf_counter() - t) * 1000)
+            except Exception as exc:  # counted: the figure is the error rate
+                with lock:
+                    errors.append(repr(exc)[:200])
+
+    try:
+        threads = [threading.Thread(target=session, args=(n,)) for n in range(sessions)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        rss_end = server.memory_info().rss / 1024 / 1024
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+    table = Table(title=f"Load: {sessions} sessions for {seconds:.0f} s, one app process, extractive")
+    table.add_column("measure")
+    table.add_column("value")
+    table.add_row("questions answered", str(len(latencies)))
+    table.add_row("errors", str(len(errors)))
+    if latencies:
+        table.add_row("latency p50 / p95", f"{pct(latencies, .5):.0f} / {pct(latencies, .95):.0f} ms")
+        table.add_row("throughput", f"{len(latencies) / seconds:.1f} questions/s")
+    table.add_row("app RSS start / end", f"{rss_start:.0f} / {rss_end:.0f} MB")
+    out.print(table)
+    if errors:
+        out.print(errors[:3])
 
 
 @app.command("app")

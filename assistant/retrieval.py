@@ -10,6 +10,7 @@ threshold the assistant abstains instead of answering from weak evidence.
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import shutil
@@ -232,6 +233,10 @@ class Retriever:
             if self._index is None or state != self._state:
                 self._index = self._load_or_build(state)
                 self._state = state
+                # The index is hundreds of thousands of long-lived objects: keep them out of
+                # the cyclic garbage collector's scans, which otherwise stall searches.
+                gc.collect()
+                gc.freeze()
             return self._index
 
     def refresh(self) -> None:
