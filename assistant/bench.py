@@ -334,12 +334,7 @@ def load(
     """50 concurrent chat sessions against one app process for 60 s (extractive mode)."""
     from gradio_client import Client
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
-           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("OPENAI_API_KEY", None)
-    url = f"http://127.0.0.1:{port}"
+    tmp, env, url = _app_env("bench-load-")
     _, proc = _start_and_time(env, url)
     server = psutil.Process(proc.pid)
     rss_start = server.memory_info().rss / 1024 / 1024
@@ -396,12 +391,7 @@ def app_bench(
     """Start-up time of `python app.py` (warm store) and concurrent gradio_client conversations."""
     from gradio_client import Client
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
-           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("OPENAI_API_KEY", None)
-    url = f"http://127.0.0.1:{port}"
+    tmp, env, url = _app_env("bench-app-")
     cold_s, proc = _start_and_time(env, url)
     proc.terminate()
     proc.wait()
@@ -452,6 +442,17 @@ def app_bench(
     out.print(table)
     if errors:
         out.print(errors[:3])
+
+
+def _app_env(prefix: str) -> tuple[Path, dict, str]:
+    """A temporary data folder, the environment for `python app.py` on a free port (shipped
+    corpus, local embedding, no language model), and its URL."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    port = _free_port()
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
+           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("OPENAI_API_KEY", None)
+    return tmp, env, f"http://127.0.0.1:{port}"
 
 
 def _free_port() -> int:

@@ -41,6 +41,23 @@ Har en leverandør rådgivet ordregiveren, skal oplysningerne deles med alle til
 og fristerne skal være lange nok til at udligne fordelen.
 """
 
+MARKEDSDIALOG_NOTE = """---
+title: Markedsdialog før udbud
+language: da
+jurisdiction: DK
+sources: ["Udbudsloven § 39"]
+---
+# Markedsdialog før udbud
+
+## Hvad må ordregiveren?
+Ordregiveren må gennemføre markedsdialog med leverandører før udbuddet efter udbudslovens § 39.
+Dialogen kan bestå af dialogmøder, skriftlige spørgsmål og høring af udkast til udbudsmateriale.
+
+## Ligebehandling efter dialogen
+Har en leverandør rådgivet ordregiveren, skal de relevante oplysninger deles med alle tilbudsgivere.
+Fristerne for tilbud skal være lange nok til at udligne leverandørens tidsmæssige fordel.
+"""
+
 LAW_TEXT = """Lov om prøveindkøb (testlov)
 
 § 1. Loven fastsætter regler for prøveindkøb af innovative løsninger.

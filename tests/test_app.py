@@ -13,23 +13,12 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from .conftest import ROOT, store_env
+from .conftest import MARKEDSDIALOG_NOTE, ROOT, store_env
 from .fake_openai import FakeOpenAI
 
 STAFF = ("staff", "pw-staff-Secret-42")
 
-NOTE = """---
-title: Markedsdialog før udbud
-language: da
-jurisdiction: DK
-sources: ["Udbudsloven § 39"]
----
-# Markedsdialog før udbud
-
-## Hvad må ordregiveren?
-Ordregiveren må gennemføre markedsdialog med leverandører før udbuddet efter udbudslovens § 39.
-Dialogen kan bestå af dialogmøder, skriftlige spørgsmål og høring af udkast til udbudsmateriale.
-"""
+NOTE = MARKEDSDIALOG_NOTE
 
 NEW_DOC = """---
 title: Indkøb af droner til havneinspektion
