@@ -266,7 +266,6 @@ class Retriever:
         started = time.perf_counter()
         index = self.index()
         concepts = self.glossary.match(query)
-        named = {w for _, ws in concepts for w in ws}
         expansion_terms = [
             (lang, term) for concept, _ in concepts for lang, term in concept.all_terms()
             if term not in query.lower()
@@ -301,7 +300,7 @@ class Retriever:
                 dense=round(cosine.get(i, 0.0), 4), **_hit_meta(index.metas[i]))
             for i in order[: max(k, 10)]
         ]
-        evidence = self.evidence(query, index, order[:5], named, concepts, max(cosine.values(), default=0.0))
+        evidence = self.evidence(query, index, order[:5], concepts, max(cosine.values(), default=0.0))
         abstain = not hits or evidence < self.settings.abstain_threshold
         done = time.perf_counter()
         return SearchResult(
@@ -373,8 +372,7 @@ class Retriever:
         seen = set(first)
         return first + [i for i in order if i not in seen]
 
-    def evidence(self, query: str, index: Bm25Index, top: list[int], named: set[str], concepts,
-                 dense: float = 0.0) -> float:
+    def evidence(self, query: str, index: Bm25Index, top: list[int], concepts, dense: float = 0.0) -> float:
         """How well the best passages support the question, from 0 to 1.
 
         Mostly lexical: the share of the question's words found in the top passages,

@@ -308,14 +308,6 @@ class Store:
             )
         ]
 
-    def get_chunks(self, ids: list[str]) -> list[StoredChunk]:
-        got = self._call(self.chunks.get, ids=ids, include=["documents", "metadatas"])
-        by_id = {cid: StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def heartbeat(self) -> None:
-        self._call(self.client.heartbeat)
-
 
 def _is_connection_error(exc: Exception) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
