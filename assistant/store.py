@@ -182,12 +182,12 @@ class Store:
 
     def documents(self) -> dict[str, DocumentRecord]:
         got = self._call(self.docs.get, include=["metadatas"])
-        records = {}
-        for meta in got["metadatas"] or []:
-            fields = {k: meta.get(k, "") for k in DocumentRecord.__dataclass_fields__}
-            fields["chunks"] = int(meta.get("chunks") or 0)
-            records[meta["source"]] = DocumentRecord(**fields)
-        return records
+        return {meta["source"]: _record(meta) for meta in got["metadatas"] or []}
+
+    def document(self, source: str) -> DocumentRecord | None:
+        """One document's record, without reading the whole manifest."""
+        got = self._call(self.docs.get, ids=[doc_key(source)], include=["metadatas"])
+        return _record(got["metadatas"][0]) if got["metadatas"] else None
 
     def _put_record(self, record: DocumentRecord) -> None:
         self._call(
@@ -207,7 +207,7 @@ class Store:
 
     def write_document(self, record: DocumentRecord, chunks: list[Chunk], on_progress=None) -> None:
         """Replace a document's chunks with a new version, crash-safely."""
-        old = self.documents().get(record.source)
+        old = self.document(record.source)
         pending = DocumentRecord(**{**record.metadata(), "pending": record.content_hash})
         if old is not None:  # keep serving the committed version until the commit
             pending = DocumentRecord(**{**old.metadata(), "pending": record.content_hash})
@@ -235,7 +235,7 @@ class Store:
         self._delete_chunks(record.source, keep_version=record.content_hash)
 
     def remove_document(self, source: str) -> bool:
-        record = self.documents().get(source)
+        record = self.document(source)
         if record is None:
             return False
         record.pending = DELETING
@@ -293,11 +293,10 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance)."""
-        n = min(k, max(self.count(), 1))
         got = self._call(
             self.chunks.query,
             query_embeddings=[vector],
-            n_results=n,
+            n_results=k,  # Chroma returns fewer when the collection is smaller
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -307,6 +306,12 @@ class Store:
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
             )
         ]
+
+
+def _record(meta: dict) -> DocumentRecord:
+    fields = {k: meta.get(k, "") for k in DocumentRecord.__dataclass_fields__}
+    fields["chunks"] = int(meta.get("chunks") or 0)
+    return DocumentRecord(**fields)
 
 
 def _is_connection_error(exc: Exception) -> bool:

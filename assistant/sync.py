@@ -59,6 +59,7 @@ class PlannedFile:
     origin: str
     action: str  # add | update | unchanged | remove
     content_hash: str = ""
+    chunks: int = 0  # stored chunks of the current version, if any
 
 
 @dataclass
@@ -126,7 +127,7 @@ def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedF
             action = "unchanged"
         else:
             action = "update"
-        planned.append(PlannedFile(file, source, origin, action, digest))
+        planned.append(PlannedFile(file, source, origin, action, digest, record.chunks if record else 0))
     synced_folders = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
     for source, record in sorted(records.items()):
         if source not in seen and record.origin and record.origin in synced_folders:
@@ -175,8 +176,7 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
         store.remove_document(item.source)
         return FileResult(item.source, "removed")
     if item.action == "unchanged":
-        record = store.documents().get(item.source)
-        return FileResult(item.source, "unchanged", record.chunks if record else 0)
+        return FileResult(item.source, "unchanged", item.chunks)
     try:
         doc = load_file(item.path, None, settings.max_file_mb)
     except LoadError as exc:
