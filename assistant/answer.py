@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from .config import Settings
-from .extractive import best_sentences, supporting_quote
+from .extractive import best_sentences, split_sentences, supporting_quote
 from .language import detect_language
 from .retrieval import Hit, Retriever, SearchResult
 from .store import StoreUnavailable
@@ -349,8 +349,6 @@ def _label(hit: Hit) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    from .extractive import split_sentences
-
     sentences = split_sentences(text)
     return sentences[0] if sentences else text[:240]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .glossary import default_glossary
+from .glossary import default_glossary, equivalent_stems
 from .retrieval import Hit, zipf
-from .text import content_words, query_stems, stems, words
+from .text import content_words, query_stems, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
@@ -60,12 +60,7 @@ def split_sentences(text: str) -> list[str]:
 
 def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
     """Each specific question word: its stems (plus glossary equivalents) and a weight."""
-    glossary = default_glossary()
-    equivalents: dict[str, set[str]] = {}
-    for concept, qwords in glossary.match(question):
-        alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
-        for w in qwords:
-            equivalents.setdefault(w, set()).update(alt)
+    equivalents = equivalent_stems(default_glossary().match(question))
     terms = {}
     for w in dict.fromkeys(content_words(question)):
         terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), max(0.5, 7.0 - zipf(w)))

@@ -69,6 +69,16 @@ class Glossary:
         return list(found.values())
 
 
+def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[str]]:
+    """For each question word that named a concept: the stems of all that concept's terms."""
+    out: dict[str, set[str]] = {}
+    for concept, qwords in concepts:
+        alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
+        for w in qwords:
+            out.setdefault(w, set()).update(alt)
+    return out
+
+
 @lru_cache(maxsize=2)
 def default_glossary() -> Glossary:
     return Glossary.load()

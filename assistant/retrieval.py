@@ -25,7 +25,7 @@ import numpy as np
 
 from .chunking import indexed_text, normalise_provision
 from .config import Settings
-from .glossary import Glossary, default_glossary
+from .glossary import Glossary, default_glossary, equivalent_stems
 from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
@@ -386,11 +386,7 @@ class Retriever:
         terms = [w for w in dict.fromkeys(content_words(query)) if not w.isdigit() or len(w) >= 3]
         if not terms or not top:
             return 0.0
-        concept_stems: dict[str, set[str]] = {}
-        for concept, qwords in concepts:
-            alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
-            for w in qwords:
-                concept_stems.setdefault(w, set()).update(alt)
+        concept_stems = equivalent_stems(concepts)
         passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
         found = total = 0.0
         for w in terms:

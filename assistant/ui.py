@@ -179,7 +179,7 @@ def build_chat(services: Services) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button(t["send"], variant="primary", elem_id="send")
                     new = gr.Button(t["new"], elem_id="new-conversation")
-                examples = gr.Examples(EXAMPLES, inputs=question, label=t["examples"])
+                gr.Examples(EXAMPLES, inputs=question, label=t["examples"])
                 with gr.Row():
                     comment = gr.Textbox(label=t["comment"], lines=1, scale=4, elem_id="comment")
                     comment_send = gr.Button(t["comment_send"], scale=1, elem_id="comment-send")
@@ -256,7 +256,6 @@ def build_chat(services: Services) -> gr.Blocks:
             return answer.to_dict()
 
         gr.api(chat_api, api_name="chat")
-    del examples
     return chat
 
 
