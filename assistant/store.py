@@ -7,8 +7,8 @@ so writes follow a small protocol that makes a killed ingest harmless:
 
 1. mark the document record `pending` with the new version,
 2. add the new version's chunks (ids carry the version),
-3. commit: the record's `content_hash` becomes the new version,
-4. delete the chunks of every other version.
+3. commit: the record's `content_hash` becomes the new version (still pending),
+4. delete the chunks of every other version, then clear `pending`.
 
 `repair()` finishes or rolls back any document left pending, so after a crash the
 store again holds exactly one version of every file and no orphan chunks.
@@ -230,9 +230,13 @@ class Store:
             if on_progress:
                 on_progress(done, len(chunks))
 
-        record.pending = ""
+        # Commit the new version but stay pending until the old chunks are gone: a kill
+        # between these steps leaves a record that repair() still finishes.
+        record.pending = record.content_hash
         self._put_record(record)
         self._delete_chunks(record.source, keep_version=record.content_hash)
+        record.pending = ""
+        self._put_record(record)
 
     def remove_document(self, source: str) -> bool:
         record = self.document(source)
