@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 SOURCES_FOR_LLM = 5
 SOURCES_FOR_EXTRACT = 4
 MAX_QUESTION_CHARS = 2000  # longer input is cut: bounded time, whatever is pasted in
+# History is client-supplied: every part of it is bounded, so one request's cost is too.
+MAX_HISTORY_MESSAGES = 12  # the last six exchanges are all a follow-up can refer to
+MAX_HISTORY_CHARS = 2000  # per message (answers are shown whole; only their start matters)
 
 MESSAGES = {
     "da": {
@@ -98,6 +101,17 @@ _REFERS_BACK = re.compile(
 )
 
 
+def bound_history(history) -> list[dict]:
+    """The last MAX_HISTORY_MESSAGES well-formed turns, each cut to MAX_HISTORY_CHARS."""
+    if not isinstance(history, (list, tuple)):
+        return []
+    out = []
+    for m in list(history)[-MAX_HISTORY_MESSAGES:]:
+        if isinstance(m, dict) and m.get("role") in {"user", "assistant"} and isinstance(m.get("content"), str):
+            out.append({"role": m["role"], "content": _clean(m["content"])[:MAX_HISTORY_CHARS]})
+    return out
+
+
 def previous_questions(history: list[dict] | None) -> list[str]:
     return [m["content"] for m in history or [] if m.get("role") == "user" and isinstance(m.get("content"), str)]
 
@@ -152,6 +166,7 @@ class Assistant:
         """Partial answers while the text grows; the last one carries checked citations."""
         started = time.perf_counter()
         question = _clean(question)
+        history = bound_history(history)
         language = detect_language(question) if question else "da"
         if not question:
             yield Answer(question, message(language, "empty"), True, self._mode(), language=language)
@@ -335,7 +350,8 @@ def _declines(text: str) -> bool:
 
 
 def _clean(question: str) -> str:
-    question = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question or "")
+    question = (question if isinstance(question, str) else "")[: 2 * MAX_QUESTION_CHARS]  # cut first: bounded work
+    question = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question)
     return re.sub(r"\s+", " ", question).strip()[:MAX_QUESTION_CHARS]
 
 

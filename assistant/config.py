@@ -48,6 +48,18 @@ class Settings(BaseSettings):
     staff_user: str = ""
     staff_password: SecretStr | None = None
     chat_password: SecretStr | None = None
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://host) besides the app's own that may call it "
+        "from a browser. Empty: only the app's own origin.",
+    )
+    max_request_kb: int = Field(
+        default=1024, description="Largest request body the app accepts, in KB (staff uploads: max_file_mb)."
+    )
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
     @property
     def use_openai_embeddings(self) -> bool:

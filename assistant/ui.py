@@ -318,7 +318,7 @@ def inventory_rows(services: Services) -> list[list]:
 
 def build_staff(services: Services) -> gr.Blocks:
     settings = services.settings
-    with gr.Blocks(title="Staff – corpus", analytics_enabled=False) as staff:
+    with gr.Blocks(title="Staff – corpus", analytics_enabled=False, delete_cache=(3600, 3600)) as staff:
         gr.Markdown("# Kildebibliotek (personale) / Corpus (staff)")
         if not staff_enabled(settings):
             gr.Markdown(
@@ -456,15 +456,20 @@ def create_app(services: Services):
         return {"ok": True}
 
     staff = build_staff(services).queue(default_concurrency_limit=2)
+    max_upload = int(settings.max_file_mb * 1024 * 1024)
     staff_auth = None
     if staff_enabled(settings):
         staff_auth = [(settings.staff_user, settings.staff_password.get_secret_value())]
     app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, css=CSS,
-                              auth_message="Personale / Staff")
+                              auth_message="Personale / Staff", max_file_size=max_upload)
     chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency)
     chat_auth = None
     if settings.chat_password and settings.chat_password.get_secret_value():
         chat_auth = [("bruger", settings.chat_password.get_secret_value())]
     app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, css=CSS,
-                              auth_message="Adgangskode / Password (user: bruger)")
-    return app
+                              auth_message="Adgangskode / Password (user: bruger)", max_file_size=1)
+    from .security import GuardMiddleware
+
+    return GuardMiddleware(app, allowed_origins=settings.allowed_origin_list,
+                           max_body_bytes=settings.max_request_kb * 1024,
+                           max_upload_bytes=max_upload + 1024 * 1024)
