@@ -12,11 +12,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from datetime import date
+from typing import Literal
+
+from .compose import Composition, compose
 from .config import Settings
 from .extractive import best_sentences, split_sentences, supporting_quote
 from .language import detect_language
+from .query import Query, analyse, out_of_scope, refers_back
 from .retrieval import Hit, Retriever, SearchResult
 from .store import StoreUnavailable
+
+Status = Literal["answered", "weak", "abstained", "error"]
+Composer = Literal["units", "baseline"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,15 @@ MESSAGES = {
         "ungrounded": "Sprogmodellens svar havde ingen kontrollerbare kildehenvisninger, så her er passagerne fra kilderne i stedet.",
         "store": "Dokumentlageret er ikke tilgængeligt lige nu. Prøv igen om lidt.",
         "empty": "Skriv et spørgsmål om offentlige indkøb.",
+        "partial": "Kilderne dækker det kun delvist: passagerne nedenfor er det nærmeste, de siger.",
+        "named": "Kilderne nævner ikke {missing}, så det kan jeg ikke svare på.",
+        "year": "Kilderne har ingen oplysninger for {missing}.",
+        "live": "Kilderne indeholder ikke aktuelle data som kurser, priser eller nyheder.",
+        "personal": "Jeg giver ikke oplysninger om enkeltpersoner, og kilderne indeholder dem ikke.",
+        "pitfall": "Typisk faldgrube",
+        "earlier": "Tidligere periode",
+        "from_language": "fra en kilde på {language}",
+        "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
     "nb": {
         "abstain": "Det finner jeg ikke i kildene.",
@@ -45,6 +62,15 @@ MESSAGES = {
         "ungrounded": "Språkmodellens svar hadde ingen kontrollerbare kildehenvisninger, så her er passasjene fra kildene i stedet.",
         "store": "Dokumentlageret er ikke tilgjengelig nå. Prøv igjen om litt.",
         "empty": "Skriv et spørsmål om offentlige anskaffelser.",
+        "partial": "Kildene dekker dette bare delvis: passasjene nedenfor er det nærmeste de sier.",
+        "named": "Kildene nevner ikke {missing}, så det kan jeg ikke svare på.",
+        "year": "Kildene har ingen opplysninger for {missing}.",
+        "live": "Kildene inneholder ikke aktuelle data som kurser, priser eller nyheter.",
+        "personal": "Jeg gir ikke opplysninger om enkeltpersoner, og kildene inneholder dem ikke.",
+        "pitfall": "Typisk fallgruve",
+        "earlier": "Tidligere periode",
+        "from_language": "fra en kilde på {language}",
+        "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
     "en": {
         "abstain": "I can't find that in the sources.",
@@ -54,6 +80,15 @@ MESSAGES = {
         "ungrounded": "The language model's answer had no checkable citations, so here are the passages from the sources instead.",
         "store": "The document store is unavailable right now. Please try again shortly.",
         "empty": "Please ask a question about public procurement.",
+        "partial": "The sources only partly cover this: the passages below are the closest they come.",
+        "named": "The sources do not mention {missing}, so I cannot answer that.",
+        "year": "The sources have no information for {missing}.",
+        "live": "The sources hold no live data such as exchange rates, prices or news.",
+        "personal": "I do not give out information about individuals, and the sources hold none.",
+        "pitfall": "Common pitfall",
+        "earlier": "Earlier period",
+        "from_language": "from a source in {language}",
+        "languages": {"da": "Danish", "nb": "Norwegian", "en": "English"},
     },
 }
 LANGUAGE_NAMES = {"da": "Danish", "nb": "Norwegian (bokmål)", "en": "English"}
@@ -68,6 +103,9 @@ class Citation:
     section: str
     quote: str
     score: float
+    language: str = ""
+    as_of: str = ""  # the legal date the source describes ("Gælder pr.")
+    official_urls: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +120,8 @@ class Answer:
     notice: str = ""
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    status: Status = "answered"  # weak: from partial evidence; error: store down, empty question
+    reason: str = ""  # why it abstained: gate | named | year | live | personal
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -158,51 +198,72 @@ class Assistant:
             )
         return self._chat_model
 
-    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
-        *_, final = self.stream(question, history)
+    def ask(self, question: str, history: list[dict] | None = None, composer: Composer = "units") -> Answer:
+        *_, final = self.stream(question, history, composer=composer)
         return final
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[Answer]:
-        """Partial answers while the text grows; the last one carries checked citations."""
+    def today(self) -> date:
+        return self.settings.today or date.today()
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               composer: Composer = "units") -> Iterator[Answer]:
+        """Partial answers while the text grows; the last one carries checked citations.
+
+        `composer="baseline"` is the first release's sentence picker with its merge-every-short-
+        question follow-up rule, kept callable so evaluations measure the gain beside it."""
         started = time.perf_counter()
         question = _clean(question)
         history = bound_history(history)
         language = detect_language(question) if question else "da"
         if not question:
-            yield Answer(question, message(language, "empty"), True, self._mode(), language=language)
+            yield Answer(question, message(language, "empty"), True, self._mode(), language=language,
+                         status="error", error="empty_question")
             return
-        standalone = self._standalone(question, history)
+        query = analyse(question, earlier=previous_questions(history), today=self.today())
+        standalone = (combine_with_history(question, history) if composer == "baseline"
+                      else self._standalone(question, query, history))
         try:
             result = self.retriever.search(standalone, k=max(SOURCES_FOR_LLM, self.settings.top_k))
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
             yield Answer(question, message(language, "store"), True, self._mode(), language=language,
-                         standalone_question=standalone, error="store_unavailable")
+                         standalone_question=standalone, error="store_unavailable", status="error")
             return
         timings = {"retrieval_ms": round(result.timings.get("total_ms", 0.0), 2)}
         if result.abstain:
-            yield self._abstention(question, standalone, language, result, timings, started)
+            yield self._abstention(question, standalone, language, result, timings, started, "gate")
+            return
+        if composer == "baseline":
+            yield self._extractive_baseline(question, standalone, language, result, timings, started,
+                                            notice=message(language, "offline"))
+            return
+        scope = out_of_scope(query, [f"{h.title}\n{h.section}\n{h.text}" for h in result.hits[:SOURCES_FOR_LLM]])
+        if scope.reason:
+            yield self._abstention(question, standalone, language, result, timings, started, scope.reason,
+                                   missing=scope.missing)
             return
         if self.llm_enabled:
-            yield from self._llm_answer(question, standalone, language, result, timings, started)
+            yield from self._llm_answer(question, standalone, language, result, timings, started, query)
         else:
             yield self._extractive(question, standalone, language, result, timings, started,
-                                   notice=message(language, "offline"))
+                                   notice=message(language, "offline"), query=query)
 
     # --- modes ---------------------------------------------------------------------------------
 
     def _mode(self) -> str:
         return "llm" if self.llm_enabled else "extractive"
 
-    def _standalone(self, question: str, history: list[dict] | None) -> str:
-        if not previous_questions(history):
+    def _standalone(self, question: str, query: Query, history: list[dict] | None) -> str:
+        """The question to search with: a follow-up borrows the conversation's topic, a
+        self-contained question (however short) stands alone. Same rule in both modes."""
+        if not query.extra:
             return question
-        if self.llm_enabled:
+        if self.llm_enabled and refers_back(question):
             try:
-                return self._condense(question, history) or combine_with_history(question, history)
+                return self._condense(question, history) or query.search_text
             except Exception as exc:  # condensing is a nicety; never fail the answer for it
                 log.warning("condensing failed: %s", _reason(exc))
-        return combine_with_history(question, history)
+        return query.search_text
 
     def _condense(self, question: str, history: list[dict]) -> str:
         from langchain_core.output_parsers import StrOutputParser
@@ -211,25 +272,47 @@ class Assistant:
         turns = "\n".join(f"{m['role']}: {str(m['content'])[:500]}" for m in (history or [])[-6:])
         prompt = ChatPromptTemplate.from_messages([
             ("system", "Rewrite the user's last question as one standalone question, in the "
-                       "same language, using the conversation for context. Reply with the "
-                       "question only."),
+                       "same language, using the conversation for context. Keep what the last "
+                       "question asks (a deadline, a number, a country) and add only the topic it "
+                       "refers back to. Reply with the question only."),
             ("human", "Conversation:\n{turns}\n\nLast question: {question}"),
         ])
         chain = prompt | self.chat_model | StrOutputParser()
         return chain.invoke({"turns": turns, "question": question}).strip()[:MAX_QUESTION_CHARS]
 
-    def _abstention(self, question, standalone, language, result: SearchResult, timings, started) -> Answer:
-        nearest = result.hits[:3]
-        lines = [message(language, "abstain")]
-        if nearest:
+    def _abstention(self, question, standalone, language, result: SearchResult, timings, started,
+                    reason: str, missing: list[str] | None = None) -> Answer:
+        nearest = [h for h in result.hits if h.role != "sources"][:3]
+        if reason in {"named", "year"}:
+            lines = [message(language, reason, missing=", ".join(missing or []))]
+        elif reason in {"live", "personal"}:
+            lines = [message(language, reason)]
+        else:
+            lines = [message(language, "abstain")]
+        if nearest and reason != "personal":
             lines.append("")
             lines.append(message(language, "nearest") + ":")
             lines += [f"- {_label(h)}" for h in nearest]
+        else:
+            nearest = []
         citations = [_citation(n, h, _first_sentence(h.text)) for n, h in enumerate(nearest, start=1)]
         return Answer(question, "\n".join(lines), True, self._mode(), citations, language, standalone,
-                      timings=_finish(timings, started))
+                      timings=_finish(timings, started), status="abstained", reason=reason)
 
-    def _extractive(self, question, standalone, language, result, timings, started, notice="", error="") -> Answer:
+    def _extractive(self, question, standalone, language, result, timings, started, notice="", error="",
+                    query: Query | None = None) -> Answer:
+        query = query or analyse(standalone, today=self.today())
+        hits = result.hits[:SOURCES_FOR_LLM + 1]
+        composition = compose(query, hits, today=self.today())
+        if not composition.units:
+            return self._abstention(question, standalone, language, result, timings, started, "gate")
+        weak = composition.support == "partial"
+        text, citations = format_composition(composition, hits, language, notice, weak)
+        return Answer(question, text, False, "extractive", citations, language, standalone, notice, error,
+                      _finish(timings, started), status="weak" if weak else "answered")
+
+    def _extractive_baseline(self, question, standalone, language, result, timings, started, notice="",
+                             error="") -> Answer:
         hits = result.hits[:SOURCES_FOR_EXTRACT]
         sentences = best_sentences(standalone, hits)
         numbers: dict[int, int] = {}
@@ -245,26 +328,29 @@ class Assistant:
         return Answer(question, "\n".join(lines).strip(), False, "extractive", citations, language,
                       standalone, notice, error, _finish(timings, started))
 
-    def _llm_answer(self, question, standalone, language, result, timings, started) -> Iterator[Answer]:
-        hits = result.hits[:SOURCES_FOR_LLM]
+    def _llm_answer(self, question, standalone, language, result, timings, started,
+                    query: Query) -> Iterator[Answer]:
+        hits = [h for h in result.hits if h.role != "sources"][:SOURCES_FOR_LLM]
         chain = build_chain(self.chat_model)
         text = ""
         llm_started = time.perf_counter()
         try:
-            for piece in chain.stream(prompt_inputs(standalone, hits, language)):
+            for piece in chain.stream(prompt_inputs(standalone, hits, language, query, self.today())):
                 text += piece
                 yield Answer(question, text, False, "llm", [], language, standalone)
         except Exception as exc:
             reason = _reason(exc)
             log.warning("LLM call failed: %s", reason)
             yield self._extractive(question, standalone, language, result, timings, started,
-                                   notice=message(language, "llm_error", reason=reason), error=reason)
+                                   notice=message(language, "llm_error", reason=reason), error=reason,
+                                   query=query)
             return
         timings["llm_ms"] = round((time.perf_counter() - llm_started) * 1000, 2)
         checked, citations = check_citations(text, hits)
         if not citations and not _declines(checked):
             yield self._extractive(question, standalone, language, result, timings, started,
-                                   notice=message(language, "ungrounded"), error="no_citations")
+                                   notice=message(language, "ungrounded"), error="no_citations",
+                                   query=query)
             return
         yield Answer(question, checked, not citations, "llm", citations, language, standalone,
                      timings=_finish(timings, started))
@@ -277,6 +363,10 @@ SYSTEM_PROMPT = """You are an assistant for public buyers on innovative public p
 
 Rules:
 - Cite the source number in square brackets, like [1] or [2][3], right after every claim.
+- Start with the fact the question asks for ({kind}): the deadline, number, amount, share, \
+the yes/no rule or the definition, then the conditions. Today is {today}: prefer figures for \
+the period in force today and say when a figure belongs to an earlier period.
+- A source marked role="pitfalls" describes mistakes to avoid, not advice to follow.
 - Use only facts stated in the sources. If the sources do not cover the question, say so \
 plainly in one sentence and do not guess.
 - Answer in {language}, the language of the question, in a few short paragraphs or a list.
@@ -302,18 +392,83 @@ def build_chain(chat_model):
 
 
 def format_sources(hits: list[Hit]) -> str:
-    """Each source inside its own delimiters; delimiter look-alikes in the text are defused."""
+    """Each source inside its own delimiters, as whole units with their labels (a list with
+    its lead-in, a provision part with its stk.); asides are left out; delimiter look-alikes
+    in the text are defused."""
+    from .compose import hit_units
+
     blocks = []
     for n, hit in enumerate(hits, start=1):
-        body = re.sub(r"</?\s*sources?\b[^>]*>", "[tag removed]", hit.text, flags=re.I)
+        units = [u for u in hit_units(hit) if u.kind != "aside"]
+        parts = []
+        for u in units:
+            text = u.text(hit.text)
+            parts.append(f"[{u.label}] {text}" if u.label and u.label != hit.section else text)
+        body = "\n\n".join(parts) or hit.text
+        body = re.sub(r"</?\s*sources?\b[^>]*>", "[tag removed]", body, flags=re.I)
         label = _label(hit).replace('"', "'")
-        blocks.append(f'<source n="{n}" ref="{label}">\n{body}\n</source>')
+        role = f' role="{hit.role}"' if hit.role and hit.role != "body" else ""
+        blocks.append(f'<source n="{n}" ref="{label}"{role}>\n{body}\n</source>')
     return "\n\n".join(blocks)
 
 
-def prompt_inputs(question: str, hits: list[Hit], language: str) -> dict:
+def prompt_inputs(question: str, hits: list[Hit], language: str, query: Query | None = None,
+                  today: date | None = None) -> dict:
+    kind = query.kind if query is not None and query.kind != "other" else "the main point"
     return {"sources": format_sources(hits), "question": question,
-            "language": LANGUAGE_NAMES.get(language, "English")}
+            "language": LANGUAGE_NAMES.get(language, "English"), "kind": kind,
+            "today": (today or date.today()).isoformat()}
+
+
+def format_composition(composition: Composition, hits: list[Hit], language: str, notice: str,
+                       weak: bool) -> tuple[str, list[Citation]]:
+    """The offline answer's Markdown: a framing line in the asker's language, then each unit
+    as a quote under its label, the answering sentences in bold, and the citations."""
+    texts = MESSAGES.get(language, MESSAGES["en"])
+    numbers: dict[int, int] = {}
+    for unit in composition.units:
+        numbers.setdefault(unit.hit_index, len(numbers) + 1)
+    lines = [f"*{notice}*"] if notice else []
+    if weak:
+        lines.append(f"**{texts['partial']}**")
+    if lines:
+        lines.append("")
+    quotes: dict[int, list[str]] = {}
+    for unit in composition.units:
+        n = numbers[unit.hit_index]
+        hit = hits[unit.hit_index]
+        quotes.setdefault(n, []).append(unit.text)
+        tags = []
+        if unit.role == "pitfalls":
+            tags.append(texts["pitfall"])
+        if unit.period == "earlier":
+            tags.append(texts["earlier"])
+        if unit.language and unit.language != language:
+            tags.append(texts["from_language"].format(language=texts["languages"].get(unit.language, unit.language)))
+        where = " – ".join(p for p in (hit.title, unit.label) if p)
+        head = f"{'; '.join(tags)}: " if tags else ""
+        lines.append(f"{head}*{_md_escape(where)}* [{n}]")
+        lines += [_quote_line(line, unit.highlight) for line in unit.text.split("\n") if line.strip()]
+        lines.append("")
+    citations = [_citation(n, hits[i], " … ".join(quotes[n])) for i, n in numbers.items()]
+    return "\n".join(lines).strip(), citations
+
+
+def _quote_line(line: str, highlight: tuple[str, ...]) -> str:
+    """One quoted line; each answering sentence in it is shown in bold."""
+    out = _md_escape(line.strip())
+    for sentence in sorted(highlight, key=len, reverse=True):
+        escaped = _md_escape(sentence)
+        if escaped and escaped in out and f"**{escaped}**" not in out:
+            out = out.replace(escaped, f"**{escaped}**", 1)
+    return f"> {out}"
+
+
+def _md_escape(text: str) -> str:
+    """Quotes are text, not markup: neutralise HTML and Markdown that would render or fetch."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = re.sub(r"!\[", r"!\\[", text)
+    return re.sub(r"(?<!\*)\*\*(?!\*)", "∗∗", text)
 
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -370,7 +525,8 @@ def _first_sentence(text: str) -> str:
 
 
 def _citation(n: int, hit: Hit, quote: str) -> Citation:
-    return Citation(n, hit.source, hit.title, hit.page, hit.section, quote, round(hit.score, 6))
+    return Citation(n, hit.source, hit.title, hit.page, hit.section, quote, round(hit.score, 6),
+                    language=hit.language, as_of=hit.as_of, official_urls=hit.official_urls.split())
 
 
 def _finish(timings: dict, started: float) -> dict:

@@ -5,12 +5,20 @@ provision further at its sub-sections (`Stk. 2.`, `(2)`), and every piece keeps 
 Other text is cut per heading section; only an over-long section is split by size, with
 overlap. The text that is embedded and indexed gets a short context header (document
 title and section label); the text shown to users stays clean.
+
+Each chunk also carries its structure as metadata, computed here once and never by
+re-parsing later: the section's role (body, steps, pitfalls, sources: from its heading)
+and its quotable units (a paragraph, a list with its lead-in, a table row with its
+header, a provision's stk./ledd), as character spans of the chunk text. The offline
+answer quotes whole units, so this is what keeps a list with its lead-in.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -33,6 +41,127 @@ PROVISION_LABEL = re.compile(
 SUBSECTION = re.compile(r"(?:(?<=\s)|^)(?:Stk\.\s*(?P<stk>\d+)\.|(?<![^\n])\((?P<num>\d+)\)\s)")
 
 
+Role = Literal["body", "steps", "pitfalls", "sources"]
+UnitKind = Literal["paragraph", "list", "row", "provision", "aside"]
+
+# Headings that tell what a section is for (da / nb / en), checked on the heading path.
+_ROLE_HEADINGS: list[tuple[Role, re.Pattern]] = [
+    ("sources", re.compile(r"^(kilder?|kildene|sources?|references?|referencer|litteratur|"
+                           r"further reading|læs mere|les mer|links?)\b", re.I)),
+    ("pitfalls", re.compile(r"(faldgrube|fallgruv|pitfall|typiske fejl|typiske feil|common mistakes|"
+                            r"hyppige fejl|what to avoid|undgå|unngå)", re.I)),
+    ("steps", re.compile(r"^(sådan|slik|how to|trin\b|steg\b|steps?\b|fremgangsmåde|tjekliste|"
+                         r"sjekkliste|checklist)", re.I)),
+]
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•·]\s|\d{1,2}[.)]\s|\([0-9a-z]{1,3}\)\s|[a-z]\)\s)")
+_TABLE_LINE = re.compile(r"^\s*\|?[^|\n]+(?:\|[^|\n]*){1,}\|?\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+_ASIDE = re.compile(r"^\s*([*_])(?!\1)[^*_].*\1\s*$")  # a whole line in italics: a note aside
+
+
+def section_role(headings: list[str]) -> Role:
+    """What a section is for, from its own heading first, then its parents'."""
+    for heading in reversed([h for h in headings if h]):
+        for role, pattern in _ROLE_HEADINGS:
+            if pattern.search(heading.strip()):
+                return role
+    return "body"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unit:
+    """The smallest coherent quotable piece of a chunk: spans into the chunk's text."""
+
+    kind: UnitKind
+    spans: tuple[tuple[int, int], ...]
+    label: str = ""  # "§ 57, stk. 2" for a provision part
+
+    def text(self, chunk_text: str) -> str:
+        return "\n".join(chunk_text[a:b] for a, b in self.spans)
+
+
+def segment_units(text: str, section: str = "") -> list[Unit]:
+    """Units of a passage, in order. Lines are the grain: a list item stays with its list and
+    the list with the lead-in line before it (ending in ":"); a table row with the header row;
+    a provision is cut at its "Stk. N." / "(N)" marks, each part labelled."""
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for raw in text.split("\n"):
+        start, end = pos, pos + len(raw)
+        pos = end + 1
+        stripped = raw.strip()
+        if stripped:
+            lead = len(raw) - len(raw.lstrip())
+            lines.append((start + lead, start + lead + len(stripped)))
+    units: list[Unit] = []
+    i = 0
+    provision = bool(PROVISION_LABEL.match(section or "")) or bool(PROVISION_START.match(text.lstrip()))
+    while i < len(lines):
+        a, b = lines[i]
+        line = text[a:b]
+        if _ASIDE.match(line):
+            units.append(Unit(kind="aside", spans=((a, b),)))
+            i += 1
+        elif _TABLE_LINE.match(line) and i + 1 < len(lines) and _TABLE_LINE.match(text[slice(*lines[i + 1])]):
+            header = (a, b)
+            j = i + 1
+            while j < len(lines) and _TABLE_LINE.match(text[slice(*lines[j])]):
+                if not _TABLE_RULE.match(text[slice(*lines[j])]):
+                    units.append(Unit(kind="row", spans=(header, lines[j])))
+                j += 1
+            i = j
+        elif _LIST_ITEM.match(line) or (line.rstrip().endswith(":") and i + 1 < len(lines)
+                                        and _LIST_ITEM.match(text[slice(*lines[i + 1])])):
+            start = i
+            i += 1 if not _LIST_ITEM.match(line) else 0
+            while i < len(lines) and _LIST_ITEM.match(text[slice(*lines[i])]):
+                i += 1
+            units.append(Unit(kind="list", spans=((lines[start][0], lines[i - 1][1]),)))
+        else:
+            units.append(Unit(kind="paragraph", spans=((a, b),)))
+            i += 1
+    if provision:
+        units = _provision_units(text, units, section)
+    return units
+
+
+def _provision_units(text: str, units: list[Unit], section: str) -> list[Unit]:
+    """Cut provision paragraphs at their sub-section marks; label each part."""
+    base = re.sub(r",\s*stk\..*$|\(\d+\)$", "", section).strip() if section else ""
+    out: list[Unit] = []
+    for unit in units:
+        if unit.kind not in {"paragraph", "list"}:
+            out.append(unit)
+            continue
+        a, b = unit.spans[0][0], unit.spans[-1][1]
+        cuts = [a] + [a + m.start() for m in SUBSECTION.finditer(text[a:b]) if m.start() > 0] + [b]
+        for start, end in zip(cuts, cuts[1:]):
+            piece = text[start:end]
+            stripped_start = start + len(piece) - len(piece.lstrip())
+            stripped_end = start + len(piece.rstrip())
+            if stripped_end <= stripped_start:
+                continue
+            m = SUBSECTION.match(text[stripped_start:stripped_end])
+            number = (m.group("stk") or m.group("num")) if m else ""
+            label = base
+            if number and base:
+                label = f"{base}, stk. {number}" if "§" in base else f"{base}({number})"
+            out.append(Unit(kind="provision", spans=((stripped_start, stripped_end),), label=label))
+    return out
+
+
+def units_to_json(units: list[Unit]) -> str:
+    return json.dumps([[u.kind, [list(s) for s in u.spans], u.label] for u in units], separators=(",", ":"))
+
+
+def units_from_json(value: str) -> list[Unit]:
+    try:
+        return [Unit(kind=k, spans=tuple((int(a), int(b)) for a, b in spans), label=label)
+                for k, spans, label in json.loads(value)]
+    except (ValueError, TypeError):
+        return []
+
+
 @dataclass
 class Chunk:
     """One retrievable passage with everything a citation needs."""
@@ -47,6 +176,14 @@ class Chunk:
     provision: str = ""  # normalised, e.g. "§ 39" or "artikel 31"
     subsections: str = ""  # e.g. "2" or "2-3"
     heading: str = ""
+    role: Role = "body"
+    jurisdiction: str = ""
+    as_of: str = ""
+    official_urls: list[str] = field(default_factory=list)  # the document's front-matter links
+
+    @property
+    def units(self) -> list[Unit]:
+        return segment_units(self.text, self.section if self.provision else "")
 
     @property
     def indexed_text(self) -> str:
@@ -63,6 +200,11 @@ class Chunk:
             "provision": self.provision,
             "subsections": self.subsections,
             "heading": self.heading,
+            "role": self.role,
+            "units": units_to_json(self.units),
+            "jurisdiction": self.jurisdiction,
+            "as_of": self.as_of,
+            "official_urls": " ".join(self.official_urls),
         }
 
 
@@ -84,7 +226,9 @@ def normalise_provision(label: str) -> str:
 
 def chunk_document(doc: LoadedDocument) -> list[Chunk]:
     chunks: list[Chunk] = []
+    urls = [s.strip() for s in doc.sources if re.match(r"https?://\S+$", s.strip())]
     for section in doc.sections:
+        role = section_role(section.headings)
         for piece in _section_pieces(section):
             chunks.append(
                 Chunk(
@@ -93,6 +237,10 @@ def chunk_document(doc: LoadedDocument) -> list[Chunk]:
                     page=section.page,
                     language=doc.language,
                     position=len(chunks),
+                    role=role,
+                    jurisdiction=doc.jurisdiction,
+                    as_of=doc.as_of,
+                    official_urls=urls,
                     **piece,
                 )
             )

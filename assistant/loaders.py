@@ -43,6 +43,8 @@ class LoadedDocument:
     sections: list[Section]
     jurisdiction: str = ""
     updated: str = ""
+    as_of: str = ""  # date of the legal state the document describes (front matter)
+    review_by: str = ""  # when staff must re-check it (front matter)
     sources: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -150,6 +152,8 @@ def _apply_front_matter(meta: dict, doc: LoadedDocument) -> None:
     doc.language = {"no": "nb", "nn": "nb", "dk": "da"}.get(language, language)
     doc.jurisdiction = str(meta.get("jurisdiction") or "")
     doc.updated = str(meta.get("updated") or meta.get("date") or "")
+    doc.as_of = str(meta.get("as_of") or "")
+    doc.review_by = str(meta.get("review_by") or "")
     doc.sources = _as_list(meta.get("sources"))
     doc.topics = _as_list(meta.get("topics"))
 

@@ -30,7 +30,7 @@ from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
 CANDIDATES = 50
-INDEX_VERSION = 4  # bump when tokenisation changes, so cached indexes are rebuilt
+INDEX_VERSION = 5  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
 EXPANSION_WEIGHT = 0.3
 NEIGHBOUR_WEIGHT = 0.3
@@ -75,6 +75,11 @@ class Hit:
     score: float
     provision: str = ""
     dense: float = 0.0
+    role: str = "body"  # body | steps | pitfalls | sources (from the chunk's section heading)
+    units: str = ""  # the chunk's quotable units (JSON, see chunking.units_to_json)
+    jurisdiction: str = ""
+    as_of: str = ""
+    official_urls: str = ""  # space-separated links from the document's front matter
 
     @classmethod
     def from_stored(cls, chunk: StoredChunk, score: float, dense: float = 0.0) -> "Hit":
@@ -200,7 +205,8 @@ def _neighbours(metas: list[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _slim(meta: dict) -> dict:
-    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading", "position")
+    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading", "position",
+            "role", "units", "jurisdiction", "as_of", "official_urls")
     return {k: meta.get(k, "") for k in keys}
 
 
@@ -408,6 +414,9 @@ def _hit_meta(meta: dict) -> dict:
         "source": meta.get("source", ""), "title": meta.get("title", ""),
         "section": meta.get("section", ""), "page": int(meta.get("page") or 0),
         "language": meta.get("language", ""), "provision": meta.get("provision", ""),
+        "role": meta.get("role") or "body", "units": meta.get("units") or "",
+        "jurisdiction": meta.get("jurisdiction") or "", "as_of": meta.get("as_of") or "",
+        "official_urls": meta.get("official_urls") or "",
     }
 
 

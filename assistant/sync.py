@@ -9,6 +9,7 @@ the web app can each show them in their own way.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from filelock import FileLock, Timeout
 from .chunking import chunk_document
 from .config import Settings
 from .loaders import LoadError, load_file, source_name
-from .store import DocumentRecord, Store, now_iso
+from .store import DocumentRecord, Store, StoreError, now_iso
 
 
 class SyncBusy(Exception):
@@ -57,9 +58,10 @@ class PlannedFile:
     path: Path | None
     source: str
     origin: str
-    action: str  # add | update | unchanged | remove
+    action: str  # add | update | unchanged | remove | refuse
     content_hash: str = ""
     chunks: int = 0  # stored chunks of the current version, if any
+    reason: str = ""  # why a "refuse" entry is not synced
 
 
 @dataclass
@@ -72,31 +74,169 @@ class Progress:
     on_result: Callable[[FileResult], None] | None = None
 
 
-def discover(paths: Iterable[Path], corpus_dir: Path) -> list[tuple[Path, str, str]]:
+@dataclass
+class Refused:
+    """A corpus entry that is not synced, with a reason a person can act on."""
+
+    path: Path
+    source: str
+    reason: str
+
+
+NOT_UTF8 = "file name is not valid UTF-8: rename it"
+NOT_UTF8_FOLDER = "folder name is not valid UTF-8: rename it (its files were skipped)"
+NOT_UTF8_PATH = "a folder in the file's path is not valid UTF-8: rename it"
+OUTSIDE = "link points outside the corpus folder: refused"
+OUTSIDE_SYNCED = "link points outside the synced folder: refused"
+LOOP = "link loop: the link points (through other links) back to itself; remove or fix it"
+FOLDER_LOOP = "folder link points to a folder that contains it (a loop): skipped"
+BROKEN = "broken link: the file it points to does not exist"
+
+
+def printable(name: str) -> str:
+    """A file name that can be shown and stored: undecodable bytes become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _valid_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _real(path: Path) -> tuple[Path | None, str]:
+    """(resolved path, "") or (None, reason) for a link that loops or dangles."""
+    try:
+        return Path(os.path.realpath(path, strict=True)), ""
+    except RuntimeError:
+        return None, LOOP
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, LOOP
+        if exc.errno == errno.ENOENT:
+            return None, BROKEN
+        return None, f"cannot follow link: {exc.strerror or exc}"
+
+
+def discover(
+    paths: Iterable[Path], corpus_dir: Path, refused: list[Refused] | None = None
+) -> list[tuple[Path, str, str]]:
     """(file, source, origin) for every file under the given files and folders.
 
-    Hidden files and folders (".git", "~$lock" files from Office) are skipped.
+    Hidden files and folders (".git", "~$lock" files from Office) are skipped. Entries
+    that cannot be synced safely are left out and, when `refused` is given, appended to it
+    with a reason: names that are not valid UTF-8, links that loop or dangle, links that
+    point outside the folder being synced (the corpus folder). Links inside it are followed;
+    a file reached twice (through a link) is listed once.
     """
-    found = []
+    found: list[tuple[Path, str, str]] = []
+    problems = refused if refused is not None else []
     corpus = corpus_dir.resolve()
+    seen_files: set[Path] = set()
+    visited: set[Path] = set()
     for path in paths:
         path = Path(path)
         if path.is_dir():
             root = path.resolve()
             base = corpus if _inside(root, corpus) else root
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    if name.startswith((".", "~$")):
-                        continue
-                    file = Path(dirpath) / name
-                    found.append((file, source_name(file, base), str(root)))
+            visited.add(root)
+            _walk(root, root, base, corpus, str(root), found, problems, seen_files, {root}, visited)
         elif path.is_file():
-            base = corpus if _inside(path.resolve(), corpus) else None
-            found.append((path, source_name(path, base), ""))
+            location = path.parent.resolve() / path.name  # where the entry itself lives
+            if not _valid_utf8(path.name):
+                problems.append(Refused(path, printable(path.name), NOT_UTF8))
+                continue
+            real = path.resolve()
+            if _inside(location, corpus) and not _inside(real, corpus):
+                problems.append(Refused(path, source_name(location, corpus), OUTSIDE))
+                continue
+            if real in seen_files:
+                continue
+            seen_files.add(real)
+            base = corpus if _inside(real, corpus) else None
+            _add(found, problems, path, source_name(path, base), "")
+        elif os.path.islink(path):  # a link that loops or points nowhere
+            _, reason = _real(path)
+            problems.append(Refused(path, printable(path.name), reason or BROKEN))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     return found
+
+
+def _walk(
+    folder: Path,
+    real_folder: Path,
+    base: Path,
+    corpus: Path,
+    origin: str,
+    found: list,
+    problems: list[Refused],
+    seen_files: set[Path],
+    ancestors: set[Path],
+    visited: set[Path],
+) -> None:
+    """Walk `folder` (whose resolved path is `real_folder`) depth first, in name order."""
+
+    def shown(entry: Path) -> str:
+        try:
+            return printable(entry.relative_to(base).as_posix())
+        except ValueError:
+            return printable(entry.name)
+
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Refused(folder, shown(folder) + "/", f"folder cannot be read: {exc.strerror or exc}"))
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith((".", "~$")):
+            continue
+        path = Path(entry.path)
+        try:
+            is_link = entry.is_symlink()
+        except OSError as exc:
+            problems.append(Refused(path, shown(path), f"cannot read: {exc.strerror or exc}"))
+            continue
+        if not _valid_utf8(name):
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            problems.append(Refused(path, shown(path) + ("/" if is_dir else ""),
+                                    NOT_UTF8_FOLDER if is_dir else NOT_UTF8))
+            continue
+        if is_link:
+            real, reason = _real(path)
+            if real is None:
+                problems.append(Refused(path, shown(path), reason))
+                continue
+            if not _inside(real, base):
+                problems.append(Refused(path, shown(path), OUTSIDE if base == corpus else OUTSIDE_SYNCED))
+                continue
+            is_dir, is_file = real.is_dir(), real.is_file()
+        else:
+            real = real_folder / name
+            try:
+                is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(Refused(path, shown(path), f"cannot read: {exc.strerror or exc}"))
+                continue
+        if is_dir:
+            if real in ancestors:
+                problems.append(Refused(path, shown(path) + "/", FOLDER_LOOP))
+                continue
+            if real in visited:  # reached before through a link: its files are listed already
+                continue
+            visited.add(real)
+            _walk(path, real, base, corpus, origin, found, problems, seen_files, ancestors | {real}, visited)
+        elif is_file:
+            if real in seen_files:
+                continue
+            seen_files.add(real)
+            _add(found, problems, path, source_name(path, base), origin)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -107,6 +247,13 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
+def _add(found: list, problems: list[Refused], path: Path, source: str, origin: str) -> None:
+    if _valid_utf8(source):
+        found.append((path, source, origin))
+    else:  # e.g. a folder on the way has an undecodable name
+        problems.append(Refused(path, printable(source), NOT_UTF8_PATH))
+
+
 def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedFile]:
     from .loaders import content_hash
 
@@ -114,7 +261,8 @@ def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedF
     records = store.documents()
     planned: list[PlannedFile] = []
     seen: set[str] = set()
-    for file, source, origin in discover(paths, corpus_dir):
+    refused: list[Refused] = []
+    for file, source, origin in discover(paths, corpus_dir, refused):
         seen.add(source)
         try:
             digest = content_hash(file.read_bytes())
@@ -128,6 +276,10 @@ def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedF
         else:
             action = "update"
         planned.append(PlannedFile(file, source, origin, action, digest, record.chunks if record else 0))
+    for item in refused:
+        # Not added to `seen`: whatever was stored under a refused name (say, the target
+        # of a link that now points outside the corpus) is removed below.
+        planned.append(PlannedFile(item.path, item.source, "", "refuse", reason=item.reason))
     synced_folders = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
     for source, record in sorted(records.items()):
         if source not in seen and record.origin and record.origin in synced_folders:
@@ -172,6 +324,8 @@ def sync(
 
 
 def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progress) -> FileResult:
+    if item.action == "refuse":
+        return FileResult(item.source, "failed", reason=item.reason)
     if item.action == "remove":
         store.remove_document(item.source)
         return FileResult(item.source, "removed")
@@ -184,7 +338,10 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
     except Exception as exc:  # a loader bug must not stop the other files
         return FileResult(item.source, "failed", reason=f"could not read: {type(exc).__name__}: {exc}")
     doc.source = item.source
-    chunks = chunk_document(doc)
+    try:
+        chunks = chunk_document(doc)
+    except Exception as exc:  # a chunking bug must not stop the other files
+        return FileResult(item.source, "failed", reason=f"could not split into chunks: {type(exc).__name__}: {exc}")
     if not chunks:
         return FileResult(item.source, "failed", reason="no text to index")
     record = DocumentRecord(
@@ -204,6 +361,11 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
         if progress.on_chunks:
             progress.on_chunks(item.source, done, total)
 
-    store.write_document(record, chunks, on_progress)
+    try:
+        store.write_document(record, chunks, on_progress)
+    except StoreError:
+        raise  # the store itself is unusable: every other file would fail the same way
+    except (UnicodeError, ValueError, TypeError) as exc:  # this document's data, not the store
+        return FileResult(item.source, "failed", reason=f"could not store: {type(exc).__name__}: {exc}")
     status = "added" if item.action == "add" else "updated"
     return FileResult(item.source, status, len(chunks), warnings=doc.warnings)

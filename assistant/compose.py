@@ -1,0 +1,312 @@
+"""The offline answer: whole quotable units of the best passages, the asked-for fact first.
+
+Input: an analysed `Query` and the retrieved hits (each with its units and section role as
+chunk metadata). Output: a `Composition`, the units to quote in order, each with the
+sentences that answer highlighted, and how well they support the question.
+
+Rules, each a general mechanism (no question is special-cased):
+- A unit is a paragraph, a list with its lead-in, a table row with its header, or a
+  provision part with its stk./ledd label: never a lone sentence torn from its list.
+- Units are scored by the question's specific words they contain (rarer words weigh more),
+  then by whether they carry a value of the kind asked for (a deadline, a count, an amount,
+  a share, a rule for a yes/no question, a definition, steps for a procedure).
+- Pitfall units are used only when the question asks about risks or mistakes, and then
+  labelled; source lists and asides (the "not legal advice" line) are never quoted; a unit
+  that only talks about the note itself is demoted.
+- Of units that name validity periods, the one in force on `today` leads; an earlier
+  period is labelled as earlier.
+- Units in the asker's language and jurisdiction win ties over the others.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from .chunking import Unit, segment_units, units_from_json
+from .extractive import question_terms, score_sentence, split_sentences
+from .query import Query
+
+WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
+MAX_UNITS = 3
+LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
+RELATIVE_FLOOR = 0.45
+PASSAGES = 6
+
+Period = Literal["current", "earlier", "future", "none"]
+
+_VALUE = {
+    "deadline": re.compile(r"\b\d+\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
+                           r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
+    "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
+                        r"no more than|ikke flere end|fewer than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
+                        r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
+                        r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
+                        r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),
+    "amount": re.compile(r"\d[\d.,\s]*\d?\s*(?:kr\b|kr\.|kroner|dkk|nok|eur\b|euro|€|mio\.?|mia\.?|"
+                         r"million\w*|milliard\w*)|(?:dkk|nok|eur|€)\s*\d", re.I),
+    "share": re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|pct\b|procent|prosent|percent)", re.I),
+    "yesno": re.compile(r"\b(?:må|kan|skal|bør|kræver|krever|tillad\w*|tillat\w*|forbud\w*|forbudt|"
+                        r"may|must|shall|can|cannot|allowed|permitted|prohibited|required|"
+                        r"lov til|ikke lov|er ikke|is not|ikke)\b", re.I),
+    "definition": re.compile(r"\b(?:er en|er et|er den|er det|betyder|betegner|forstås|defineres|"
+                             r"menes|betyr|is a|is an|is the|means|refers to|defined as)\b", re.I),
+}
+_META = re.compile(r"^\s*(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|"
+                   r"afsnit|section|kapitel|chapter|artikel|article)\b[^.]*\b(?:forklarer|beskriver|gennemgår|"
+                   r"handler|viser|giver|explains|describes|covers|gives|shows|sets out|går gjennom|"
+                   r"forklarer|tar for seg)", re.I)
+_MONTHS = {
+    "januar": 1, "january": 1, "februar": 2, "february": 2, "marts": 3, "mars": 3, "march": 3,
+    "april": 4, "maj": 5, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7,
+    "august": 8, "september": 9, "oktober": 10, "october": 10, "november": 11, "december": 12,
+    "desember": 12,
+}
+_YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d|\d\d)\b")
+_DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+_FROM = re.compile(r"\b(?:fra|fom\.?|from|med virkning fra|gældende fra|gjeldende fra|siden|since)\s+(?:den\s+)?$",
+                   re.I)
+_UNTIL = re.compile(r"\b(?:til|until|to|tom\.?|frem til)\s+(?:den\s+)?$", re.I)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotedUnit:
+    """One unit to quote: which hit, its text, which lines to highlight, and its labels."""
+
+    hit_index: int
+    text: str
+    highlight: tuple[str, ...]  # sentences (verbatim substrings of text) that answer
+    kind: str
+    label: str  # provision label or heading
+    role: str
+    period: Period
+    language: str
+    score: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Composition:
+    units: list[QuotedUnit] = field(default_factory=list)
+    support: Literal["full", "partial"] = "full"
+    has_value: bool = True  # the lead unit carries a value of the kind asked for
+
+
+def periods(text: str) -> list[tuple[date, date]]:
+    """Validity periods a text names: "2026-2027", "fra 1. januar 2026", "1. januar 2024 til
+    31. december 2025". Open ends run to date.max / from date.min."""
+    found: list[tuple[date, date]] = []
+    for m in _YEAR_RANGE.finditer(text):
+        a = int(m.group(1))
+        b = int(m.group(2)) if len(m.group(2)) == 4 else int(m.group(1)[:2] + m.group(2))
+        if 0 < b - a <= 5:
+            found.append((date(a, 1, 1), date(b, 12, 31)))
+    dates = []
+    for m in _DATE.finditer(text):
+        try:
+            dates.append((m.start(), date(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))))
+        except ValueError:
+            continue
+    i = 0
+    while i < len(dates):
+        start, d = dates[i]
+        before = text[max(0, start - 30):start]
+        if i + 1 < len(dates) and _UNTIL.search(text[start:dates[i + 1][0]].split(str(d.year), 1)[-1]):
+            found.append((d, dates[i + 1][1]))
+            i += 2
+            continue
+        if _FROM.search(before):
+            found.append((d, date.max))
+        i += 1
+    return found
+
+
+def period_status(text: str, heading: str, today: date, years: tuple[int, ...] = ()) -> Period:
+    spans = periods(text) or periods(heading)
+    if not spans:
+        return "none"
+    if years and any(a.year <= y <= b.year for a, b in spans for y in years):
+        return "current"  # the question names this period: it is the one asked about
+    if any(a <= today <= b for a, b in spans):
+        return "current"
+    if all(b < today for _, b in spans):
+        return "earlier"
+    return "future"
+
+
+def hit_units(hit) -> list[Unit]:
+    units = units_from_json(getattr(hit, "units", "") or "")
+    # Passages stored before units were recorded: derive them the same way the chunker does.
+    return units or segment_units(hit.text, hit.section if getattr(hit, "provision", "") else "")
+
+
+def compose(query: Query, hits: list, *, today: date) -> Composition:
+    """Choose and order the units to quote for `query` from `hits` (best hit first)."""
+    terms = question_terms(query.search_text)
+    focus = question_terms(query.text)  # the words of the question itself weigh most
+    candidates: list[QuotedUnit] = []
+    for rank, hit in enumerate(hits[:PASSAGES]):
+        role = getattr(hit, "role", "body") or "body"
+        if role == "sources":
+            continue
+        if role == "pitfalls" and not query.asks_risk:
+            continue
+        heading = (hit.section or "").split(" > ")[-1]
+        heading_score = score_sentence(heading, focus) if heading else 0.0
+        for unit in hit_units(hit):
+            if unit.kind == "aside":
+                continue
+            text = unit.text(hit.text)
+            scored = _scored_sentences(text, terms, focus)
+            if not scored:
+                continue
+            best = max(s for _, s in scored)
+            if best <= 0 and heading_score <= 0:
+                continue
+            total = _unit_score(text, heading, terms, focus, best)
+            total *= _kind_factor(query, text, unit, role)
+            status = period_status(text, heading, today, query.years)
+            total *= {"current": 1.3, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
+            if all(_META.match(s) for s, _ in scored):
+                total *= 0.3
+            total *= _language_factor(query, hit)
+            total *= 1.0 - 0.06 * rank
+            if total <= 0:
+                continue
+            text, highlight = _window(text, scored, query, unit.kind)
+            candidates.append(QuotedUnit(
+                hit_index=rank, text=text, highlight=highlight, kind=unit.kind,
+                label=unit.label or heading, role=role, period=status,
+                language=getattr(hit, "language", ""), score=round(total, 4),
+            ))
+    if not candidates:
+        return Composition(units=[], support="partial", has_value=False)
+    candidates.sort(key=lambda u: -u.score)
+    chosen = [candidates[0]]
+    used = len(candidates[0].text.split())
+    floor = RELATIVE_FLOOR * candidates[0].score
+    for unit in candidates[1:]:
+        if len(chosen) >= MAX_UNITS or unit.score < floor:
+            break
+        words_ = len(unit.text.split())
+        if used + words_ > WORD_BUDGET:
+            continue
+        if any(_similar(unit.text, other.text) for other in chosen):
+            continue
+        if unit.period == "earlier" and any(c.period == "current" for c in chosen):
+            continue  # the current figures are shown; the old ones would only confuse
+        chosen.append(unit)
+        used += words_
+    lead = chosen[0]
+    wanted = _VALUE.get(query.kind)
+    has_value = wanted is None or bool(wanted.search(lead.text))
+    coverage = _coverage(lead.text, focus)
+    support = "full" if has_value and coverage >= 0.5 else "partial"
+    return Composition(units=chosen, support=support, has_value=has_value)
+
+
+def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
+    """How much of the question a unit covers as a whole (its heading counts half), scaled
+    by how concentrated the answer is in one sentence."""
+    from .extractive import sentence_tokens
+
+    tokens, head = sentence_tokens(text), sentence_tokens(heading)
+    total = sum(w for _, w in focus.values()) or 1.0
+    found = 0.0
+    for word, (stems_, weight) in terms.items():
+        own = word in focus
+        w = weight if own else 0.5 * weight  # topic words borrowed from the conversation weigh less
+        if stems_ & tokens:
+            found += w
+        elif stems_ & head:
+            found += 0.5 * w
+    density = min(1.0, best_sentence / (1.5 * total))
+    return found * (0.75 + 0.25 * density)
+
+
+def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    out = []
+    for line in lines:
+        for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
+            out.append((sentence, score_sentence(sentence, terms) + 0.5 * score_sentence(sentence, focus)))
+    return out
+
+
+def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
+    factor = 1.0
+    wanted = _VALUE.get(query.kind)
+    if wanted is not None:
+        factor *= 1.7 if wanted.search(text) else 0.55
+    if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
+        factor *= 1.4
+    if role == "pitfalls":
+        factor *= 1.2  # asked about risks (else filtered out before)
+    return factor
+
+
+def _language_factor(query: Query, hit) -> float:
+    language = getattr(hit, "language", "")
+    jurisdiction = getattr(hit, "jurisdiction", "")
+    factor = 1.0
+    if language and language == query.language:
+        factor *= 1.15
+    if query.countries:
+        if jurisdiction and jurisdiction in query.countries:
+            factor *= 1.3
+        elif language and {"DK": "da", "NO": "nb"}.get(next(iter(query.countries)), "") == language:
+            factor *= 1.2
+    elif query.language == "da" and jurisdiction == "NO":
+        factor *= 0.7  # a Danish question prefers Danish law unless it names Norway
+    elif query.language == "nb" and jurisdiction == "DK":
+        factor *= 0.7
+    return factor
+
+
+def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:
+    """The unit's text (a long paragraph cut to the answering sentences and their
+    neighbours) and the sentences to highlight."""
+    wanted = _VALUE.get(query.kind)
+    best = max(s for _, s in scored)
+
+    def answers(sentence: str, score: float) -> bool:
+        return score >= 0.6 * best and score > 0 and (wanted is None or bool(wanted.search(sentence)) or score == best)
+
+    highlight = [s for s, score in scored if answers(s, score)]
+    if wanted is not None:
+        with_value = [s for s in highlight if wanted.search(s)]
+        highlight = with_value or highlight
+    highlight = highlight[:3] or [max(scored, key=lambda p: p[1])[0]]
+    if kind == "list" or kind == "row" or len(text.split()) <= LONG_UNIT_WORDS:
+        return text, tuple(highlight)
+    sentences = [s for s, _ in scored]
+    marks = [i for i, s in enumerate(sentences) if s in highlight]
+    lo, hi = max(0, marks[0] - 1), min(len(sentences), marks[-1] + 2)
+    while hi - lo > 1 and sum(len(s.split()) for s in sentences[lo:hi]) > LONG_UNIT_WORDS:
+        if hi - 1 > marks[-1]:
+            hi -= 1
+        elif lo < marks[0]:
+            lo += 1
+        else:
+            break
+    window = " ".join(sentences[lo:hi])
+    if lo > 0:
+        window = "… " + window
+    if hi < len(sentences):
+        window += " …"
+    return window, tuple(highlight)
+
+
+def _coverage(text: str, terms) -> float:
+    from .extractive import sentence_tokens
+
+    tokens = sentence_tokens(text)
+    total = sum(w for _, w in terms.values())
+    found = sum(w for stems_, w in terms.values() if stems_ & tokens)
+    return found / total if total else 0.0
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(a.lower().split()), set(b.lower().split())
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6

@@ -1,0 +1,230 @@
+"""What a question asks for, read once: its language, the kind of answer it wants, whether it
+refers back to the conversation, the years and countries it names, and the terms it hinges on.
+
+Pure functions over the question text (and the earlier questions), shared by both answer modes,
+so the offline composer, the LLM's condense step and the abstention rule decide alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from .language import detect_language
+from .text import content_words, words
+
+AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definition", "procedure", "other"]
+
+# Question cues per kind, in Danish, Norwegian and English (first match in this order wins,
+# except that yes/no is only the kind when nothing more specific is asked).
+_KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
+    ("deadline", re.compile(r"\b(frist\w*|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
+                            r"hvor længe|hvor lenge|how long|hvornår skal|when must|deadline\w*|"
+                            r"standstill|karens\w*|senest)\b", re.I)),
+    ("share", re.compile(r"(\bpct\b|\bprocent\w*|\bprosent\w*|%|\bpercent\w*|\bvægt\w*|\bvekt\w*|\bweight\w*|"
+                         r"\bandel\w*)", re.I)),
+    ("amount", re.compile(r"\b(beløb\w*|beløp\w*|tærskelværdi\w*|terskelverdi\w*|threshold\w*|euro|eur|"
+                          r"kroner|kr|dkk|nok|hvor meget|hvor mye|how much|værdi(?:en)?|verdi(?:en)?|"
+                          r"grænse\w*|grense\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b", re.I)),
+    ("count", re.compile(r"\b(hvor mange|how many|mindst|minst|at least|antal\w*|number of|højst|maks\w*)\b",
+                         re.I)),
+    ("definition", re.compile(r"^\s*(hvad er|hva er|hvad betyder|hva betyr|what is|what are|what does|"
+                              r"what's|define|definer|hvad forstås|hva menes)\b", re.I)),
+    ("procedure", re.compile(r"\b(hvordan|how do|how can|how should|how to|hvilke trin|which steps|"
+                             r"fremgangsmåde|steg for steg|step by step)\b", re.I)),
+    ("yesno", re.compile(r"^\s*(må|kan|skal|bør|er det|gælder|gjelder|har|may|can|must|should|is it|"
+                         r"are we|do we|does|is|er)\b", re.I)),
+]
+_RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
+                   r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
+
+# A question that refers back: it opens with a conjunction or "what about", or it points at
+# something with a pronoun and names no topic of its own.
+_OPENS_ELLIPSIS = re.compile(
+    r"^\s*(og|samt|men|også|så|and|but|also|then|what about|how about|and what|hvad med|hva med|"
+    r"hvordan med|hvordan er det med|hvad så med|hva så med|gjelder det|gælder det)\b", re.I)
+_POINTER = re.compile(
+    r"\b(den|det|dem|dette|denne|disse|de|der|dér|her|it|its|they|them|this|that|these|those|there|"
+    r"samme|same|sådan\w*|slik\w*|such)\b\s*[?.!]*$|"
+    r"\b(for|om|til|af|av|ved|med|of|about|for|in|i|on|på)\s+(den|det|dem|dette|denne|disse|it|them|this|"
+    r"that|these|those)\b", re.I)
+# Words that ask about something but are no topic of their own.
+_GENERIC = {
+    "frist", "fristen", "fristerne", "fristene", "dage", "dager", "days", "deadline", "lang", "lange",
+    "long", "mange", "many", "mindst", "minst", "least", "regler", "reglerne", "reglene", "rules", "krav",
+    "kravene", "requirements", "gælder", "gjelder", "apply", "applies", "invitere", "invite", "udvælge",
+    "velge", "select", "beløb", "beløp", "amount", "kan", "må", "skal", "may", "must", "can", "should",
+    "hvornår", "når", "when", "hvorfor", "why", "hvordan", "how", "vi", "we", "man", "også", "also",
+    "norge", "danmark", "norway", "denmark", "eu", "sverige", "norsk", "dansk", "english", "engelsk",
+    "the", "og", "and", "værdi", "verdi", "value", "pris", "price", "prisen", "tid", "time", "lov", "law",
+    "loven", "procedure", "proceduren", "prosedyre", "prosedyren", "eksempel", "example", "eksempler",
+    "examples", "hvilke", "which", "hvad", "hva", "what", "tre", "three", "fem", "five", "to", "two",
+}
+COUNTRIES = {
+    "denmark": "DK", "danish": "DK", "danmark": "DK", "dansk": "DK", "danske": "DK", "danmarks": "DK",
+    "norway": "NO", "norwegian": "NO", "norge": "NO", "norsk": "NO", "norske": "NO", "norges": "NO",
+    "eu": "EU", "eu's": "EU", "eus": "EU", "europe": "EU", "european": "EU", "europæisk": "EU",
+    "europeisk": "EU", "direktivet": "EU", "directive": "EU",
+}
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+_NEXT_YEAR = re.compile(r"\b(næste år|neste år|next year|til næste år)\b", re.I)
+_LIVE = re.compile(
+    r"\b(valutakurs\w*|vekselkurs\w*|exchange rates?|kurs(en)? på|aktiekurs\w*|share price|stock price|"
+    r"vejret|været|weather|nyheder(ne)?|nyhetene|news today|breaking|live|realtid|real[- ]time|"
+    r"lige nu|right now|akkurat nå|i øjeblikket|at the moment)\b", re.I)
+_PERSONAL = re.compile(
+    r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
+    r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"
+    r"privat adresse|fødselsdag|birthday|løn(nen)?|salary|lønnen)\b", re.I)
+_QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{2,60})[\"“”«»]")
+_CAPITALISED = re.compile(r"\b([A-ZÆØÅ][\wæøåÆØÅ&'-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ&'-]*)*)")
+# Capitalised words that are no named entity (English capitalises these; Danish rarely).
+_NOT_NAMES = {
+    "i", "eu", "eøs", "eea", "danish", "norwegian", "english", "european", "denmark", "norway", "danmark",
+    "norge", "dansk", "norsk", "stk", "nr", "ok", "hvad", "hva", "hvordan", "hvornår", "når", "what",
+    "how", "when", "which", "who", "why", "may", "can", "must", "should", "is", "are", "do", "does",
+    "må", "kan", "skal", "er", "og", "and", "the", "a", "an", "in", "under", "if", "for", "of",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december", "januar", "februar", "marts", "mars", "juni", "juli", "oktober",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "mandag", "tirsdag", "onsdag",
+    "torsdag", "fredag", "mr", "mrs", "dr", "bt",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    """A question, analysed once."""
+
+    text: str  # as asked (cleaned)
+    language: str
+    kind: AnswerKind
+    asks_risk: bool
+    countries: frozenset[str]
+    years: tuple[int, ...]
+    hinges: tuple[str, ...] = ()  # named things the answer depends on
+    live: bool = False  # asks for live data the corpus cannot hold
+    personal: bool = False  # asks for personal data about someone
+    extra: str = ""  # topic words borrowed from the conversation (follow-ups only)
+
+    @property
+    def search_text(self) -> str:
+        return f"{self.text} {self.extra}".strip()
+
+
+def answer_kind(question: str) -> AnswerKind:
+    for kind, cue in _KIND_CUES:
+        if kind == "yesno":
+            continue
+        if cue.search(question):
+            # "Hvad er fristen?" is about a deadline, not a definition.
+            return kind
+    for kind, cue in _KIND_CUES:
+        if kind == "yesno" and cue.search(question):
+            return "yesno"
+    return "other"
+
+
+def topic_words(question: str) -> list[str]:
+    """The question's own topic: content words that are not generic question words."""
+    return [w for w in content_words(question) if w not in _GENERIC and not w.isdigit() and len(w) > 2]
+
+
+def refers_back(question: str) -> bool:
+    """True when a question cannot stand alone: an ellipsis ("og i Norge?"), or a pointer
+    ("den", "that") with no topic of its own. A short question with its own topic stands alone."""
+    text = question.strip()
+    own = topic_words(text)
+    if _OPENS_ELLIPSIS.match(text):
+        return len(own) <= 2
+    if _POINTER.search(text):
+        return len(own) <= 1
+    return not own
+
+
+def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:
+    """(question, borrowed topic): earlier questions lend their topic only to a follow-up."""
+    if not earlier or not refers_back(question):
+        return question, ""
+    # The topic of the conversation so far: the last question that had one of its own.
+    for previous in reversed(earlier):
+        base, extra = standalone_question(previous, earlier[: earlier.index(previous)])
+        topic = " ".join(dict.fromkeys(topic_words(f"{base} {extra}")))
+        if topic:
+            return question, topic
+    return question, ""
+
+
+def hinge_terms(question: str) -> list[str]:
+    """Named organisations, places, people, products (capitalised words that do not open the
+    question, quoted names, acronyms) that an answer would have to be about."""
+    found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(question)]
+    for sentence in re.split(r"(?<=[.?!:])\s+", question):
+        first = True
+        for match in _CAPITALISED.finditer(sentence):
+            name = match.group(1)
+            parts = name.split()
+            if first and match.start() == len(sentence) - len(sentence.lstrip()):
+                parts = parts[1:]  # the question's first word is capitalised anyway
+            first = False
+            parts = [p for p in parts if p.lower().strip("'s") not in _NOT_NAMES and len(p) > 1]
+            if parts and not any(p.lower() in COUNTRIES for p in parts):
+                found.append(" ".join(parts))
+    return list(dict.fromkeys(f for f in found if f))
+
+
+def analyse(question: str, *, earlier: list[str] | None = None, today: date | None = None) -> Query:
+    today = today or date.today()
+    text, extra = standalone_question(question, earlier or [])
+    wordset = set(words(f"{text} {extra}"))
+    years = [int(y) for y in _YEAR.findall(text)]
+    if _NEXT_YEAR.search(text):
+        years.append(today.year + 1)
+    return Query(
+        text=text,
+        language=detect_language(question),
+        kind=answer_kind(text),
+        asks_risk=bool(_RISK.search(text)),
+        countries=frozenset(c for w, c in COUNTRIES.items() if w in wordset),
+        years=tuple(dict.fromkeys(years)),
+        hinges=tuple(hinge_terms(text)),
+        live=bool(_LIVE.search(text)),
+        personal=bool(_PERSONAL.search(text)),
+        extra=extra,
+    )
+
+
+def mentions(term: str, text: str) -> bool:
+    """Whether a passage mentions a named thing, allowing inflection ("Aarhus Kommunes")."""
+    low = text.lower()
+    for part in term.lower().split():
+        stem = part[: max(4, len(part) - 3)] if len(part) > 5 else part
+        if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
+            return False
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutOfScope:
+    """Why a question cannot be answered from the passages found (empty reason: it can)."""
+
+    reason: Literal["", "named", "year", "live", "personal"] = ""
+    missing: list[str] = field(default_factory=list)
+
+
+def out_of_scope(query: Query, passages: list[str]) -> OutOfScope:
+    """The question hinges on something no retrieved passage mentions."""
+    if query.live:
+        return OutOfScope(reason="live")
+    joined = "\n".join(passages)
+    if query.personal and (query.hinges or re.search(r"\b(hans|hendes|hennes|his|her|their|kollega\w*|colleague\w*|"
+                                                      r"chef\w*|sjef\w*|boss)\b", query.text, re.I)):
+        return OutOfScope(reason="personal")
+    missing = [h for h in query.hinges if not mentions(h, joined)]
+    if missing:
+        return OutOfScope(reason="named", missing=missing)
+    missing_years = [str(y) for y in query.years if str(y) not in joined]
+    if missing_years:
+        return OutOfScope(reason="year", missing=missing_years)
+    return OutOfScope()

@@ -1,0 +1,261 @@
+"""Cross-site attack on the staff API in a real browser, against the real app behind TLS.
+
+The setting the guard (assistant/security.py) exists for: the app runs on a real hostname
+over HTTPS, a staff member is logged in, and then opens a page on another site whose script
+calls the staff API with `credentials: "include"`. Gradio on its own echoes any origin with
+credentials when the host is not localhost, and sends its login cookie `SameSite=None`, so
+without the guard that page can read the inventory and delete documents.
+
+Two attacker pages are opened: a sibling subdomain (`evil.example.test`: same site, other
+origin, so the cookie is sent and only the origin check stands in the way) and another site
+(`attacker.test`; Debian's Chromium sends it no staff cookie even without the guard).
+Hostnames map to 127.0.0.1 inside Chromium; one self-signed certificate covers them all.
+
+`SECURITY_TEST_UNGUARDED=1` serves the app without GuardMiddleware; the test must then fail
+(it did: the evil.example.test page read /staff/gradio_api/info and the inventory, and its
+delete call removed markedsdialog.md from the corpus folder).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import ROOT, store_env
+from .test_app import NOTE, STAFF, free_port
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+OPENSSL = shutil.which("openssl")
+APP_HOST = "staff.example.test"
+SIBLING_HOST = "evil.example.test"  # same site (example.test), other origin
+OTHER_SITE_HOST = "attacker.test"  # another site altogether
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium found (install Debian's `chromium`)"),
+    pytest.mark.skipif(OPENSSL is None, reason="openssl not found (needed for the test certificate)"),
+]
+
+LAUNCHER = """
+import os, sys
+import uvicorn
+from assistant.config import Settings
+from assistant.sync import sync
+from assistant.ui import Services, create_app
+
+port, key, cert = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+settings = Settings(_env_file=None)
+services = Services.build(settings)
+sync(services.store, settings, [settings.corpus_dir], wait=60)
+app = create_app(services)
+if os.environ.get("SECURITY_TEST_UNGUARDED"):
+    app = getattr(app, "app", app)  # GuardMiddleware keeps the app it wraps as .app
+uvicorn.run(app, host="127.0.0.1", port=port, ssl_keyfile=key, ssl_certfile=cert, log_level="warning")
+"""
+
+# The attacker's script: read staff data, then delete a document, all with the staff cookie.
+EVIL_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Free procurement tips</title></head>
+<body><h1>Free procurement tips</h1><pre id="out"></pre>
+<script>
+const APP = "__APP__";
+const out = {};
+async function attempt(name, path, options) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 10000);
+  try {
+    const r = await fetch(APP + path, {credentials: "include", signal: abort.signal, ...options});
+    let body;
+    try { body = await r.text(); } catch (e) { body = "unreadable: " + e; }
+    out[name] = {status: r.status, type: r.type, body: body.slice(0, 4000)};
+  } catch (e) {
+    out[name] = {error: String(e)};
+  } finally {
+    clearTimeout(timer);
+  }
+  return out[name];
+}
+async function call(name, data) {
+  const posted = await attempt(name, "/staff/gradio_api/call/" + name, {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({data})});
+  if (posted.body && posted.body.includes("event_id")) {
+    await attempt(name + "_result", "/staff/gradio_api/call/" + name + "/" + JSON.parse(posted.body).event_id, {});
+  }
+}
+(async () => {
+  await attempt("info", "/staff/gradio_api/info", {});
+  await call("inventory", []);
+  await call("delete", ["markedsdialog.md", true]);
+  const pre = document.getElementById("out");
+  pre.textContent = JSON.stringify(out, null, 1);
+  pre.dataset.done = "1";
+})();
+</script></body></html>
+"""
+
+
+def make_certificate(tmp: Path) -> tuple[Path, Path]:
+    key, cert = tmp / "key.pem", tmp / "cert.pem"
+    names = ",".join(f"DNS:{h}" for h in (APP_HOST, SIBLING_HOST, OTHER_SITE_HOST))
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={APP_HOST}", "-addext", f"subjectAltName={names}",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
+
+
+class EvilSite:
+    """The attacker's page over HTTPS, the same page for every hostname."""
+
+    def __init__(self, key: Path, cert: Path, app_origin: str):
+        page = EVIL_PAGE.replace("__APP__", app_origin).encode("utf-8")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TLSApp:
+    """The real app (create_app, guard included) under uvicorn with TLS on 127.0.0.1."""
+
+    def __init__(self, tmp: Path, key: Path, cert: Path):
+        self.corpus = tmp / "corpus"
+        self.corpus.mkdir()
+        (self.corpus / "markedsdialog.md").write_text(NOTE, encoding="utf-8")
+        self.port = free_port()
+        self.origin = f"https://{APP_HOST}:{self.port}"
+        self.log = tmp / "app.log"
+        env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(self.corpus),
+               "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_STAFF_USER": STAFF[0],
+               "ASSISTANT_STAFF_PASSWORD": STAFF[1], "GRADIO_ANALYTICS_ENABLED": "False", **store_env()}
+        env.pop("ASSISTANT_ALLOWED_ORIGINS", None)
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(self.port), str(key), str(cert)],
+                                     env=env, cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"https://127.0.0.1:{self.port}/healthz", verify=False, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"app did not start:\n{self.log.read_text()}")
+
+    def staff_call(self, name: str, data: list, cookies: dict) -> str:
+        """A staff API call as the staff page itself makes it: own Host, own Origin."""
+        headers = {"Host": f"{APP_HOST}:{self.port}", "Origin": self.origin}
+        base = f"https://127.0.0.1:{self.port}/staff/gradio_api/call/{name}"
+        with httpx.Client(verify=False, headers=headers, cookies=cookies, timeout=20) as client:
+            posted = client.post(base, json={"data": data})
+            assert posted.status_code == 200, posted.text
+            return client.get(f"{base}/{posted.json()['event_id']}").text
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def tls(tmp_path):
+    key, cert = make_certificate(tmp_path)
+    app = TLSApp(tmp_path, key, cert)
+    evil = EvilSite(key, cert, app.origin)
+    yield app, evil
+    evil.close()
+    app.stop()
+
+
+def test_a_page_on_another_site_cannot_use_the_staff_session(tls):
+    from playwright.sync_api import sync_playwright
+
+    app, evil = tls
+    rules = ",".join(f"MAP {h} 127.0.0.1" for h in (APP_HOST, SIBLING_HOST, OTHER_SITE_HOST))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  f"--host-resolver-rules={rules}", "--ignore-certificate-errors"],
+        )
+        try:
+            context = browser.new_context(ignore_https_errors=True)
+            page = context.new_page()
+            page.goto(app.origin + "/staff/")
+            page.get_by_label("username").fill(STAFF[0])
+            page.get_by_label("password").fill(STAFF[1])
+            page.keyboard.press("Enter")
+            page.get_by_text("Kildebibliotek").first.wait_for(timeout=30_000)
+
+            # Control: the session works from the app's own origin, with the same fetch.
+            own = page.evaluate("""async () => {
+                const r = await fetch('/staff/gradio_api/info', {credentials: 'include'});
+                return {status: r.status, body: await r.text()};
+            }""")
+            assert own["status"] == 200 and "/delete" in own["body"], own
+
+            staff_cookies = {c["name"]: c["value"] for c in context.cookies(app.origin)
+                             if c["name"].startswith("access-token")}
+            assert staff_cookies, context.cookies()
+            session = [c for c in context.cookies(app.origin) if c["name"].startswith("access-token")]
+
+            results = {}
+            for host in (SIBLING_HOST, OTHER_SITE_HOST):
+                attacker = context.new_page()
+                attacker.goto(f"https://{host}:{evil.port}/")
+                attacker.locator("#out[data-done='1']").wait_for(state="attached", timeout=40_000)
+                results[host] = json.loads(attacker.locator("#out").text_content())
+                attacker.close()
+        finally:
+            browser.close()
+
+    for host, out in results.items():
+        # Nothing the attacker's script could read holds staff data or an accepted call.
+        readable = json.dumps({k: v.get("body", "") for k, v in out.items()})
+        assert "named_endpoints" not in readable, (host, out)
+        assert "markedsdialog" not in readable, (host, out)
+        assert "event_id" not in readable, (host, out)
+        assert "delete_result" not in out and "inventory_result" not in out, (host, out)
+        for name in ("info", "inventory", "delete"):
+            assert "error" in out[name] or out[name]["status"] in (401, 403), (host, name, out[name])
+
+    # The delete did not happen: the file is still there and still in the inventory.
+    assert (app.corpus / "markedsdialog.md").is_file()
+    inventory = app.staff_call("inventory", [], staff_cookies)
+    assert "event: complete" in inventory and "markedsdialog.md" in inventory, inventory
+    # And the login cookies reached the browser as SameSite=Lax (Gradio sends SameSite=None).
+    assert all(c["sameSite"] == "Lax" for c in session), session
