@@ -302,7 +302,7 @@ class Assistant:
     def _extractive(self, question, standalone, language, result, timings, started, notice="", error="",
                     query: Query | None = None) -> Answer:
         query = query or analyse(standalone, today=self.today())
-        hits = result.hits[:SOURCES_FOR_LLM + 1]
+        hits = result.hits[:10]
         composition = compose(query, hits, today=self.today())
         if not composition.units:
             return self._abstention(question, standalone, language, result, timings, started, "gate")

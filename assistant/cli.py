@@ -160,7 +160,11 @@ def remove(source: str = typer.Argument(..., help="The document's source, as `as
 
 @app.command("eval")
 def eval_command(
-    gold: Path = typer.Argument(..., exists=True, dir_okay=False, help="Gold set (JSON lines)."),
+    gold: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False,
+                                          help="Retrieval gold set (JSON lines)."),
+    answers: Optional[Path] = typer.Option(
+        None, "--answers", exists=True, dir_okay=False,
+        help="Answer-level gold set (JSON lines): scores the text a buyer reads, beside the first release's composer."),
     k: int = typer.Option(5, "-k", help="Cut-off for Hit@k."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     details: bool = typer.Option(False, "--details", help="Per question: ranked hits and abstain decision."),
@@ -169,19 +173,26 @@ def eval_command(
     ),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the tutorial baseline."),
 ):
-    """Measure retrieval on a gold set: Hit@1, Hit@k, MRR@10, abstain rates."""
+    """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
+    themselves (key facts, abstention, language) beside the baseline of the same run."""
     from .evaluation import TutorialBaseline, assistant_system, evaluate, load_gold
     from .retrieval import Retriever
     from .sync import discover
 
+    if gold is None and answers is None:
+        _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
     settings = _eval_settings(docs_dir) if docs_dir else get_settings()
     store = _store_for(settings)
     if docs_dir:
         from .sync import sync
 
         sync(store, settings, [docs_dir])
-    questions = load_gold(gold)
     retriever = Retriever(store, settings)
+    if answers is not None:
+        _answer_eval(answers, retriever, settings, as_json, details)
+    if gold is None:
+        return
+    questions = load_gold(gold)
     reports = [evaluate("assistant", questions, assistant_system(retriever, k), k)]
     if baseline:
         folder = docs_dir or settings.corpus_dir
@@ -197,6 +208,42 @@ def eval_command(
         out.print_json(json.dumps(payload, ensure_ascii=False))
         return
     _print_eval(reports, k, details)
+
+
+def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) -> None:
+    from .answer import Assistant
+    from .answer_eval import asker, evaluate_answers, load_cases
+
+    cases = load_cases(path)
+    assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
+    reports = [evaluate_answers("assistant (units)", cases, asker(assistant, "units")),
+               evaluate_answers("baseline (first release's sentence picker)", cases, asker(assistant, "baseline"))]
+    if as_json:
+        out.print_json(json.dumps({
+            "answers": {"metrics": reports[0].metrics, "baseline": reports[1].metrics,
+                        "cases": [r.as_json(details) for r in reports[0].results]}}, ensure_ascii=False))
+        return
+    table = Table(title=f"Answers on {len(cases)} cases ({path.name}), offline mode")
+    for col in ["system", "kind", "n", "key facts", "abstain (out of scope)", "false abstain", "weak",
+                "language"]:
+        table.add_column(col)
+    for report in reports:
+        rows = [("overall", report.metrics["overall"])] + list(report.metrics["by_kind"].items()) + [
+            (f"lang={lang}", m) for lang, m in report.metrics["by_language"].items()]
+        for kind, m in rows:
+            table.add_row(report.name if kind == "overall" else "", kind, str(m["cases"]),
+                          *[_fmt(m.get(key)) for key in ("key_facts", "abstain", "false_abstain", "weak",
+                                                         "language")])
+        table.add_section()
+    out.print(table)
+    if details:
+        for r in reports[0].results:
+            if r.passed and r.language_ok:
+                continue
+            out.print(f"\n[bold]{r.case.id}[/bold] ({r.case.kind}, {r.answer.status}, facts "
+                      f"{r.facts_found}/{len(r.case.facts)}, forbidden {r.forbidden}) {r.case.turns}")
+            out.print(f"  standalone: {r.answer.standalone_question}")
+            out.print("  " + r.answer.answer[:700].replace("\n", "\n  "))
 
 
 def _eval_settings(docs_dir: Path):

@@ -33,7 +33,7 @@ WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over t
 MAX_UNITS = 3
 LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
 RELATIVE_FLOOR = 0.45
-PASSAGES = 6
+PASSAGES = 10
 
 Period = Literal["current", "earlier", "future", "none"]
 
@@ -166,7 +166,9 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 continue
             total = _unit_score(text, heading, terms, focus, best)
             total *= _kind_factor(query, text, unit, role)
-            status = period_status(text, heading, today, query.years)
+            # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
+            # a study is no validity period.
+            status = period_status(text, heading, today, query.years) if _VALUE["amount"].search(text) else "none"
             total *= {"current": 1.3, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
             if all(_META.match(s) for s, _ in scored):
                 total *= 0.3
@@ -253,10 +255,13 @@ def _language_factor(query: Query, hit) -> float:
     if language and language == query.language:
         factor *= 1.15
     if query.countries:
+        wanted_languages = {{"DK": "da", "NO": "nb"}.get(c, "") for c in query.countries}
         if jurisdiction and jurisdiction in query.countries:
+            factor *= 1.5
+        elif language and language in wanted_languages:
             factor *= 1.3
-        elif language and {"DK": "da", "NO": "nb"}.get(next(iter(query.countries)), "") == language:
-            factor *= 1.2
+        elif jurisdiction and jurisdiction != "EU":
+            factor *= 0.5  # the question names another country's law
     elif query.language == "da" and jurisdiction == "NO":
         factor *= 0.7  # a Danish question prefers Danish law unless it names Norway
     elif query.language == "nb" and jurisdiction == "DK":

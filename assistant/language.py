@@ -37,10 +37,15 @@ _MARKERS: dict[str, set[str]] = {
 _STRONG = {
     "da": {"af", "efter", "hvad", "nogle", "noget", "meget", "mellem", "gennem", "uden",
            "sådan", "udbud", "udbuddet", "ordregiver", "ordregiveren", "tilbudsgiver",
-           "hvornår", "bliver", "konkurrence", "kun", "udbudsloven"},
+           "hvornår", "bliver", "konkurrence", "kun", "udbudsloven", "indkøb", "indkøbet", "køb",
+           "købe", "dage", "laver", "udvælge", "ansøgere", "vores", "jeres", "spørgsmål", "tage",
+           "give", "ønsker", "kommune", "kommunen", "virksomhed", "virksomheder", "hjælp"},
     "nb": {"av", "etter", "hva", "noen", "noe", "mye", "mellom", "gjennom", "uten", "slik",
            "anskaffelse", "anskaffelsen", "oppdragsgiver", "oppdragsgiveren", "blir",
-           "konkurranse", "konkurransen", "bare", "når", "ikkje", "kunngjøring"},
+           "konkurranse", "konkurransen", "bare", "ikkje", "kunngjøring", "dager", "kjøp",
+           "innkjøp", "anskaffelser", "velge", "søkere", "vår", "våre", "spørsmål", "bedrift",
+           "virksomhet", "kommunen", "hjelp", "ønsker", "hvordan", "kommune", "ha", "gjøre"} - {"ønsker", "kommune",
+           "kommunen", "hvordan"},
 }
 _WORD = re.compile(r"[a-zæøåäöü]+")
 

@@ -50,6 +50,8 @@ _POINTER = re.compile(
     r"samme|same|sådan\w*|slik\w*|such)\b\s*[?.!]*$|"
     r"\b(for|om|til|af|av|ved|med|of|about|for|in|i|on|på)\s+(den|det|dem|dette|denne|disse|it|them|this|"
     r"that|these|those)\b", re.I)
+# "Hvad skal vi så gøre?", "What should we then include?": a step on from the last answer.
+_THEN = re.compile(r"(?<!^)\b(så|da|then|i så fald|in that case|i det tilfælde)\b", re.I)
 # Words that ask about something but are no topic of their own.
 _GENERIC = {
     "frist", "fristen", "fristerne", "fristene", "dage", "dager", "days", "deadline", "lang", "lange",
@@ -73,7 +75,8 @@ _NEXT_YEAR = re.compile(r"\b(næste år|neste år|next year|til næste år)\b", 
 _LIVE = re.compile(
     r"\b(valutakurs\w*|vekselkurs\w*|exchange rates?|kurs(en)? på|aktiekurs\w*|share price|stock price|"
     r"vejret|været|weather|nyheder(ne)?|nyhetene|news today|breaking|live|realtid|real[- ]time|"
-    r"lige nu|right now|akkurat nå|i øjeblikket|at the moment)\b", re.I)
+    r"lige nu|right now|akkurat nå|i øjeblikket|at the moment|euroen|dollaren|kronen|pundet|"
+    r"hvad står \w+ i|hva står \w+ i)\b", re.I)
 _PERSONAL = re.compile(
     r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
     r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"
@@ -136,10 +139,11 @@ def refers_back(question: str) -> bool:
     ("den", "that") with no topic of its own. A short question with its own topic stands alone."""
     text = question.strip()
     own = topic_words(text)
+    pointer = bool(_POINTER.search(text))
     if _OPENS_ELLIPSIS.match(text):
+        return len(own) <= 2 or pointer
+    if pointer or _THEN.search(text):
         return len(own) <= 2
-    if _POINTER.search(text):
-        return len(own) <= 1
     return not own
 
 
@@ -168,6 +172,10 @@ def hinge_terms(question: str) -> list[str]:
             if first and match.start() == len(sentence) - len(sentence.lstrip()):
                 parts = parts[1:]  # the question's first word is capitalised anyway
             first = False
+            # "EU-rammebestemmelser" is an ordinary word behind a known prefix, not a name.
+            parts = [p.split("-", 1)[1] if "-" in p and p.split("-", 1)[0].lower() in _NOT_NAMES else p
+                     for p in parts]
+            parts = [p for p in parts if p[:1].isupper() or any(ch.isdigit() for ch in p)]
             parts = [p for p in parts if p.lower().strip("'s") not in _NOT_NAMES and len(p) > 1]
             if parts and not any(p.lower() in COUNTRIES for p in parts):
                 found.append(" ".join(parts))

@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(laws, field) is None:
             print(f"refcheck: no {text} file in {args.laws}; {field} references are not checked", file=sys.stderr)
     findings = check_corpus(args.corpus, laws)
-    if findings:
+    if findings and sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
 
@@ -394,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         for f in findings:
             table.add_row(f.note, str(f.line), f.ref, str(f.problem))
         Console().print(table)
+    elif findings:  # plain, greppable lines when piped
+        print("\n".join(f"{f.note}:{f.line}: {f.problem}: {f.ref}" for f in findings))
+    if findings:
         return 1
     print(f"refcheck: no findings in {args.corpus}")
     return 0
