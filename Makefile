@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test test-server ingest eval bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup run test test-server ingest eval refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,9 +30,14 @@ test-server: setup
 ingest: setup
 	$(PY) ingest.py
 
+# Retrieval and answer-level tables, each beside its baseline from the same run.
 eval: setup
-	$(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --docs ../shared/eval-corpus/docs
-	$(PY) -m assistant.cli eval eval/gold-corpus.jsonl --docs corpus
+	$(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --answers eval/answers-evalcorpus.jsonl --docs ../shared/eval-corpus/docs
+	$(PY) -m assistant.cli eval eval/gold-corpus.jsonl --answers eval/answers-corpus.jsonl --docs corpus
+	$(PY) -m assistant.cli eval --answers eval/out-of-scope-calibration.jsonl --docs corpus
+
+refs: setup
+	$(PY) -m assistant.cli refs corpus
 
 bench-ingest: setup
 	$(PY) -m assistant.bench ingest ../shared/eval-corpus/docs

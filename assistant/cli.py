@@ -141,12 +141,20 @@ def docs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     if as_json:
         out.print_json(json.dumps([r.metadata() for r in records], ensure_ascii=False))
         return
+    from datetime import date
+
+    today = get_settings().today or date.today()
+    overdue = [r for r in records if r.overdue(today)]
     table = Table(title=f"{len(records)} documents")
-    for col in ("source", "title", "language", "chunks", "content hash", "ingested at"):
+    for col in ("source", "title", "language", "chunks", "as of", "review by", "ingested at"):
         table.add_column(col)
     for r in records:
-        table.add_row(r.source, r.title[:60], r.language, str(r.chunks), r.content_hash[:12], r.ingested_at)
+        review = f"[bold red]{r.review_by} (overdue)[/bold red]" if r.overdue(today) else r.review_by
+        table.add_row(r.source, r.title[:60], r.language, str(r.chunks), r.as_of, review, r.ingested_at)
     out.print(table)
+    if overdue:
+        out.print(f"[bold red]{len(overdue)} document(s) past their review date:[/bold red] "
+                  + ", ".join(r.source for r in overdue))
 
 
 @app.command()
@@ -156,6 +164,18 @@ def remove(source: str = typer.Argument(..., help="The document's source, as `as
         _fail(f"no document with source '{source}' (see `assistant docs`)", 1)
     out.print(f"removed {source}")
 
+
+
+@app.command("refs")
+def refs(
+    corpus: Optional[Path] = typer.Argument(None, help="Notes folder (default: ASSISTANT_CORPUS_DIR)."),
+    laws: Path = typer.Option(Path("../shared/eval-corpus/docs"), "--laws",
+                              help="Folder with the statute texts (udbudsloven, anskaffelsesloven, -forskriften)."),
+):
+    """Check every § / article a note cites against the statute texts, and dated figures."""
+    from .refcheck import main as refcheck_main
+
+    raise typer.Exit(refcheck_main([str(corpus or get_settings().corpus_dir), "--laws", str(laws)]))
 
 
 @app.command("eval")

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     staff_user: str = ""
     staff_password: SecretStr | None = None
     chat_password: SecretStr | None = None
+    feedback_retention_days: int = Field(
+        default=180, ge=1,
+        description="Days questions, answers and feedback are kept; older rows are deleted at start-up and daily.",
+    )
     allowed_origins: str = Field(
         default="",
         description="Comma-separated origins (https://host) besides the app's own that may call it "

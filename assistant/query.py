@@ -154,8 +154,11 @@ def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:
     # The topic of the conversation so far: the last question that had one of its own.
     for previous in reversed(earlier):
         base, extra = standalone_question(previous, earlier[: earlier.index(previous)])
-        topic = " ".join(dict.fromkeys(topic_words(f"{base} {extra}")))
-        if topic:
+        if topic_words(f"{base} {extra}"):
+            # Borrow all its content words: "fristen" is no topic alone, but it is what
+            # "og i Norge?" still asks about.
+            own = set(content_words(question))
+            topic = " ".join(w for w in dict.fromkeys(content_words(f"{base} {extra}")) if w not in own)
             return question, topic
     return question, ""
 

@@ -58,6 +58,12 @@ class DocumentRecord:
     updated: str = ""
     kind: str = ""
     pending: str = ""  # version being written, or "-" while deleting
+    as_of: str = ""  # the legal date the document describes (front matter)
+    review_by: str = ""  # staff must re-check it by this date (front matter)
+
+    def overdue(self, today) -> bool:
+        """Past its review date: the inventory and `assistant docs` flag it."""
+        return bool(self.review_by) and self.review_by < today.isoformat()
 
     def metadata(self) -> dict:
         return {k: v for k, v in asdict(self).items()}

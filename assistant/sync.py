@@ -355,6 +355,8 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
         jurisdiction=doc.jurisdiction,
         updated=doc.updated,
         kind=doc.kind,
+        as_of=doc.as_of,
+        review_by=doc.review_by,
     )
 
     def on_progress(done: int, total: int) -> None:

@@ -45,6 +45,8 @@ TEXT = {
         "no_sources": "Kilderne til svaret vises her.",
         "nearest": "Ikke et svar – de nærmeste kilder",
         "open": "Åbn kilden",
+        "as_of": "Gælder pr.",
+        "official": "Officiel kilde",
         "page": "s.",
         "comment": "Kommentar til det seneste svar (valgfri)",
         "comment_send": "Send kommentar",
@@ -67,6 +69,8 @@ TEXT = {
         "no_sources": "The sources of the answer appear here.",
         "nearest": "Not an answer – the nearest sources",
         "open": "Open the source",
+        "as_of": "Valid as of",
+        "official": "Official source",
         "page": "p.",
         "comment": "Comment on the latest answer (optional)",
         "comment_send": "Send comment",
@@ -92,6 +96,7 @@ CSS = """
 .source-card {border:1px solid #d0d7de;border-radius:.5rem;padding:.6rem .8rem;margin:.5rem 0;}
 .source-card h3 {font-size:1rem;margin:0 0 .2rem 0;}
 .source-card .where {color:#57606a;font-size:.85rem;margin:0 0 .4rem 0;}
+.source-card .as-of {font-size:.85rem;margin:0 0 .3rem 0;color:#1f2328;font-weight:600;}
 .source-card blockquote {margin:.3rem 0;padding-left:.6rem;border-left:3px solid #8c959f;}
 .sources-nearest {border:2px dashed #cf8e00;border-radius:.5rem;padding:.4rem .8rem;}
 .sources-nearest h2 {color:#7a4d00;font-size:1rem;}
@@ -113,8 +118,49 @@ class Services:
     def build(cls, settings: Settings, chat_model=None) -> "Services":
         store = Store(settings)
         retriever = Retriever(store, settings)
-        return cls(settings, store, retriever, Assistant(retriever, settings, chat_model),
-                   FeedbackStore(Path(settings.data_dir) / "feedback.sqlite3"))
+        from .feedback import FeedbackUnavailable
+
+        try:
+            feedback = FeedbackStore(Path(settings.data_dir) / "feedback.sqlite3",
+                                     retention_days=settings.feedback_retention_days)
+        except FeedbackUnavailable as exc:
+            # Answering never depends on logging: run on, and say why nothing is saved.
+            log.error("%s", exc)
+            feedback = _NoFeedback(str(exc))
+        return cls(settings, store, retriever, Assistant(retriever, settings, chat_model), feedback)
+
+
+class _NoFeedback:
+    """Stands in for the feedback store when the data folder cannot be written."""
+
+    healthy = False
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def last_error(self) -> str:
+        return self.reason
+
+    def record_answer(self, answer):
+        return None
+
+    def vote(self, *args, **kwargs):
+        return None
+
+    def comment(self, *args, **kwargs):
+        return None
+
+    def latest_feedback(self, limit: int = 100):
+        return []
+
+    def gaps(self, limit: int = 100):
+        return []
+
+    def purge_old(self) -> int:
+        return 0
+
+    def export_csv(self, folder):
+        raise OSError(self.reason)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -132,19 +178,35 @@ def render_sources(answer: Answer | None, lang: str) -> str:
     cards = []
     for c in answer.citations:
         where = " · ".join(x for x in (html.escape(c.section), f"{t['page']} {c.page}" if c.page else "") if x)
+        as_of = (f"<p class='as-of'>{html.escape(t['as_of'])} {html.escape(c.as_of)}</p>"
+                 if getattr(c, "as_of", "") else "")
+        official = "".join(
+            f" · <a class='official-link' href='{html.escape(url)}' target='_blank' rel='noopener noreferrer'>"
+            f"{html.escape(t['official'])}: {html.escape(_host(url))}</a>"
+            for url in (getattr(c, "official_urls", None) or [])[:3] if _safe_url(url))
         cards.append(
-            f"<article class='source-card' aria-label='{html.escape(t['sources'])} {c.n}'>"
+            f"<article class='source-card' id='source-{c.n}' aria-label='{html.escape(t['sources'])} {c.n}'>"
             f"<h3>[{c.n}] {html.escape(c.title or c.source)}</h3>"
-            f"<p class='where'>{where}</p>"
+            f"<p class='where'>{where}</p>{as_of}"
             f"<blockquote>{html.escape(c.quote)}</blockquote>"
-            f"<a class='source-link' href='{html.escape(file_url(c.source, c.page))}' target='_blank' "
-            f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a></article>"
+            f"<p class='links'><a class='source-link' href='{html.escape(file_url(c.source, c.page))}' target='_blank' "
+            f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a>{official}</p></article>"
         )
     body = "".join(cards)
     if answer.abstained:
         return (f"<section class='sources-nearest' role='note'><h2>{html.escape(t['nearest'])}</h2>"
                 f"{body}</section>")
     return f"<section class='sources-answer'>{body}</section>"
+
+
+def _safe_url(url: str) -> bool:
+    return bool(re.match(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$", url or ""))
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc
 
 
 def render_answer(answer: Answer, lang: str) -> str:
@@ -313,7 +375,12 @@ def report_rows(report: SyncReport) -> list[list]:
 
 def inventory_rows(services: Services) -> list[list]:
     records = sorted((r for r in services.store.documents().values() if r.content_hash), key=lambda r: r.source)
-    return [[r.title, r.source, r.language, r.jurisdiction, r.chunks, r.updated or r.ingested_at[:10]] for r in records]
+    from datetime import date
+
+    today = services.settings.today or date.today()
+    return [[r.title, r.source, r.language, r.jurisdiction, r.chunks, r.as_of,
+             f"{r.review_by} ⚠ {'forfalden / overdue'}" if r.overdue(today) else r.review_by,
+             r.updated or r.ingested_at[:10]] for r in records]
 
 
 def build_staff(services: Services) -> gr.Blocks:
@@ -328,7 +395,7 @@ def build_staff(services: Services) -> gr.Blocks:
                 "`ASSISTANT_STAFF_PASSWORD` og genstart appen."
             )
             return staff
-        inventory_headers = ["title", "file", "language", "jurisdiction", "chunks", "updated"]
+        inventory_headers = ["title", "file", "language", "jurisdiction", "chunks", "as of", "review by", "updated"]
         result_headers = ["file", "status", "chunks", "reason"]
         with gr.Tab("Dokumenter / Documents"):
             inventory = gr.Dataframe(headers=inventory_headers, value=lambda: inventory_rows(services),
@@ -354,8 +421,8 @@ def build_staff(services: Services) -> gr.Blocks:
         with gr.Tab("Feedback"):
             votes = gr.Dataframe(headers=["time", "vote", "comment", "question", "answer", "mode"],
                                  label="Seneste feedback / Latest feedback", interactive=False)
-            gaps = gr.Dataframe(headers=["time", "question", "language"],
-                                label="Spørgsmål uden svar i kilderne / Questions without an answer in the sources",
+            gaps = gr.Dataframe(headers=["time", "question", "language", "status"],
+                                label="Afviste og svage svar: hvad kilderne mangler / Refused and weak answers: what the sources lack",
                                 interactive=False)
             with gr.Row():
                 load_feedback = gr.Button("Opdater / Refresh")
@@ -413,7 +480,7 @@ def build_staff(services: Services) -> gr.Blocks:
         def feedback_tables():
             fb = [[r["time"], r["vote"], r["comment"], r["question"], r["answer"][:300], r["mode"]]
                   for r in services.feedback.latest_feedback()]
-            gp = [[r["time"], r["question"], r["language"]] for r in services.feedback.gaps()]
+            gp = [[r["time"], r["question"], r["language"], r.get("status", "")] for r in services.feedback.gaps()]
             return fb, gp
 
         load_feedback.click(feedback_tables, outputs=[votes, gaps], api_name="feedback")
@@ -450,6 +517,20 @@ def create_app(services: Services):
                  ".htm": "text/plain; charset=utf-8"}.get(path.suffix.lower())
         # HTML documents are served as text: a stored page must never run script here.
         return FileResponse(path, media_type=media, filename=None if media else path.name)
+
+    import threading
+
+    def purge_daily() -> None:
+        # Storage limitation: feedback older than the retention period goes, every day.
+        while True:
+            try:
+                services.feedback.purge_old()
+            except Exception:  # never let housekeeping take the app down
+                log.exception("feedback purge failed")
+            stop.wait(24 * 3600)
+
+    stop = threading.Event()
+    threading.Thread(target=purge_daily, name="feedback-purge", daemon=True).start()
 
     @app.get("/healthz")
     def health():

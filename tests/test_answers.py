@@ -112,7 +112,7 @@ def test_offline_follow_up_borrows_the_previous_question(world):
     history = [{"role": "user", "content": "Hvad omfatter life-cycle costing?"},
                {"role": "assistant", "content": "..."}]
     answer = Assistant(retriever, settings).ask("og greenhouse gas?", history)
-    assert "life-cycle costing" in answer.standalone_question
+    assert "life-cycle" in answer.standalone_question and "costing" in answer.standalone_question
     assert answer.citations[0].source == "lcc.md"
 
 

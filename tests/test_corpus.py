@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -11,10 +12,26 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
 EVAL_DOCS = ROOT.parent / "shared" / "eval-corpus" / "docs"
-REQUIRED = ("title", "language", "jurisdiction", "topics", "sources", "updated")
+REQUIRED = ("title", "language", "jurisdiction", "topics", "sources", "updated", "as_of",
+            "review_by")
 RUN = 12  # words in a row that count as copied wording
 
 NOTES = sorted(CORPUS.rglob("*.md"))
+
+# A note that cites one of these laws (anywhere in its text) must list the law's official URL
+# in `sources`: (law, how a citation looks, URL fragment).
+OFFICIAL_URLS = (
+    ("udbudsloven", re.compile(r"udbudslov", re.I), "retsinformation.dk/eli/lta/2025/116"),
+    ("anskaffelsesloven",
+     re.compile(r"(?i:anskaffelseslov|\blov(?:en)? om offentlige anskaffelser)"
+                r"|\bLOA\b|LOV-2016-06-17-73"),
+     "lovdata.no/dokument/NL/lov/2016-06-17-73"),
+    ("anskaffelsesforskriften",
+     re.compile(r"(?i:anskaffelsesforskrift|\bforskrift(?:en)? om offentlige anskaffelser)"
+                r"|\bFOA\b|FOR-2016-08-12-974"),
+     "lovdata.no/dokument/SF/forskrift/2016-08-12-974"),
+    ("directive 2014/24/EU", re.compile(r"2014/24(?!\d)"), "eur-lex.europa.eu/eli/dir/2014/24"),
+)
 
 
 def front_matter(path: Path) -> dict:
@@ -24,9 +41,18 @@ def front_matter(path: Path) -> dict:
     return yaml.safe_load(match.group(1)) or {}
 
 
+def _date(value) -> dt.date:
+    """A front-matter date: YAML gives a date object for a bare ISO date, a str when quoted."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value).strip())
+
+
 def test_library_size_and_languages():
     languages = [front_matter(p).get("language") for p in NOTES]
-    assert len(NOTES) >= 30
+    assert len(NOTES) >= 46
     assert languages.count("da") >= 20
     assert languages.count("en") >= 8
     assert languages.count("nb") >= 3
@@ -40,9 +66,26 @@ def test_front_matter(path: Path):
     assert meta["language"] in {"da", "en", "nb"}
     assert meta["jurisdiction"] in {"DK", "NO", "EU"}
     assert isinstance(meta["sources"], list) and meta["sources"]
+    dates = {}
+    for key in ("as_of", "review_by"):
+        try:
+            dates[key] = _date(meta[key])
+        except ValueError:
+            pytest.fail(f"{path.name}: {key} is not an ISO date: {meta[key]!r}")
+    assert dates["review_by"] > dates["as_of"], (
+        f"{path.name}: review_by {dates['review_by']} is not after as_of {dates['as_of']}")
     body = path.read_text(encoding="utf-8").split("\n---\n", 1)[1]
     words = len(re.findall(r"\w+", body))
     assert 300 <= words <= 1400, f"{path.name}: {words} words"
+
+
+@pytest.mark.parametrize("path", NOTES, ids=lambda p: p.name)
+def test_cited_laws_have_official_url(path: Path):
+    text = path.read_text(encoding="utf-8")
+    sources = " ".join(map(str, front_matter(path)["sources"]))
+    missing = [f"{law}: {url}" for law, cited, url in OFFICIAL_URLS
+               if cited.search(text) and url not in sources]
+    assert not missing, f"{path.name} cites a law without its official URL in sources: {missing}"
 
 
 def _words(text: str) -> list[str]:

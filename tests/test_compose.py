@@ -1,0 +1,256 @@
+"""What a buyer reads offline: whole units, the asked-for fact first and highlighted, the
+current period first, pitfalls only when asked, follow-ups only when they refer back,
+honest abstention, and framing in the asker's language. Real Chroma, real notes, and once
+through the real `/chat` API.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from gradio_client import Client
+
+from assistant.answer import Assistant
+from assistant.chunking import segment_units, section_role
+from assistant.compose import period_status, periods
+from assistant.query import analyse, answer_kind, hinge_terms, out_of_scope, refers_back
+from assistant.retrieval import Retriever
+from assistant.store import Store
+from assistant.sync import sync
+
+from .conftest import settings_for
+from .test_app import RunningApp
+
+TODAY = date(2026, 12, 2)
+
+NOTE = """---
+title: Frister og tærskler i udbud
+language: da
+jurisdiction: DK
+topics: [frister, tærskelværdier]
+sources:
+  - "Udbudsloven (LBK nr. 116 af 3. februar 2025)"
+  - "https://www.retsinformation.dk/eli/lta/2025/116"
+updated: 2026-12-02
+as_of: 2026-12-01
+review_by: 2027-06-30
+---
+# Frister og tærskler i udbud
+
+## Offentligt udbud
+Offentligt udbud er åbent for alle interesserede leverandører, som kan afgive tilbud på grundlag af udbudsmaterialet.
+Ved offentligt udbud er fristen for modtagelse af tilbud mindst 35 dage fra dagen efter afsendelsen af udbudsbekendtgørelsen (§ 57). Proceduren egner sig, når behovet kan beskrives præcist.
+
+## Ansøgningen
+En ansøgning om prækvalifikation skal indeholde:
+- det udfyldte ESPD-dokument,
+- oplysninger om økonomisk formåen,
+- referencer fra tidligere leverancer.
+
+## Tærskelværdier for kommuner
+I perioden 1. januar 2024 til 31. december 2025 var tærskelværdien for kommuners vare- og tjenesteydelseskøb 221.000 euro.
+Fra 1. januar 2026 til 31. december 2027 er tærskelværdien for kommuners vare- og tjenesteydelseskøb 216.000 euro.
+
+## Rammeaftaler
+En rammeaftale er en aftale mellem en eller flere ordregivere og leverandører, som fastlægger vilkårene for de kontrakter, der senere tildeles i aftalens løbetid på højst fire år.
+
+## Typiske faldgruber
+- At dele et indkøb op for at komme under tærskelværdien.
+- At bruge tærskelværdier fra en udløbet periode.
+
+## Kilder
+- Udbudsloven, LBK nr. 116 af 3. februar 2025, frister og tærskelværdier
+
+*Denne note er vejledning, ikke juridisk rådgivning om frister og tærskelværdier.*
+"""
+
+NB_NOTE = """---
+title: Frister i norske anskaffelser
+language: nb
+jurisdiction: NO
+topics: [frister]
+sources: ["Anskaffelsesforskriften"]
+---
+# Frister i norske anskaffelser
+
+## Åpen anbudskonkurranse
+Ved åpen anbudskonkurranse er fristen for å levere tilbud minst 30 dager etter at kunngjøringen ble sendt (FOA § 20-3).
+"""
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("compose")
+    settings = settings_for(tmp, today=TODAY)
+    (settings.corpus_dir / "frister.md").write_text(NOTE, encoding="utf-8")
+    (settings.corpus_dir / "norske-frister.md").write_text(NB_NOTE, encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings, [settings.corpus_dir]).failed
+    return Assistant(Retriever(store, settings), settings)
+
+
+def quoted(answer) -> str:
+    return "\n".join(line for line in answer.answer.splitlines() if line.startswith(">"))
+
+
+# --- through the answer object ----------------------------------------------------------------
+
+
+def test_deadline_question_leads_with_the_deadline_highlighted(assistant):
+    answer = assistant.ask("Hvad er fristen for tilbud ved offentligt udbud?")
+    assert not answer.abstained and answer.status == "answered"
+    first_quote = quoted(answer).splitlines()[0]
+    assert "mindst 35 dage" in first_quote
+    assert "**Ved offentligt udbud er fristen for modtagelse af tilbud mindst 35 dage" in answer.answer
+    assert answer.citations[0].as_of == "2026-12-01"
+    assert "https://www.retsinformation.dk/eli/lta/2025/116" in answer.citations[0].official_urls
+
+
+def test_a_list_is_quoted_with_its_lead_in(assistant):
+    answer = assistant.ask("Hvad skal en ansøgning om prækvalifikation indeholde?")
+    text = quoted(answer)
+    assert "En ansøgning om prækvalifikation skal indeholde:" in text
+    for item in ("ESPD-dokument", "økonomisk formåen", "referencer fra tidligere leverancer"):
+        assert item in text
+
+
+def test_current_period_leads_and_the_earlier_one_is_left_out_or_labelled(assistant):
+    answer = assistant.ask("Hvad er tærskelværdien for kommuners vare- og tjenesteydelseskøb?")
+    assert "216.000 euro" in answer.answer
+    if "221.000" in answer.answer:
+        assert answer.answer.index("216.000") < answer.answer.index("221.000")
+        assert "Tidligere periode" in answer.answer
+
+
+def test_a_pitfall_never_leads_unless_risks_are_asked(assistant):
+    answer = assistant.ask("Må vi dele et indkøb op i mindre dele?")
+    assert "At dele et indkøb op for at komme under tærskelværdien" not in answer.answer
+    risky = assistant.ask("Hvilke typiske faldgruber er der ved tærskelværdier?")
+    assert "Typisk faldgrube" in risky.answer
+    assert "At bruge tærskelværdier fra en udløbet periode" in risky.answer
+
+
+def test_sources_list_and_disclaimer_are_never_quoted(assistant):
+    answer = assistant.ask("Hvad siger udbudsloven om frister og tærskelværdier?")
+    assert "ikke juridisk rådgivning" not in quoted(answer)
+    assert "LBK nr. 116 af 3. februar 2025, frister" not in quoted(answer)
+
+
+def test_a_short_self_contained_question_is_not_merged_with_the_last_one(assistant):
+    history = [{"role": "user", "content": "Hvad er fristen for tilbud ved offentligt udbud?"},
+               {"role": "assistant", "content": "Mindst 35 dage."}]
+    answer = assistant.ask("Hvad er en rammeaftale?", history)
+    assert answer.standalone_question == "Hvad er en rammeaftale?"
+    assert "højst fire år" in answer.answer
+    assert "35 dage" not in answer.answer
+
+
+def test_a_real_follow_up_borrows_the_topic_and_answers_the_new_point(assistant):
+    history = [{"role": "user", "content": "Hvad er fristen for tilbud ved offentligt udbud?"},
+               {"role": "assistant", "content": "Mindst 35 dage."}]
+    answer = assistant.ask("Og i Norge?", history)
+    assert "frist" in answer.standalone_question.lower()
+    assert "30 dager" in quoted(answer).splitlines()[0]
+
+
+def test_a_named_absent_organisation_is_refused(assistant):
+    answer = assistant.ask("Hvem vandt Aarhus Kommunes udbud om rengøring i 2025?")
+    assert answer.abstained and answer.status == "abstained" and answer.reason in {"named", "year", "gate"}
+    live = assistant.ask("Hvad er valutakursen på euro i dag?")
+    assert live.abstained
+
+
+def test_errors_are_not_abstentions(assistant):
+    empty = assistant.ask("   ")
+    assert empty.status == "error"
+
+
+def test_english_question_gets_english_framing_for_a_danish_source(assistant):
+    answer = assistant.ask("What is the minimum time limit for tenders in an open procedure in Denmark?")
+    assert answer.language == "en"
+    assert "No language model is configured" in answer.answer
+    assert "from a source in Danish" in answer.answer
+    assert "35 dage" in answer.answer
+
+
+def test_baseline_composer_is_still_callable(assistant):
+    answer = assistant.ask("Hvad er fristen for tilbud ved offentligt udbud?", composer="baseline")
+    assert not answer.abstained and answer.citations
+
+
+# --- pure functions ---------------------------------------------------------------------------
+
+
+def test_answer_kinds_in_three_languages():
+    assert answer_kind("Hvad er fristen for tilbud?") == "deadline"
+    assert answer_kind("Hvor mange ansøgere skal vi udvælge?") == "count"
+    assert answer_kind("Which EU thresholds apply?") == "amount"
+    assert answer_kind("Hvor mange prosent kan prisen vektes?") == "share"
+    assert answer_kind("Må vi tale med leverandører?") == "yesno"
+    assert answer_kind("Hva er et innovasjonspartnerskap?") == "definition"
+    assert answer_kind("How do we weigh life-cycle cost?") == "procedure"
+
+
+def test_refers_back_only_when_the_question_cannot_stand_alone():
+    assert refers_back("og i Norge?")
+    assert refers_back("og hvor mange skal vi invitere?")
+    assert refers_back("Hvor lang er fristen for det?")
+    assert refers_back("What about Norway?")
+    assert not refers_back("Hvad er en rammeaftale?")
+    assert not refers_back("Hvornår kan vi bruge et innovationspartnerskab?")
+    assert not refers_back("What is pre-commercial procurement?")
+
+
+def test_periods_and_their_status():
+    assert periods("i 2026-2027") == [(date(2026, 1, 1), date(2027, 12, 31))]
+    text = "I perioden 1. januar 2024 til 31. december 2025 var den 221.000 euro."
+    assert periods(text) == [(date(2024, 1, 1), date(2025, 12, 31))]
+    assert period_status(text, "", TODAY) == "earlier"
+    assert period_status("Fra 1. januar 2026 gælder 216.000 euro.", "", TODAY) == "current"
+    assert period_status(text, "", TODAY, years=(2024,)) == "current"
+
+
+def test_units_keep_lists_rows_and_provision_labels():
+    text = "Kravene er:\n- ét\n- to\nEfterfølgende afsnit."
+    units = segment_units(text)
+    assert [u.kind for u in units] == ["list", "paragraph"]
+    assert units[0].text(text) == "Kravene er:\n- ét\n- to"
+    table = "Ordregiver | Tærskel\n---|---\nStat | 140.000 euro\nKommune | 216.000 euro"
+    rows = segment_units(table)
+    assert [u.text(table) for u in rows] == ["Ordregiver | Tærskel\nStat | 140.000 euro",
+                                             "Ordregiver | Tærskel\nKommune | 216.000 euro"]
+    law = "§ 57. En ordregiver skal fastsætte en passende frist. Stk. 2. Fristen er mindst 35 dage."
+    parts = segment_units(law, "§ 57")
+    assert [u.label for u in parts] == ["§ 57", "§ 57, stk. 2"]
+    assert section_role(["Note", "Typiske faldgruber"]) == "pitfalls"
+    assert section_role(["Note", "Kilder"]) == "sources"
+    assert section_role(["Guide", "How to run a PCP"]) == "steps"
+
+
+def test_hinge_terms_and_out_of_scope():
+    assert "Aarhus Kommunes" in hinge_terms("Hvem vandt Aarhus Kommunes udbud?")
+    assert hinge_terms("Hvad er en rammeaftale?") == []
+    assert hinge_terms("Hvilke EU-rammebestemmelser gælder?") == []
+    query = analyse("Hvad koster en licens hos Mercell?", today=TODAY)
+    assert out_of_scope(query, ["Tærskelværdier for kommuner"]).reason == "named"
+    future = analyse("Hvad er tærskelværdien i 2031?", today=TODAY)
+    assert out_of_scope(future, ["Fra 2026-2027 er den 216.000 euro"]).reason == "year"
+    assert out_of_scope(analyse("Hvad er tærskelværdien i 2026?", today=TODAY),
+                        ["Fra 2026-2027 er den 216.000 euro"]).reason == ""
+
+
+# --- once through the real /chat API -----------------------------------------------------------
+
+
+def test_chat_api_answers_a_deadline_question_with_the_highlighted_fact(tmp_path):
+    app = RunningApp(tmp_path, files={"frister.md": NOTE})
+    try:
+        client = Client(app.url + "/", verbose=False)
+        answer = client.predict(message="Hvad er fristen for tilbud ved offentligt udbud?", api_name="/chat")
+        assert answer["status"] == "answered"
+        assert "**Ved offentligt udbud er fristen for modtagelse af tilbud mindst 35 dage" in answer["answer"]
+        refused = client.predict(message="Hvem vandt Aarhus Kommunes udbud om rengøring?", api_name="/chat")
+        assert refused["abstained"] is True
+    finally:
+        app.stop()
