@@ -18,6 +18,7 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -138,3 +139,26 @@ async def _redirect(send, location: str) -> None:
     await send({"type": "http.response.start", "status": 307,
                 "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
+
+
+# --- inert rendering ------------------------------------------------------------------------------
+
+_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]{0,300})\]\(\s*([^)\s]{0,2000})(?:\s+\"[^\"]*\")?\s*\)")
+_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\([^)]*\)")
+
+
+def inert_markdown(text: str, allowed_links: Iterable[str] = ()) -> str:
+    """A model's Markdown made safe to render: no raw HTML (so no <img>, <form> or script),
+    no images (a fetch is an exfiltration channel), links only to the app's own /files/ and
+    the given official URLs; anything else keeps its text and loses its link."""
+    allowed = {a.strip() for a in allowed_links if a.strip()}
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    text = _MD_IMAGE.sub(lambda m: m.group(1), text)
+
+    def link(m: re.Match) -> str:
+        label, url = m.group(1), m.group(2)
+        if url.startswith("/files/") and ".." not in url or url in allowed:
+            return m.group(0)
+        return label
+
+    return _MD_LINK.sub(link, text)

@@ -210,9 +210,17 @@ def _host(url: str) -> str:
 
 
 def render_answer(answer: Answer, lang: str) -> str:
+    """The chat bubble. A model's reply is untrusted Markdown: made inert before rendering
+    (offline answers are built from escaped quotes already)."""
+    from .security import inert_markdown
+
+    text = answer.answer
+    if answer.mode == "llm":
+        urls = [u for c in answer.citations for u in (c.official_urls or [])]
+        text = inert_markdown(text, urls)
     if answer.abstained:
-        return f"**⚠ {TEXT[lang]['not_in_sources']}**\n\n{answer.answer}"
-    return answer.answer
+        return f"**⚠ {TEXT[lang]['not_in_sources']}**\n\n{text}"
+    return text
 
 
 def badge(services: Services, lang: str) -> str:

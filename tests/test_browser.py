@@ -113,3 +113,26 @@ def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_pat
     expect(page.get_by_text("removed").first).to_be_attached(timeout=20_000)
     assert not (app.corpus / "droner.md").exists()
     page.close()
+
+
+def test_deadline_answer_highlights_the_fact_and_the_card_shows_its_date_and_link(tmp_path, browser):
+    from .test_compose import NOTE
+
+    app = RunningApp(tmp_path, files={"frister.md": NOTE}, name="deadline")
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app.url + "/")
+        page.get_by_label("Dit spørgsmål").fill("Hvad er fristen for tilbud ved offentligt udbud?")
+        page.keyboard.press("Enter")
+        strong = page.locator("#chat strong", has_text="mindst 35 dage")
+        strong.first.wait_for(timeout=30_000)
+        card = page.locator("#sources .source-card").first
+        card.wait_for(timeout=30_000)
+        assert "Gælder pr. 2026-12-01" in card.inner_text()
+        official = card.locator("a.official-link")
+        assert official.first.get_attribute("href") == "https://www.retsinformation.dk/eli/lta/2025/116"
+        page.screenshot(path=str(SCREENSHOTS / "deadline-answer.png"), full_page=True)
+        card.screenshot(path=str(SCREENSHOTS / "source-card.png"))
+        page.close()
+    finally:
+        app.stop()

