@@ -237,7 +237,7 @@ class Assistant:
             yield self._extractive_baseline(question, standalone, language, result, timings, started,
                                             notice=message(language, "offline"))
             return
-        scope = out_of_scope(query, [f"{h.title}\n{h.section}\n{h.text}" for h in result.hits[:SOURCES_FOR_LLM]])
+        scope = out_of_scope(query, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:SOURCES_FOR_LLM]])
         if scope.reason:
             yield self._abstention(question, standalone, language, result, timings, started, scope.reason,
                                    missing=scope.missing)

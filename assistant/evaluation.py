@@ -175,12 +175,18 @@ class TutorialBaseline:
 
 
 def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
+    from .query import analyse, out_of_scope
+
     def run(question: str) -> Ranked:
         result = retriever.search(question, k=max(k, 10))
         hits = [
             {"source": h.source, "section": h.section, "text": h.text, "score": h.score}
             for h in result.hits[:10]
         ]
-        return Ranked(hits, result.abstain)
+        # The assistant's whole decision: the relevance gate, then the question's hinges
+        # (a name, year, live or personal data no passage holds), as in `Assistant.stream`.
+        scope = out_of_scope(analyse(question, today=retriever.settings.today),
+                             [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:5]])
+        return Ranked(hits, result.abstain or bool(scope.reason))
 
     return run

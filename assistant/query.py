@@ -92,7 +92,7 @@ _NOT_NAMES = {
     "january", "february", "march", "april", "june", "july", "august", "september", "october",
     "november", "december", "januar", "februar", "marts", "mars", "juni", "juli", "oktober",
     "monday", "tuesday", "wednesday", "thursday", "friday", "mandag", "tirsdag", "onsdag",
-    "torsdag", "fredag", "mr", "mrs", "dr", "bt",
+    "torsdag", "fredag", "mr", "mrs", "dr",
 }
 
 
@@ -176,12 +176,13 @@ def hinge_terms(question: str) -> list[str]:
                 parts = parts[1:]  # the question's first word is capitalised anyway
             first = False
             # "EU-rammebestemmelser" is an ordinary word behind a known prefix, not a name.
-            parts = [p.split("-", 1)[1] if "-" in p and p.split("-", 1)[0].lower() in _NOT_NAMES else p
-                     for p in parts]
+            parts = [p.split("-", 1)[1] if "-" in p and p.split("-", 1)[0].lower() in _NOT_NAMES
+                     and p.split("-", 1)[1][:1].islower() else p for p in parts]
             parts = [p for p in parts if p[:1].isupper() or any(ch.isdigit() for ch in p)]
             parts = [p for p in parts if p.lower().strip("'s") not in _NOT_NAMES and len(p) > 1]
             if parts and not any(p.lower() in COUNTRIES for p in parts):
                 found.append(" ".join(parts))
+    found = [re.sub(r"(?:'s|’s|')$", "", f) for f in found]  # "DFØ's" is about DFØ
     return list(dict.fromkeys(f for f in found if f))
 
 
@@ -206,10 +207,18 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
     )
 
 
+def _fold(text: str) -> str:
+    """Lower case, with æ/ø/å folded ("DFØ" is "dfo" in a file name)."""
+    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+
+
 def mentions(term: str, text: str) -> bool:
     """Whether a passage mentions a named thing, allowing inflection ("Aarhus Kommunes")."""
-    low = text.lower()
-    for part in term.lower().split():
+    low = _fold(text)
+    parts = [p for p in re.split(r"[\s-]+", term) if p]
+    # "BT-776-kode": the name is "BT-776"; a lower-case tail is an ordinary word.
+    named = [p for p in parts if not p.islower()] or parts
+    for part in (_fold(p) for p in named):
         stem = part[: max(4, len(part) - 3)] if len(part) > 5 else part
         if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
             return False
