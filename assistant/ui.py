@@ -517,8 +517,16 @@ def create_app(services: Services):
     @app.get("/files/{source:path}")
     def source_file(source: str):
         corpus = Path(settings.corpus_dir).resolve()
-        path = (corpus / source).resolve()
-        if corpus not in path.parents or not path.is_file() or path.name.startswith("."):
+        if "\x00" in source or len(source) > 1000:
+            raise HTTPException(404, "No such document")
+        try:
+            path = (corpus / source).resolve()
+            record = services.store.document(source)
+        except (OSError, ValueError, RuntimeError):
+            raise HTTPException(404, "No such document") from None
+        # Only documents in the inventory are served: no hidden files, no .git, nothing else.
+        if (record is None or not record.content_hash or corpus not in path.parents or not path.is_file()
+                or any(part.startswith(".") for part in path.relative_to(corpus).parts)):
             raise HTTPException(404, "No such document")
         media = {".pdf": "application/pdf", ".md": "text/markdown; charset=utf-8",
                  ".txt": "text/plain; charset=utf-8", ".html": "text/plain; charset=utf-8",

@@ -182,3 +182,15 @@ def test_document_html_is_quoted_as_text(tmp_path):
     sync(store, settings, [settings.corpus_dir])
     answer = Assistant(Retriever(store, settings), settings).ask("Hvor kraftig vind skal havnedroner kunne flyve i?")
     assert "<img" not in answer.answer and "![](" not in answer.answer
+
+
+# --- 6. /files/ serves only ingested documents ------------------------------------------------------
+
+
+def test_files_route_serves_only_ingested_documents(app):
+    (app.corpus / ".git").mkdir(exist_ok=True)
+    (app.corpus / ".git" / "config").write_text("[core]\n", encoding="utf-8")
+    (app.corpus / "notes.bin").write_bytes(b"\x00\x01secret")
+    assert httpx.get(f"{app.url}/files/markedsdialog.md").status_code == 200
+    for path in (".git/config", "notes.bin", "..%2F..%2Fetc%2Fpasswd", "a%00b.md", "x" * 5000):
+        assert httpx.get(f"{app.url}/files/{path}").status_code == 404, path
