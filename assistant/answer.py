@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-
 from datetime import date
 from typing import Literal
 

@@ -11,7 +11,6 @@ text, and it did not abstain; an out-of-scope case passes when it abstains.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .answer import Answer, Composer
+from .evaluation import read_jsonl
 from .language import detect_language
 
 
@@ -69,13 +69,7 @@ class AnswerReport:
 
 def load_cases(path: Path) -> list[AnswerCase]:
     cases = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    for number, item in read_jsonl(path):
         turns = item.get("turns") or ([item["question"]] if item.get("question") else [])
         if not turns:
             raise ValueError(f"{path}:{number}: a case needs 'turns'")

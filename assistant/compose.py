@@ -26,7 +26,7 @@ from datetime import date
 from typing import Literal
 
 from .chunking import Unit, segment_units, units_from_json
-from .extractive import question_terms, score_sentence, split_sentences
+from .extractive import question_terms, score_sentence, sentence_tokens, similar, split_sentences
 from .query import Query
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
@@ -194,7 +194,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         words_ = len(unit.text.split())
         if used + words_ > WORD_BUDGET:
             continue
-        if any(_similar(unit.text, other.text) for other in chosen):
+        if any(similar(unit.text, other.text) for other in chosen):
             continue
         if unit.period == "earlier" and any(c.period == "current" for c in chosen):
             continue  # the current figures are shown; the old ones would only confuse
@@ -211,8 +211,6 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
     """How much of the question a unit covers as a whole (its heading counts half), scaled
     by how concentrated the answer is in one sentence."""
-    from .extractive import sentence_tokens
-
     tokens, head = sentence_tokens(text), sentence_tokens(heading)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
@@ -304,14 +302,9 @@ def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str)
 
 
 def _coverage(text: str, terms) -> float:
-    from .extractive import sentence_tokens
-
     tokens = sentence_tokens(text)
     total = sum(w for _, w in terms.values())
     found = sum(w for stems_, w in terms.values() if stems_ & tokens)
     return found / total if total else 0.0
 
 
-def _similar(a: str, b: str) -> bool:
-    ta, tb = set(a.lower().split()), set(b.lower().split())
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6

@@ -58,15 +58,22 @@ class Report:
     metrics: dict = field(default_factory=dict)
 
 
-def load_gold(path: Path) -> list[GoldQuestion]:
-    questions = []
+def read_jsonl(path: Path) -> list[tuple[int, dict]]:
+    """(line number, object) for each non-empty line; a bad line names its file and number."""
+    items = []
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            items.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return items
+
+
+def load_gold(path: Path) -> list[GoldQuestion]:
+    questions = []
+    for number, item in read_jsonl(path):
         questions.append(
             GoldQuestion(
                 id=str(item.get("id", number)),

@@ -79,7 +79,8 @@ def score_sentence(sentence: str, terms: dict[str, tuple[set[str], float]]) -> f
     return found * penalty
 
 
-def _similar(a: str, b: str) -> bool:
+def similar(a: str, b: str) -> bool:
+    """Near-duplicates: more than 60 % of their words shared."""
     ta, tb = set(words(a)), set(words(b))
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
 
@@ -102,7 +103,7 @@ def best_sentences(question: str, hits: list[Hit], limit: int = MAX_SENTENCES) -
     for sentence in candidates:
         if per_hit.get(sentence.hit_index, 0) >= PER_SOURCE:
             continue
-        if any(_similar(sentence.text, other.text) for other in chosen):
+        if any(similar(sentence.text, other.text) for other in chosen):
             continue
         chosen.append(sentence)
         per_hit[sentence.hit_index] = per_hit.get(sentence.hit_index, 0) + 1

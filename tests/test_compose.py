@@ -12,7 +12,7 @@ import pytest
 from gradio_client import Client
 
 from assistant.answer import Assistant
-from assistant.chunking import segment_units, section_role
+from assistant.chunking import section_role, segment_units
 from assistant.compose import period_status, periods
 from assistant.query import analyse, answer_kind, hinge_terms, out_of_scope, refers_back
 from assistant.retrieval import Retriever
