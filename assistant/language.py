@@ -1,9 +1,17 @@
-"""Tell Danish, Norwegian (bokmål) and English apart.
+"""Tell Danish, Norwegian (bokmål) and English apart, down to a five-word question.
 
 Written by hand on purpose: the assistant only ever needs these three languages, and
 general detectors either download models, load slowly or confuse Danish with Norwegian.
-Function words and spellings that differ between the two Scandinavian languages carry
-the decision.
+Two kinds of evidence carry the decision, each weighted by how reliably it separates the
+languages:
+
+- words: function words and common words spelt differently in the two Scandinavian
+  languages (af/av, mig/meg, vandt/vant, fik/fikk), and English function words;
+- spelling patterns: Norwegian kj-/gj-/sj-, øy, -het, -anse, -ene, double final
+  consonants, the infinitive "å"; Danish øj, -hed, -ence, -erne, -ede, soft d.
+
+Words shared by Danish and Norwegian ("hvor", "vi", "må", "på") are evidence against
+English only. A tie between Danish and Norwegian goes to the default (Danish).
 """
 
 from __future__ import annotations
@@ -12,56 +20,118 @@ import re
 
 Language = str  # "da" | "nb" | "en"
 
-_MARKERS: dict[str, set[str]] = {
-    "da": set(
-        "af efter hvad hvornår hvilken hvilket nogle noget meget mellem gennem uden "
-        "sådan nu også bliver blev mig dig sig kun ordregiver ordregiveren udbud udbuddet "
-        "udbudsloven tilbudsgiver tilbudsgivere spørgsmål øvrigt mindst hvordan vejledning "
-        "ansøgere ansøger kontrakten skal gælder vores jeres deres eller ikke hvis "
-        "konkurrence kræver kræves indkøb ydelse ydelser leverandører dem".split()
-    ),
-    "nb": set(
-        "av etter hva hvilken hvilket noen noe mye mellom gjennom uten slik nå også blir "
-        "meg deg seg bare oppdragsgiver oppdragsgiveren anskaffelse anskaffelsen anskaffelser "
-        "anskaffelsesloven anskaffelsesforskriften konkurranse konkurransen spørsmål minst "
-        "hvordan veiledning kontrakten skal gjelder våre deres eller ikke hvis tilbyder "
-        "kreves innkjøp ytelse leverandører dem kunngjøring forskriften ledd".split()
-    ),
-    "en": set(
-        "the and of to is are what which when how can may must does do a an in for with "
-        "we our should contract procurement tender authority buyer supplier suppliers "
-        "requirements this that be by on at from".split()
-    ),
+_SCANDINAVIAN = set(
+    "hvor hvem hvis vi må på er det og jeg du har med som til om kan ikke eller skal "
+    "når hvordan hvilke mange lang lange tid år kommune kommuner leverandør leverandører "
+    "kontrakt kontrakten krav tilbud også fra".split()
+)
+
+# Weight 1: usually one language; weight 3: (almost) never the other Scandinavian one.
+_WORDS: dict[str, dict[str, int]] = {
+    "da": {
+        **dict.fromkeys(
+            "hvad nogle noget meget mellem gennem uden sådan nu kun bliver blev mig dig sig "
+            "ordregiver ordregiveren ordregivere udbud udbuddet udbudsloven udbudsloven tilbudsgiver "
+            "tilbudsgivere mindst ansøgere ansøger vores jeres gælder kræver kræves indkøb "
+            "indkøbet ydelse ydelser dage laver udvælge spørgsmål tage give ønsker virksomhed "
+            "virksomheder hjælp tilbage bede købe køb hvornår efter vandt fik mod sag sæson "
+            "næste penge forældre båd sit mit dit også når".split(), 1),
+        **dict.fromkeys(
+            "af efter hvad nogle noget meget gennem sådan udbud udbuddet ordregiver ordregiveren "
+            "tilbudsgiver tilbudsgivere udbudsloven mig dig sig blev bliver vandt fik mod "
+            "nogen tilbage købe hvornår".split(), 3),
+    },
+    "nb": {
+        **dict.fromkeys(
+            "hva noen noe mye mellom gjennom uten slik nå bare blir ble meg deg seg "
+            "oppdragsgiver oppdragsgiveren anskaffelse anskaffelsen anskaffelser "
+            "anskaffelsesloven anskaffelsesforskriften konkurranse konkurransen minst "
+            "veiledning gjelder våre vår tilbyder tilbydere kreves innkjøp ytelse kunngjøring "
+            "forskriften ledd dager søkere velge bedrift virksomhet hjelp gjøre ha gi ta "
+            "vant fikk mot sak sesong neste penger foreldre båt sitt mitt ditt anbud lager "
+            "kjøpe kjøp etter".split(), 1),
+        **dict.fromkeys(
+            "av etter hva noen mye slik oppdragsgiver oppdragsgiveren anskaffelse anskaffelsen "
+            "anskaffelser anskaffelsesloven anskaffelsesforskriften konkurranse konkurransen "
+            "meg deg seg blir ble vant fikk mot ikkje kunngjøring dager søkere gjøre innkjøp "
+            "bare sitt anbud".split(), 3),
+    },
+    "en": {
+        **dict.fromkeys(
+            "the and of to is are what which when how can may must does do a an in for with "
+            "we our should contract procurement tender authority buyer supplier suppliers "
+            "requirements this that be by on at from you your me my it its there their who "
+            "could would will have has get good give about under over into than or if yes no not "
+            "any all also only after before between without".split(), 1),
+        **dict.fromkeys("the is are what which does you your of and with should".split(), 2),
+    },
 }
-# Words common to Danish and Norwegian count for both; these break the tie.
-_STRONG = {
-    "da": {"af", "efter", "hvad", "nogle", "noget", "meget", "mellem", "gennem", "uden",
-           "sådan", "udbud", "udbuddet", "ordregiver", "ordregiveren", "tilbudsgiver",
-           "hvornår", "bliver", "konkurrence", "kun", "udbudsloven", "indkøb", "indkøbet", "køb",
-           "købe", "dage", "laver", "udvælge", "ansøgere", "vores", "jeres", "spørgsmål", "tage",
-           "give", "ønsker", "kommune", "kommunen", "virksomhed", "virksomheder", "hjælp"},
-    "nb": {"av", "etter", "hva", "noen", "noe", "mye", "mellom", "gjennom", "uten", "slik",
-           "anskaffelse", "anskaffelsen", "oppdragsgiver", "oppdragsgiveren", "blir",
-           "konkurranse", "konkurransen", "bare", "ikkje", "kunngjøring", "dager", "kjøp",
-           "innkjøp", "anskaffelser", "velge", "søkere", "vår", "våre", "spørsmål", "bedrift",
-           "virksomhet", "kommunen", "hjelp", "ønsker", "hvordan", "kommune", "ha", "gjøre"} - {"ønsker", "kommune",
-           "kommunen", "hvordan"},
+
+# Word stems that differ between the two (Danish æ where Norwegian has e, d/g where
+# Norwegian has t/k, ud-/op- against ut-/opp-); a word counts once per stem it contains,
+# so compounds such as "konkurransevridende" or "tærskelværdierne" count too.
+_STEMS: dict[str, tuple[str, ...]] = {
+    "da": ("udbud", "ordregiv", "tilbudsgiv", "bekendtgør", "tærskel", "værdi", "ændr",
+           "grænse", "væsentlig", "beløb", "søgsmål", "vejled", "udvikl", "ydelse", "indkøb",
+           "klagenævn", "konkurrence", "forældre", "mængde", "næste", "afgør", "oplys",
+           "ejer", "ejend", "vedtog", "overtræd"),
+    "nb": ("konkurranse", "anskaff", "oppdragsgiv", "kunngjør", "terskel", "verdi", "endring",
+           "endre", "grense", "vesentlig", "beløp", "søksmål", "veiled", "utvikl", "ytelse",
+           "innkjøp", "klagenemnd", "foreldre", "mengde", "sjon", "opplys", "eier", "eiend",
+           "vedtok", "overtred", "utslipp", "uttal", "plass", "tjenester", "ferje", "sesong"),
 }
+# (pattern on the joined lower-case words, language, weight)
+_SPELLING: list[tuple[re.Pattern[str], str, int]] = [
+    # Danish keeps gj only in gjort/gjorde/gjaldt and kj in kjole; skj is shared (skjule).
+    (re.compile(r"(?<!s)kj(?!ol)[aeiouyæøå]|gj(?!ort|orde|aldt)[aeiouyæøå]"), "nb", 3),
+    (re.compile(r"skj[aeiouyæøå]"), "nb", 1),
+    (re.compile(r"øy"), "nb", 3),
+    (re.compile(r"øj"), "da", 3),
+    (re.compile(r"[a-zæøå]{2}het(?:en|er|ene)?\b"), "nb", 2),
+    (re.compile(r"[a-zæøå]{2}hed(?:en|er|erne)?\b"), "da", 2),
+    (re.compile(r"[a-zæøå]anse(?:n|r|ne)?\b"), "nb", 2),
+    (re.compile(r"[a-zæøå]{2}erne\b"), "da", 2),
+    (re.compile(r"[a-zæøå]{2}ede\b"), "da", 1),
+    (re.compile(r"[a-zæøå]{3}eret\b"), "da", 2),   # kontrolleret / kontrollert
+    (re.compile(r"[a-zæøå]{3}[^e ]ert\b"), "nb", 2),
+    (re.compile(r"[aeiouyæøå](?:kk|tt|pp)\b"), "nb", 1),
+    (re.compile(r"\bå\b"), "nb", 3),
+    (re.compile(r"\binn(?!ova)[a-zæøå]{3}|\but[a-zæøå]{3}|\bopp[a-zæøå]{2}"), "nb", 1),
+    (re.compile(r"\bind[a-zæøå]{3}|\bud[a-zæøå]{3}"), "da", 1),
+    (re.compile(r"[a-zæøå]ei[a-zæøå]|\bei[a-zæøå]"), "nb", 1),   # eier, veiledning / ejer, vejledning
+    (re.compile(r"[a-zæøå]ej[a-zæøå]|\bej[a-zæøå]"), "da", 1),
+    # English spellings Danish and Norwegian do not use.
+    (re.compile(r"th|wh|sh|[a-z]{2}(?:ly|ies|ings|tions)\b|[a-z]{3}(?:ed|ing)\b"), "en", 1),
+    (re.compile(r"[æøå]"), "en", -3),             # never English
+]
 _WORD = re.compile(r"[a-zæøåäöü]+")
 
 
-def detect_language(text: str, default: Language = "da") -> Language:
+def language_scores(text: str) -> dict[Language, int]:
+    """Evidence for each language; exposed so tests and the calibration can show it."""
     words = _WORD.findall(text[:20000].lower())
-    if not words:
-        return default
-    scores = {lang: sum(w in markers for w in words) for lang, markers in _MARKERS.items()}
-    for lang, strong in _STRONG.items():
-        scores[lang] += 2 * sum(w in strong for w in words)
-    # Spelling: Danish -tion/-else vs Norwegian -sjon/-else; Danish "aa"-free both.
+    scores = {"da": 0, "nb": 0, "en": 0}
+    for w in words:
+        for lang, table in _WORDS.items():
+            scores[lang] += table.get(w, 0)
+        if w in _SCANDINAVIAN:
+            scores["en"] -= 1
+    for w in words:
+        for lang, stems in _STEMS.items():
+            scores[lang] += sum(2 for stem in stems if stem in w)
     joined = " ".join(words)
-    scores["nb"] += 2 * len(re.findall(r"sjon(?:en|er|ene)?\b", joined))
-    scores["da"] += len(re.findall(r"[a-zæøå]tion(?:en|er|erne)?\b", joined)) * (
-        1 if re.search(r"[æøå]", joined) else 0
-    )
-    best = max(scores, key=lambda lang: scores[lang])
-    return best if scores[best] > 0 else default
+    for pattern, lang, weight in _SPELLING:
+        scores[lang] += weight * len(pattern.findall(joined))
+    # Danish -tion only counts in text that is Scandinavian anyway (English has -tion too).
+    if re.search(r"[æøå]", joined) or scores["da"] > scores["en"]:
+        scores["da"] += len(re.findall(r"[a-zæøå]tion(?:en|er|erne)?\b", joined))
+    return scores
+
+
+def detect_language(text: str, default: Language = "da") -> Language:
+    scores = language_scores(text)
+    best = max(scores.values())
+    if best <= 0:
+        return default
+    leaders = [lang for lang, score in scores.items() if score == best]
+    return default if default in leaders else leaders[0]
