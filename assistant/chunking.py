@@ -56,6 +56,8 @@ _ROLE_HEADINGS: list[tuple[Role, re.Pattern]] = [
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·]\s|\d{1,2}[.)]\s|\([0-9a-z]{1,3}\)\s|[a-z]\)\s)")
 _TABLE_LINE = re.compile(r"^\s*\|?[^|\n]+(?:\|[^|\n]*){1,}\|?\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+# A line that runs on into the list below it: ends in ":" or stops mid-sentence ("... ved at").
+_LEADS_IN = re.compile(r"(?::|[^.!?)\"”»*|])\s*$")
 _ASIDE = re.compile(r"^\s*([*_])(?!\1)[^*_].*\1\s*$")  # a whole line in italics: a note aside
 
 
@@ -110,7 +112,7 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
                     units.append(Unit(kind="row", spans=(header, lines[j])))
                 j += 1
             i = j
-        elif _LIST_ITEM.match(line) or (line.rstrip().endswith(":") and i + 1 < len(lines)
+        elif _LIST_ITEM.match(line) or (_LEADS_IN.search(line) and i + 1 < len(lines)
                                         and _LIST_ITEM.match(text[slice(*lines[i + 1])])):
             start = i
             i += 1 if not _LIST_ITEM.match(line) else 0

@@ -28,6 +28,7 @@ from typing import Literal
 from .chunking import Unit, segment_units, units_from_json
 from .extractive import question_terms, score_sentence, sentence_tokens, similar, split_sentences
 from .query import Query
+from .text import content_words, query_stems
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
@@ -41,7 +42,8 @@ _VALUE = {
     "deadline": re.compile(r"\b\d+\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
                            r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
     "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
-                        r"no more than|ikke flere end|fewer than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
+                        r"no more than|ikke flere end|fewer than|flere end|mere end|færre end|flere enn|"
+                        r"mer enn|færre enn|more than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
                         r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
                         r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
                         r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),
@@ -153,7 +155,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         if role == "pitfalls" and not query.asks_risk:
             continue
         heading = (hit.section or "").split(" > ")[-1]
-        heading_score = score_sentence(heading, focus) if heading else 0.0
+        # The document title and section path say what the passage is about: their words
+        # count half ("Udfasede koder" in the BT-776 note is about BT-776's codes).
+        context = " ".join(dict.fromkeys(p for p in [getattr(hit, "title", "")] + (hit.section or "").split(" > ") if p))
+        heading_score = score_sentence(context, focus) if context else 0.0
         for unit in hit_units(hit):
             if unit.kind == "aside":
                 continue
@@ -164,12 +169,17 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             best = max(s for _, s in scored)
             if best <= 0 and heading_score <= 0:
                 continue
-            total = _unit_score(text, heading, terms, focus, best)
+            total = _unit_score(text, context, terms, focus, _answering(scored, query))
             total *= _kind_factor(query, text, unit, role)
+            total *= _phrase_factor(query.text, text)
+            total *= _heading_factor(heading, focus)
+            total *= _shape_factor(query, scored)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
             status = period_status(text, heading, today, query.years) if _VALUE["amount"].search(text) else "none"
-            total *= {"current": 1.3, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
+            # Current figures are preferred over older ones (which are demoted), not over text
+            # that names no period at all.
+            total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
             if all(_META.match(s) for s, _ in scored):
                 total *= 0.3
             total *= _language_factor(query, hit)
@@ -201,11 +211,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         chosen.append(unit)
         used += words_
     lead = chosen[0]
-    wanted = _VALUE.get(query.kind)
-    has_value = wanted is None or bool(wanted.search(lead.text))
+    lead_has_value = has_value(query, lead.text)
     coverage = _coverage(lead.text, focus)
-    support = "full" if has_value and coverage >= 0.5 else "partial"
-    return Composition(units=chosen, support=support, has_value=has_value)
+    support = "full" if lead_has_value and coverage >= 0.5 else "partial"
+    return Composition(units=chosen, support=support, has_value=lead_has_value)
 
 
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
@@ -238,12 +247,120 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     factor = 1.0
     wanted = _VALUE.get(query.kind)
     if wanted is not None:
-        factor *= 1.7 if wanted.search(text) else 0.55
+        factor *= 1.7 if has_value(query, text) else 0.55
     if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
         factor *= 1.4
+    elif role == "steps":
+        factor *= 0.8  # a checklist restates the rules in passing; the rule itself answers better
     if role == "pitfalls":
         factor *= 1.2  # asked about risks (else filtered out before)
     return factor
+
+
+_NUMBER = (r"(?:\d+|en|et|én|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|elleve|tolv|tyve|tjue|"
+           r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)")
+_HOW_MANY = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)", re.I)
+
+
+def has_value(query: Query, text: str) -> bool:
+    """Whether a text carries a value of the kind the question wants. For "hvor mange
+    partnere …" a number before the word counted ("29 partnere") is such a value too."""
+    wanted = _VALUE.get(query.kind)
+    if wanted is None:
+        return True
+    if wanted.search(text):
+        return True
+    if query.kind == "count":
+        m = _HOW_MANY.search(query.text)
+        if m and m.group(1).lower() not in {"dage", "dager", "days", "år", "years", "procent", "prosent"}:
+            stem = sorted(query_stems(m.group(1).lower()), key=len)[0]
+            if len(stem) >= 4 and re.search(rf"\b{_NUMBER}\s+(?:[\wæøå-]+\s+)?{re.escape(stem)}", text, re.I):
+                return True
+    return False
+
+
+def _answering(scored: list[tuple[str, float]], query: Query) -> float:
+    """The score of the sentence that would answer: for a question that wants a value, the
+    best sentence carrying one (a unit whose value sits apart from the question's words
+    answers less directly)."""
+    wanted = _VALUE.get(query.kind)
+    if wanted is not None and query.kind not in {"yesno", "definition"}:
+        with_value = [score for sentence, score in scored if has_value(query, sentence)]
+        if with_value:
+            return max(with_value)
+        return 0.5 * max(score for _, score in scored)
+    return max(score for _, score in scored)
+
+
+def _word_sequence(text: str) -> list[frozenset[str]]:
+    """Content words in reading order, a hyphenated compound as one word ("BT-776")."""
+    out = []
+    for w in re.findall(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*", text.lower()):
+        if content_words(w):
+            out.append(query_stems(w))
+    return out
+
+
+def _phrase_factor(question: str, text: str) -> float:
+    """Question words that appear together in the unit too ("uden udbud", "requests to
+    participate") are worth more than the same words scattered."""
+    q = _word_sequence(question)
+    if len(q) < 2:
+        return 1.0
+    seq = _word_sequence(text)
+    adjacent = set()
+    for a, b in zip(seq, seq[1:]):
+        for i, (qa, qb) in enumerate(zip(q, q[1:])):
+            if qa & a and qb & b:
+                adjacent.add(i)
+    return 1.0 + 0.12 * min(len(adjacent), 4)
+
+
+def _heading_factor(heading: str, focus) -> float:
+    """A section whose heading restates the question ("Hvad er konkurrencepræget dialog?",
+    "Deadlines in an innovation partnership") is about exactly that."""
+    if not heading or not focus:
+        return 1.0
+    coverage = _coverage(heading, focus)
+    return 1.0 + 0.4 * coverage if coverage >= 0.5 else 1.0
+
+
+# "X er/is/betyder …", "X – …", "X: …": the cue that turns the words before it into a definiendum.
+_DEFINES = re.compile(r"\s(?:er|is|are|betyder|betyr|means|refers to|betegner|omfatter)\s|\s[–—-]\s|:\s")
+_RULE = re.compile(r"\b(?:må|kan|skal|may|must|shall|can|cannot|ikke lov|not allowed|kræver|krever|requires?)\b", re.I)
+_REFERENCE = re.compile(r"§\s*\d|\b(?:art\.|artikel|article|artikkel)\s*\d|\b(?:FOA|LOA)\b", re.I)
+
+
+def _shape_factor(query: Query, scored: list[tuple[str, float]]) -> float:
+    """Prefer the shape of answer the kind asks for: a definition question a sentence that
+    opens with its subject and defines it; a yes/no question the rule (a modal verb with
+    the provision it rests on)."""
+    if query.kind == "definition":
+        subject = _subject(query.text)
+        if subject:
+            for sentence, _ in scored:
+                cue = _DEFINES.search(sentence)
+                if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
+                    return 1.6
+        return 1.0
+    if query.kind == "yesno":
+        best = max(score for _, score in scored)
+        if any(score >= 0.6 * best and _RULE.search(s) and _REFERENCE.search(s) for s, score in scored):
+            return 1.3
+    return 1.0
+
+
+_DEFINITION_CUE = re.compile(r"^\s*(?:hvad|hva|what)\s+(?:er|is|are|betyder|betyr|means|does)\s+(?:en|et|an?|the|"
+                             r"begrebet|ordet|koden|udtrykket|uttrykket|the term|the code)?\s*", re.I)
+
+
+def _subject(question: str):
+    """The terms a definition question asks about: "Hvad er [konkurrencepræget dialog]?"."""
+    m = _DEFINITION_CUE.match(question)
+    if not m:
+        return {}
+    rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|,)\b|[?,]", question[m.end():], 1)[0]
+    return question_terms(rest)
 
 
 def _language_factor(query: Query, hit) -> float:
@@ -274,11 +391,16 @@ def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str)
     best = max(s for _, s in scored)
 
     def answers(sentence: str, score: float) -> bool:
-        return score >= 0.6 * best and score > 0 and (wanted is None or bool(wanted.search(sentence)) or score == best)
+        return score >= 0.6 * best and score > 0 and (wanted is None or has_value(query, sentence) or score == best)
 
     highlight = [s for s, score in scored if answers(s, score)]
-    if wanted is not None:
-        with_value = [s for s in highlight if wanted.search(s)]
+    if wanted is not None and query.kind not in {"yesno", "definition"}:
+        # The sentence that states the value asked for is highlighted (and so kept in the
+        # window) even when another sentence repeats more of the question's words.
+        valued = [(s, score) for s, score in scored if score > 0 and has_value(query, s)]
+        with_value = [s for s in highlight if has_value(query, s)]
+        if not with_value and valued:
+            with_value = [max(valued, key=lambda p: p[1])[0]]
         highlight = with_value or highlight
     highlight = highlight[:3] or [max(scored, key=lambda p: p[1])[0]]
     if kind == "list" or kind == "row" or len(text.split()) <= LONG_UNIT_WORDS:
