@@ -18,7 +18,7 @@ from .compose import Composition, compose
 from .config import Settings
 from .extractive import best_sentences, split_sentences, supporting_quote
 from .language import detect_language
-from .query import Query, analyse, out_of_scope, refers_back
+from .query import Query, analyse, out_of_scope
 from .retrieval import Hit, Retriever, SearchResult
 from .store import StoreUnavailable
 
@@ -257,7 +257,7 @@ class Assistant:
         self-contained question (however short) stands alone. Same rule in both modes."""
         if not query.extra:
             return question
-        if self.llm_enabled and refers_back(question):
+        if self.llm_enabled:  # a follow-up (query.extra is set): the model may phrase it better
             try:
                 return self._condense(question, history) or query.search_text
             except Exception as exc:  # condensing is a nicety; never fail the answer for it

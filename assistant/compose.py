@@ -179,7 +179,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             status = period_status(text, heading, today, query.years) if _VALUE["amount"].search(text) else "none"
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
-            total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
+            if query.wants_earlier:
+                total *= {"current": 0.6, "earlier": 1.4, "future": 0.5, "none": 1.0}[status]
+            else:
+                total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
             if all(_META.match(s) for s, _ in scored):
                 total *= 0.3
             total *= _language_factor(query, hit)
@@ -206,7 +209,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             continue
         if any(similar(unit.text, other.text) for other in chosen):
             continue
-        if unit.period == "earlier" and any(c.period == "current" for c in chosen):
+        if unit.period == "earlier" and not query.wants_earlier and any(c.period == "current" for c in chosen):
             continue  # the current figures are shown; the old ones would only confuse
         chosen.append(unit)
         used += words_
@@ -359,7 +362,7 @@ def _subject(question: str):
     m = _DEFINITION_CUE.match(question)
     if not m:
         return {}
-    rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|,)\b|[?,]", question[m.end():], 1)[0]
+    rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|,)\b|[?,]", question[m.end():], maxsplit=1)[0]
     return question_terms(rest)
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Literal
 
 from .language import detect_language
-from .text import content_words, words
+from .text import content_words, query_stems, words
 
 AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definition", "procedure", "other"]
 
@@ -52,6 +52,17 @@ _POINTER = re.compile(
     r"that|these|those)\b", re.I)
 # "Hvad skal vi så gøre?", "What should we then include?": a step on from the last answer.
 _THEN = re.compile(r"(?<!^)\b(så|da|then|i så fald|in that case|i det tilfælde)\b", re.I)
+# After an opening "og"/"and", an object pronoun anywhere points back ("og hvis de ikke får
+# dem ud?"), as does "det … også" ("Gælder det også, når …?").
+_OBJECT_POINTER = re.compile(r"\b(dem|them|it|its|disse|these|those|dens|dets)\b", re.I)
+_ALSO_IT = re.compile(r"^\s*\S+\s+(det|it|that|dette|den)\s+(også|too|also|as well)\b", re.I)
+# Definite endings: "ændringen" after "ændre", "kontrakten" after "kontrakt".
+_DEFINITE = re.compile(r"(?:en|et|n|t|ene|erne|ne|a)$")
+# "the period before", "perioden før": the question asks for the earlier figures.
+_EARLIER = re.compile(r"\b(perioden før|periode før|forrige periode|tidligere periode|sidste periode|"
+                      r"tidligere beløb|tidligere tærskel\w*|tidligere terskel\w*|før det|"
+                      r"previous period|period before|earlier period|last period|before that|"
+                      r"hvad var|hva var|what was|what were)\b", re.I)
 # Words that ask about something but are no topic of their own.
 _GENERIC = {
     "frist", "fristen", "fristerne", "fristene", "dage", "dager", "days", "deadline", "lang", "lange",
@@ -109,6 +120,7 @@ class Query:
     hinges: tuple[str, ...] = ()  # named things the answer depends on
     live: bool = False  # asks for live data the corpus cannot hold
     personal: bool = False  # asks for personal data about someone
+    wants_earlier: bool = False  # asks for an earlier period's figures ("og perioden før?")
     extra: str = ""  # topic words borrowed from the conversation (follow-ups only)
 
     @property
@@ -141,15 +153,37 @@ def refers_back(question: str) -> bool:
     own = topic_words(text)
     pointer = bool(_POINTER.search(text))
     if _OPENS_ELLIPSIS.match(text):
-        return len(own) <= 2 or pointer
-    if pointer or _THEN.search(text):
+        return len(own) <= 2 or pointer or bool(_OBJECT_POINTER.search(text)) or bool(_ALSO_IT.match(text))
+    if _ALSO_IT.match(text):
+        return True
+    if pointer:
         return len(own) <= 2
+    if _THEN.search(text):
+        return len(own) <= 3
     return not own
+
+
+def definite_reference(question: str, previous: str) -> bool:
+    """A short question naming, in its definite form, something the previous question
+    introduced ("Hvor mange procent må ændringen højst udgøre?" after "Kan vi ændre …?"):
+    the definite article presupposes the referent is known."""
+    own = topic_words(question)
+    if not own or len(own) > 4:
+        return False
+    before = {stem for w in content_words(previous) for stem in query_stems(w) if len(stem) >= 4}
+    for w in own:
+        m = _DEFINITE.search(w)
+        if not m or len(w) - len(m.group(0)) < 4:
+            continue
+        for stem in (st for st in query_stems(w) if len(st) >= 4):
+            if any(stem.startswith(p) or p.startswith(stem) for p in before):
+                return True
+    return False
 
 
 def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:
     """(question, borrowed topic): earlier questions lend their topic only to a follow-up."""
-    if not earlier or not refers_back(question):
+    if not earlier or not (refers_back(question) or definite_reference(question, earlier[-1])):
         return question, ""
     # The topic of the conversation so far: the last question that had one of its own.
     for previous in reversed(earlier):
@@ -203,6 +237,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         hinges=tuple(hinge_terms(text)),
         live=bool(_LIVE.search(text)),
         personal=bool(_PERSONAL.search(text)),
+        wants_earlier=bool(_EARLIER.search(text)) and not years,
         extra=extra,
     )
 
