@@ -48,6 +48,9 @@ MESSAGES = {
         "year": "Kilderne har ingen oplysninger for {missing}.",
         "live": "Kilderne indeholder ikke aktuelle data som kurser, priser eller nyheder.",
         "personal": "Jeg giver ikke oplysninger om enkeltpersoner, og kilderne indeholder dem ikke.",
+        "outcome": "Kilderne er vejledning og regler: de siger ikke, hvem der vandt et bestemt udbud, hvad "
+                   "det kostede, eller hvor ofte noget er sket. Se bekendtgørelsen eller tildelingen på "
+                   "udbud.dk eller TED.",
         "pitfall": "Typisk faldgrube",
         "earlier": "Tidligere periode",
         "from_language": "fra en kilde på {language}",
@@ -66,6 +69,8 @@ MESSAGES = {
         "year": "Kildene har ingen opplysninger for {missing}.",
         "live": "Kildene inneholder ikke aktuelle data som kurser, priser eller nyheter.",
         "personal": "Jeg gir ikke opplysninger om enkeltpersoner, og kildene inneholder dem ikke.",
+        "outcome": "Kildene er veiledning og regler: de sier ikke hvem som vant en bestemt konkurranse, hva "
+                   "den kostet, eller hvor ofte noe har skjedd. Se kunngjøringen på Doffin eller TED.",
         "pitfall": "Typisk fallgruve",
         "earlier": "Tidligere periode",
         "from_language": "fra en kilde på {language}",
@@ -84,6 +89,9 @@ MESSAGES = {
         "year": "The sources have no information for {missing}.",
         "live": "The sources hold no live data such as exchange rates, prices or news.",
         "personal": "I do not give out information about individuals, and the sources hold none.",
+        "outcome": "The sources are guidance and rules: they do not say who won a particular tender, what "
+                   "it cost, or how often something has happened. See the award notice on TED or the "
+                   "national portal.",
         "pitfall": "Common pitfall",
         "earlier": "Earlier period",
         "from_language": "from a source in {language}",
@@ -284,7 +292,7 @@ class Assistant:
         nearest = [h for h in result.hits if h.role != "sources"][:3]
         if reason in {"named", "year"}:
             lines = [message(language, reason, missing=", ".join(missing or []))]
-        elif reason in {"live", "personal"}:
+        elif reason in {"live", "personal", "outcome"}:
             lines = [message(language, reason)]
         else:
             lines = [message(language, "abstain")]

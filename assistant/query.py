@@ -92,6 +92,17 @@ _PERSONAL = re.compile(
     r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
     r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"
     r"privat adresse|fødselsdag|birthday|løn(nen)?|salary|lønnen)\b", re.I)
+# The outcome of particular tenders, or statistics of them: who won, what it cost, how many
+# bodies got a sanction. Guidance and law never hold these.
+_OUTCOME = re.compile(
+    r"\b(hvem vandt|hvem vant|who won|who was awarded|which (?:company|supplier|firm) won|"
+    r"hvem fik (?:kontrakten|ordren|opgaven|aftalen)|hvem fikk (?:kontrakten|oppdraget|avtalen)|"
+    r"hvad kostede|hva kostet|what did \w+(?: \w+)? cost|"
+    r"hvad var prisen|hva var prisen|what was the price|hvad betalte|hva betalte|how much did \w+(?: \w+)? pay|"
+    r"hvor mange (?:kommuner|regioner|virksomheder|bedrifter|leverandører|ordregivere|oppdragsgivere|"
+    r"sager|saker|klager)\s+(?:\w+\s+){0,2}(?:fik|fikk|har fået|har fått|vandt|vant|blev|ble|modtog|mottok)|"
+    r"how many (?:municipalities|companies|suppliers|authorities|cases|complaints)\s+(?:\w+\s+){0,2}"
+    r"(?:got|received|won|were|have))\b", re.I)
 _QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{2,60})[\"“”«»]")
 _CAPITALISED = re.compile(r"\b([A-ZÆØÅ][\wæøåÆØÅ&'-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ&'-]*)*)")
 # Capitalised words that are no named entity (English capitalises these; Danish rarely).
@@ -121,6 +132,7 @@ class Query:
     live: bool = False  # asks for live data the corpus cannot hold
     personal: bool = False  # asks for personal data about someone
     wants_earlier: bool = False  # asks for an earlier period's figures ("og perioden før?")
+    outcome: bool = False  # asks who won a tender, what it cost, or how often something happened
     extra: str = ""  # topic words borrowed from the conversation (follow-ups only)
 
     @property
@@ -238,6 +250,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         live=bool(_LIVE.search(text)),
         personal=bool(_PERSONAL.search(text)),
         wants_earlier=bool(_EARLIER.search(text)) and not years,
+        outcome=bool(_OUTCOME.search(text)),
         extra=extra,
     )
 
@@ -264,7 +277,7 @@ def mentions(term: str, text: str) -> bool:
 class OutOfScope:
     """Why a question cannot be answered from the passages found (empty reason: it can)."""
 
-    reason: Literal["", "named", "year", "live", "personal"] = ""
+    reason: Literal["", "named", "year", "live", "personal", "outcome"] = ""
     missing: list[str] = field(default_factory=list)
 
 
@@ -272,6 +285,8 @@ def out_of_scope(query: Query, passages: list[str]) -> OutOfScope:
     """The question hinges on something no retrieved passage mentions."""
     if query.live:
         return OutOfScope(reason="live")
+    if query.outcome:
+        return OutOfScope(reason="outcome")
     joined = "\n".join(passages)
     if query.personal and (query.hinges or re.search(r"\b(hans|hendes|hennes|his|her|their|kollega\w*|colleague\w*|"
                                                       r"chef\w*|sjef\w*|boss)\b", query.text, re.I)):
