@@ -39,7 +39,8 @@ PASSAGES = 10
 Period = Literal["current", "earlier", "future", "none"]
 
 _VALUE = {
-    "deadline": re.compile(r"\b\d+\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
+    "deadline": re.compile(r"\b(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|four|five|"
+                           r"six|seven|eight|nine|ten|twelve)\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
                            r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
     "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
                         r"no more than|ikke flere end|fewer than|flere end|mere end|færre end|flere enn|"
@@ -158,7 +159,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         # The document title and section path say what the passage is about: their words
         # count half ("Udfasede koder" in the BT-776 note is about BT-776's codes).
         context = " ".join(dict.fromkeys(p for p in [getattr(hit, "title", "")] + (hit.section or "").split(" > ") if p))
-        heading_score = score_sentence(context, focus) if context else 0.0
+        heading_score = score_sentence(context, focus, True) if context else 0.0
         for unit in hit_units(hit):
             if unit.kind == "aside":
                 continue
@@ -223,7 +224,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
     """How much of the question a unit covers as a whole (its heading counts half), scaled
     by how concentrated the answer is in one sentence."""
-    tokens, head = sentence_tokens(text), sentence_tokens(heading)
+    tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
     for word, (stems_, weight) in terms.items():
@@ -242,7 +243,7 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms) + 0.5 * score_sentence(sentence, focus)))
+            out.append((sentence, score_sentence(sentence, terms, True) + 0.5 * score_sentence(sentence, focus, True)))
     return out
 
 
@@ -262,6 +263,9 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
 
 _NUMBER = (r"(?:\d+|en|et|én|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|elleve|tolv|tyve|tjue|"
            r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)")
+_HOW_MUCH = re.compile(r"\b(?:hvor meget|hvor mye|how much|hvor højt?|hvor høyt?|how high|hvor stor\w*|how large)\b", re.I)
+_MULTIPLE = re.compile(r"\b(?:\d+|to|tre|fire|fem|two|three|four|five)\s+gange\b|\b(?:dobbelt\w*|double|twice|"
+                       r"\d+ times)\b", re.I)
 _HOW_MANY = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)", re.I)
 
 
@@ -273,6 +277,9 @@ def has_value(query: Query, text: str) -> bool:
         return True
     if wanted.search(text):
         return True
+    if query.kind == "amount" and _HOW_MUCH.search(query.text) and (
+            _VALUE["share"].search(text) or _MULTIPLE.search(text)):
+        return True  # "hvor meget må de udgøre?": a share or a multiple is the amount
     if query.kind == "count":
         m = _HOW_MANY.search(query.text)
         if m and m.group(1).lower() not in {"dage", "dager", "days", "år", "years", "procent", "prosent"}:
@@ -427,7 +434,7 @@ def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str)
 
 
 def _coverage(text: str, terms) -> float:
-    tokens = sentence_tokens(text)
+    tokens = sentence_tokens(text, True)
     total = sum(w for _, w in terms.values())
     found = sum(w for stems_, w in terms.values() if stems_ & tokens)
     return found / total if total else 0.0

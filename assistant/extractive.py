@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .glossary import default_glossary, equivalent_stems
 from .retrieval import Hit, zipf
-from .text import content_words, query_stems, words
+from .text import content_words, query_stems, query_tokens, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
@@ -67,12 +67,16 @@ def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
     return terms
 
 
-def sentence_tokens(sentence: str) -> set[str]:
-    return {s for w in words(sentence) for s in query_stems(w)}
+def sentence_tokens(sentence: str, compounds: bool = False) -> set[str]:
+    """Stems of a sentence's words in all three languages; with `compounds`, also the stems
+    of Danish/Norwegian compounds' parts ("referencelister" also counts as "referencer")."""
+    if not compounds:
+        return {s for w in words(sentence) for s in query_stems(w)}
+    return {s for w in words(sentence) for s in query_tokens(w)}
 
 
-def score_sentence(sentence: str, terms: dict[str, tuple[set[str], float]]) -> float:
-    tokens = sentence_tokens(sentence)
+def score_sentence(sentence: str, terms: dict[str, tuple[set[str], float]], compounds: bool = False) -> float:
+    tokens = sentence_tokens(sentence, compounds)
     found = sum(weight for stems_, weight in terms.values() if stems_ & tokens)
     length = len(sentence.split())
     penalty = 0.7 if length < 6 else (0.8 if length > 90 else 1.0)

@@ -20,7 +20,7 @@ AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definitio
 # Question cues per kind, in Danish, Norwegian and English (first match in this order wins,
 # except that yes/no is only the kind when nothing more specific is asked).
 _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
-    ("deadline", re.compile(r"\b(\w*frist\w*|time limits?|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
+    ("deadline", re.compile(r"\b(\w*frist\w*|time limits?|(?:hvor mange|how many)\s+(?:år|years)|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
                             r"hvor længe|hvor lenge|how long|hvornår skal|when must|deadline\w*|"
                             r"standstill|karens\w*|senest)\b", re.I)),
     ("share", re.compile(r"(\bpct\b|\bprocent\w*|\bprosent\w*|%|\bpercent\w*|\bvægt\w*|\bvekt\w*|\bweight\w*|"
