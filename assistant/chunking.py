@@ -22,7 +22,7 @@ from typing import Literal
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .loaders import LoadedDocument, Section
+from .loaders import LoadedDocument, Section, soft_break
 
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
@@ -87,7 +87,8 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
     the list with the lead-in line before it (ending in ":"); a table row with the header row;
     a provision is cut at its "Stk. N." / "(N)" marks, each part labelled."""
     lines: list[tuple[int, int]] = []
-    pos = 0
+    gap: list[bool] = []  # a blank line before this one
+    pos, blank = 0, True
     for raw in text.split("\n"):
         start, end = pos, pos + len(raw)
         pos = end + 1
@@ -95,6 +96,26 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
         if stripped:
             lead = len(raw) - len(raw.lstrip())
             lines.append((start + lead, start + lead + len(stripped)))
+            gap.append(blank)
+            blank = False
+        else:
+            blank = True
+
+    def structural(j: int) -> bool:
+        line = text[slice(*lines[j])]
+        return bool(_LIST_ITEM.match(line) or _TABLE_LINE.match(line) or _ASIDE.match(line)
+                    or PROVISION_START.match(line) or SUBSECTION.match(line))
+
+    # Only a text that separates its paragraphs by blank lines (PDF and plain text, which
+    # wrap lines) says by their absence that a line carries on; the Markdown loader unwraps
+    # paragraphs itself, so there every line is a paragraph of its own.
+    wrapped = any(gap[1:])
+
+    def continues(j: int) -> bool:
+        """Line j carries on the line before it: a hard-wrapped paragraph or list item."""
+        return (wrapped and j < len(lines) and not gap[j] and not structural(j)
+                and soft_break(text[slice(*lines[j - 1])], text[slice(*lines[j])]))
+
     units: list[Unit] = []
     i = 0
     provision = bool(PROVISION_LABEL.match(section or "")) or bool(PROVISION_START.match(text.lstrip()))
@@ -112,16 +133,24 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
                     units.append(Unit(kind="row", spans=(header, lines[j])))
                 j += 1
             i = j
-        elif _LIST_ITEM.match(line) or (_LEADS_IN.search(line) and i + 1 < len(lines)
-                                        and _LIST_ITEM.match(text[slice(*lines[i + 1])])):
-            start = i
-            i += 1 if not _LIST_ITEM.match(line) else 0
-            while i < len(lines) and _LIST_ITEM.match(text[slice(*lines[i])]):
-                i += 1
-            units.append(Unit(kind="list", spans=((lines[start][0], lines[i - 1][1]),)))
         else:
-            units.append(Unit(kind="paragraph", spans=((a, b),)))
-            i += 1
+            # A paragraph runs over its hard-wrapped lines (Markdown, PDF and plain text wrap).
+            j = i + 1
+            if not _LIST_ITEM.match(line):
+                while continues(j):
+                    j += 1
+            lead_in = text[lines[j - 1][0]:lines[j - 1][1]]
+            if _LIST_ITEM.match(line) or (j < len(lines) and _LEADS_IN.search(lead_in)
+                                          and _LIST_ITEM.match(text[slice(*lines[j])])):
+                # A list with its lead-in; each item keeps its wrapped continuation lines.
+                while j < len(lines) and _LIST_ITEM.match(text[slice(*lines[j])]):
+                    j += 1
+                    while continues(j):
+                        j += 1
+                units.append(Unit(kind="list", spans=((a, lines[j - 1][1]),)))
+            else:
+                units.append(Unit(kind="paragraph", spans=((a, lines[j - 1][1]),)))
+            i = j
     if provision:
         units = _provision_units(text, units, section)
     return units

@@ -57,10 +57,14 @@ _VALUE = {
     "definition": re.compile(r"\b(?:er en|er et|er den|er det|betyder|betegner|forstås|defineres|"
                              r"menes|betyr|is a|is an|is the|means|refers to|defined as)\b", re.I),
 }
-_META = re.compile(r"^\s*(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|"
-                   r"afsnit|section|kapitel|chapter|artikel|article)\b[^.]*\b(?:forklarer|beskriver|gennemgår|"
-                   r"handler|viser|giver|explains|describes|covers|gives|shows|sets out|går gjennom|"
-                   r"forklarer|tar for seg)", re.I)
+# Sentences about the document itself ("This note explains …", "Here, we provide guidance on …").
+_META = re.compile(
+    r"^\s*(?:(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|document|dokument\w*|"
+    r"afsnit|section|kapitel|chapter|artikel|article|paper|rapport|report)\b[^.]*\b(?:forklarer|beskriver|gennemgår|"
+    r"handler|viser|giver|explains|describes|covers|gives|shows|sets out|provides|presents|går gjennom|gir|"
+    r"tar for seg|is intended|er ment|skal hjelpe)|(?:here|below|in this (?:note|guide|document|section|chapter)),?\s+"
+    r"(?:we|you)\b|(?:nedenfor|herunder|her)\s+(?:gennemgår|beskriver|giver|gir|finder|finner|får)\b|"
+    r"(?:i denne|i dette)\s+(?:note|notat|notatet|vejledning|veiledning)\b)", re.I)
 _MONTHS = {
     "januar": 1, "january": 1, "februar": 2, "february": 2, "marts": 3, "mars": 3, "march": 3,
     "april": 4, "maj": 5, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7,
@@ -146,8 +150,8 @@ def hit_units(hit) -> list[Unit]:
 
 def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
-    terms = question_terms(query.search_text)
-    focus = question_terms(query.text)  # the words of the question itself weigh most
+    terms = terms_of(query.search_text)
+    focus = terms_of(query.text)  # the words of the question itself weigh most
     candidates: list[QuotedUnit] = []
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
@@ -174,7 +178,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
             total *= _heading_factor(heading, focus)
-            total *= _shape_factor(query, scored)
+            total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
             status = period_status(text, heading, today, query.years) if _VALUE["amount"].search(text) else "none"
@@ -186,6 +190,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
             if all(_META.match(s) for s, _ in scored):
                 total *= 0.3
+            elif _META.match(max(scored, key=lambda p: p[1])[0]):
+                total *= 0.6  # its best sentence only says what the document is about
             total *= _language_factor(query, hit)
             total *= 1.0 - 0.06 * rank
             if total <= 0:
@@ -251,7 +257,12 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     factor = 1.0
     wanted = _VALUE.get(query.kind)
     if wanted is not None:
-        factor *= 1.7 if has_value(query, text) else 0.55
+        # A definition or a yes/no rule shows in its wording less surely than a figure does.
+        strong = query.kind not in {"definition", "yesno"}
+        if has_value(query, text):
+            factor *= 1.7 if strong else 1.2
+        else:
+            factor *= 0.55 if strong else 0.8
     if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
         factor *= 1.4
     elif role == "steps":
@@ -341,18 +352,21 @@ _RULE = re.compile(r"\b(?:må|kan|skal|may|must|shall|can|cannot|ikke lov|not al
 _REFERENCE = re.compile(r"§\s*\d|\b(?:art\.|artikel|article|artikkel)\s*\d|\b(?:FOA|LOA)\b", re.I)
 
 
-def _shape_factor(query: Query, scored: list[tuple[str, float]]) -> float:
+def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = "") -> float:
     """Prefer the shape of answer the kind asks for: a definition question a sentence that
     opens with its subject and defines it; a yes/no question the rule (a modal verb with
     the provision it rests on)."""
     if query.kind == "definition":
         subject = _subject(query.text)
-        if subject:
-            for sentence, _ in scored:
-                cue = _DEFINES.search(sentence)
-                if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
-                    return 1.6
-        return 1.0
+        factor = 1.0
+        if subject and heading and _heads_definition(heading, subject):
+            factor *= 1.8  # the section is headed by the term asked about: it explains it
+        for sentence, _ in scored if subject else []:
+            cue = _DEFINES.search(sentence)
+            if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
+                factor *= 1.5  # "X er …": the sentence defines the term
+                break
+        return factor
     if query.kind == "yesno":
         best = max(score for _, score in scored)
         if any(score >= 0.6 * best and _RULE.search(s) and _REFERENCE.search(s) for s, score in scored):
@@ -360,17 +374,63 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]]) -> float:
     return 1.0
 
 
+_QUESTION_WORDS = {"hvad", "hva", "what", "er", "is", "are", "betyder", "betyr", "means", "mean", "en", "et",
+                   "ei", "a", "an", "the"}
+
+
+def _heads_definition(heading: str, subject) -> bool:
+    """A heading that is the term itself ("Hvad er konkurrencepræget dialog?", "PCP") or
+    that defines it ("`mar-nov`: Challenges the market …"); not one that only names it
+    among other things ("Dialogfasen i en konkurrencepræget dialog")."""
+    cue = _DEFINES.search(heading)
+    if cue and _coverage(heading[:cue.start()], subject) >= 0.6:
+        own = [w for w in content_words(heading[:cue.start()]) if w not in _QUESTION_WORDS]
+    else:
+        if _coverage(heading, subject) < 0.6:
+            return False
+        own = [w for w in content_words(heading) if w not in _QUESTION_WORDS]
+    stems = set().union(*(s for s, _ in subject.values())) if subject else set()
+    return bool(own) and sum(bool(query_stems(w) & stems) for w in own) / len(own) >= 0.8
+
+
 _DEFINITION_CUE = re.compile(r"^\s*(?:hvad|hva|what)\s+(?:er|is|are|betyder|betyr|means|does)\s+(?:en|et|an?|the|"
                              r"begrebet|ordet|koden|udtrykket|uttrykket|the term|the code)?\s*", re.I)
 
 
+_HOW_DEFINED = re.compile(r"\b(?:definerer|defineres|define[sd]?|definition af|definisjon av|definition of)\s+", re.I)
+_DOCUMENT_WORD = re.compile(r"(?:lov|loven|lova|forskrift\w*|direktiv\w*|directive|act|regulation|"
+                            r"bekendtgørelse\w*|vejledning\w*|veiledning\w*)$", re.I)
+
+
 def _subject(question: str):
-    """The terms a definition question asks about: "Hvad er [konkurrencepræget dialog]?"."""
+    """The terms a definition question asks about: "Hvad er [konkurrencepræget dialog]?",
+    "Hvordan definerer anskaffelsesforskriften [innovasjon]?"."""
     m = _DEFINITION_CUE.match(question)
     if not m:
-        return {}
-    rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|,)\b|[?,]", question[m.end():], maxsplit=1)[0]
-    return question_terms(rest)
+        how = _HOW_DEFINED.search(question)
+        if not how:
+            return {}
+        rest = " ".join(w for w in re.findall(r"[\wæøåÆØÅ-]+", question[how.end():])
+                        if not _DOCUMENT_WORD.search(w) and w.lower() not in {"the", "in", "i", "by", "af", "av"})
+        return terms_of(rest)
+    rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|for|of|af|av|mean|betyder|betyr)\b|[?,]",
+                    question[m.end():], maxsplit=1)[0]
+    return terms_of(rest)
+
+
+def terms_of(text: str) -> dict[str, tuple[set[str], float]]:
+    """The question's terms for scoring units: a hyphenated name ("BT-776", "mar-nov")
+    counts once, as the whole with its parts' stems, not three times."""
+    terms = question_terms(text)
+    for name in [t for t in terms if "-" in t]:
+        stems_, weight = terms[name]
+        for part in name.split("-"):
+            if part in terms and part != name:
+                part_stems, part_weight = terms.pop(part)
+                stems_ = stems_ | part_stems
+                weight = max(weight, part_weight)
+        terms[name] = (stems_, weight)
+    return terms
 
 
 def _language_factor(query: Query, hit) -> float:

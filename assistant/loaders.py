@@ -106,6 +106,10 @@ def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> Loa
     if doc.language not in {"da", "nb", "en"}:
         sample = " ".join(s.text for s in doc.sections[:20])
         doc.language = detect_language(f"{doc.title} {sample}")
+    if not doc.jurisdiction:
+        # Without front matter, a text in Danish is taken as Danish law or guidance and one in
+        # Norwegian as Norwegian, so a question prefers its own country's law (English: unknown).
+        doc.jurisdiction = {"da": "DK", "nb": "NO"}.get(doc.language, "")
     return doc
 
 
@@ -135,7 +139,36 @@ def _load_markdown(text: str, doc: LoadedDocument) -> None:
         if isinstance(meta, dict):
             _apply_front_matter(meta, doc)
         text = text[match.end() :]
-    _sections_from_markdown(text, doc)
+    _sections_from_markdown(unwrap_markdown(text), doc)
+
+
+_MD_BLOCK = re.compile(r"^\s*(?:[-*+•]\s|\d{1,2}[.)]\s|#|>|\||```|~~~|---|\*\*\*|<)")
+
+
+def soft_break(previous: str, line: str) -> bool:
+    """Whether a line break inside a block only wraps a sentence: the line before stops
+    mid-sentence, or this one goes on in lower case. A break after a full sentence is kept,
+    since many notes put each paragraph on a line of its own without a blank line between."""
+    return not re.search(r"[.!?:;\"”»)]\s*$", previous) or bool(re.match(r"[a-zæøå(,;]", line))
+
+
+def unwrap_markdown(text: str) -> str:
+    """Join hard-wrapped paragraph and list-item lines (Markdown's soft line breaks) so each
+    paragraph or item is one line: later stages cut units along lines."""
+    out: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        joinable = (not fenced and stripped and out and out[-1].strip() and not _MD_BLOCK.match(line)
+                    and not out[-1].rstrip().endswith("  ") and not out[-1].lstrip().startswith(("#", "|", "```"))
+                    and soft_break(out[-1], stripped))
+        if joinable:
+            out[-1] = out[-1].rstrip() + " " + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _as_list(value) -> list[str]:

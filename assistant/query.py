@@ -30,7 +30,8 @@ _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
                           r"grænse\w*|grense\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b", re.I)),
     ("count", re.compile(r"\b(hvor mange|how many|mindst|minst|at least|antal\w*|number of|højst|maks\w*)\b",
                          re.I)),
-    ("definition", re.compile(r"^\s*(hvad er|hva er|hvad betyder|hva betyr|what is|what are|what does|"
+    ("definition", re.compile(r"\b(hvordan defineres|hvordan definerer|how is \S+(?: \S+){0,3} defined|"
+                              r"how does \S+(?: \S+){0,3} define|hva menes med|hvad menes med)\b|^\s*(hvad er|hva er|hvad betyder|hva betyr|what is|what are|what does|"
                               r"what's|define|definer|hvad forstås|hva menes)\b", re.I)),
     ("procedure", re.compile(r"\b(hvordan|how do|how can|how should|how to|hvilke trin|which steps|"
                              r"fremgangsmåde|steg for steg|step by step)\b", re.I)),
@@ -42,6 +43,9 @@ _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfal
 
 # A question that refers back: it opens with a conjunction or "what about", or it points at
 # something with a pronoun and names no topic of its own.
+# "Og hvis vi …?", "And what if …?": a condition added to the question before.
+_OPENS_CONDITION = re.compile(r"^\s*(og|men|and|but|or|eller)\s+(hvis|om|når|if|when|what if)\b|"
+                              r"^\s*(hvad hvis|hva om|hva hvis|what if)\b", re.I)
 _OPENS_ELLIPSIS = re.compile(
     r"^\s*(og|samt|men|også|så|and|but|also|then|what about|how about|and what|hvad med|hva med|"
     r"hvordan med|hvordan er det med|hvad så med|hva så med|gjelder det|gælder det)\b", re.I)
@@ -98,7 +102,8 @@ _OUTCOME = re.compile(
     r"\b(hvem vandt|hvem vant|who won|who was awarded|which (?:company|supplier|firm) won|"
     r"hvem fik (?:kontrakten|ordren|opgaven|aftalen)|hvem fikk (?:kontrakten|oppdraget|avtalen)|"
     r"hvad kostede|hva kostet|what did \w+(?: \w+)? cost|"
-    r"hvad var prisen|hva var prisen|what was the price|hvad betalte|hva betalte|how much did \w+(?: \w+)? pay|"
+    r"(?:company|supplier|firm|leverandør\w*|virksomhed\w*|bedrift\w*|firma\w*)\s+(?:that|which|who|der|som)\s+"
+    r"(?:won|vandt|vant|got|fik|fikk)|hvad var prisen|hva var prisen|what was the price|hvad betalte|hva betalte|how much did \w+(?: \w+)? pay|"
     r"hvor mange (?:kommuner|regioner|virksomheder|bedrifter|leverandører|ordregivere|oppdragsgivere|"
     r"sager|saker|klager)\s+(?:\w+\s+){0,2}(?:fik|fikk|har fået|har fått|vandt|vant|blev|ble|modtog|mottok)|"
     r"how many (?:municipalities|companies|suppliers|authorities|cases|complaints)\s+(?:\w+\s+){0,2}"
@@ -164,6 +169,8 @@ def refers_back(question: str) -> bool:
     text = question.strip()
     own = topic_words(text)
     pointer = bool(_POINTER.search(text))
+    if _OPENS_CONDITION.match(text):
+        return True
     if _OPENS_ELLIPSIS.match(text):
         return len(own) <= 2 or pointer or bool(_OBJECT_POINTER.search(text)) or bool(_ALSO_IT.match(text))
     if _ALSO_IT.match(text):
@@ -285,8 +292,6 @@ def out_of_scope(query: Query, passages: list[str]) -> OutOfScope:
     """The question hinges on something no retrieved passage mentions."""
     if query.live:
         return OutOfScope(reason="live")
-    if query.outcome:
-        return OutOfScope(reason="outcome")
     joined = "\n".join(passages)
     if query.personal and (query.hinges or re.search(r"\b(hans|hendes|hennes|his|her|their|kollega\w*|colleague\w*|"
                                                       r"chef\w*|sjef\w*|boss)\b", query.text, re.I)):
@@ -297,4 +302,6 @@ def out_of_scope(query: Query, passages: list[str]) -> OutOfScope:
     missing_years = [str(y) for y in query.years if str(y) not in joined]
     if missing_years:
         return OutOfScope(reason="year", missing=missing_years)
+    if query.outcome:
+        return OutOfScope(reason="outcome")
     return OutOfScope()
