@@ -14,7 +14,9 @@ from gradio_client import Client
 from assistant.answer import Assistant
 from assistant.chunking import section_role, segment_units
 from assistant.compose import period_status, periods
-from assistant.query import analyse, answer_kind, hinge_terms, out_of_scope, refers_back
+from assistant.language import detect_language
+from assistant.loaders import unwrap_markdown
+from assistant.query import analyse, answer_kind, definite_reference, hinge_terms, out_of_scope, refers_back
 from assistant.retrieval import Retriever
 from assistant.store import Store
 from assistant.sync import sync
@@ -51,6 +53,16 @@ En ansøgning om prækvalifikation skal indeholde:
 ## Tærskelværdier for kommuner
 I perioden 1. januar 2024 til 31. december 2025 var tærskelværdien for kommuners vare- og tjenesteydelseskøb 221.000 euro.
 Fra 1. januar 2026 til 31. december 2027 er tærskelværdien for kommuners vare- og tjenesteydelseskøb 216.000 euro.
+
+## Markedsmæssige vilkår
+Ordregiveren skal sikre, at købet sker på markedsmæssige vilkår. Det kan for eksempel ske ved at
+- afdække markedet og indhente ét tilbud,
+- indhente to eller flere tilbud.
+
+Indhenter ordregiveren flere end tre tilbud, skal det kort begrundes.
+
+## Partnere i programmet
+Programmet har i dag 29 partnere fra kommuner og stat, som deltager i møderne.
 
 ## Rammeaftaler
 En rammeaftale er en aftale mellem en eller flere ordregivere og leverandører, som fastlægger vilkårene for de kontrakter, der senere tildeles i aftalens løbetid på højst fire år.
@@ -161,6 +173,34 @@ def test_a_named_absent_organisation_is_refused(assistant):
     assert live.abstained
 
 
+def test_the_tender_outcome_is_refused_even_for_a_body_the_sources_name(assistant):
+    # Framework agreements are in the sources; who won one particular tender never is.
+    answer = assistant.ask("Hvem vandt udbuddet om rammeaftaler sidste år, og hvad var prisen?")
+    assert answer.abstained and answer.reason == "outcome"
+    assert "hvem der vandt" in answer.answer
+
+
+def test_a_lead_in_that_runs_on_into_its_list_is_quoted_with_it(assistant):
+    answer = assistant.ask("Hvordan sikrer ordregiveren markedsmæssige vilkår?")
+    text = quoted(answer)
+    assert "Det kan for eksempel ske ved at" in text
+    assert "indhente to eller flere tilbud" in text
+
+
+def test_a_comparison_and_a_counted_noun_are_counts(assistant):
+    begrund = assistant.ask("Hvor mange tilbud må vi indhente, før vi skal begrunde det?")
+    assert "**Indhenter ordregiveren flere end tre tilbud, skal det kort begrundes.**" in begrund.answer
+    partners = assistant.ask("Hvor mange partnere har programmet?")
+    assert "29 partnere" in quoted(partners).splitlines()[0]
+
+
+def test_the_period_before_is_given_when_asked_for(assistant):
+    history = [{"role": "user", "content": "Hvad er tærskelværdien for kommuners vare- og tjenesteydelseskøb?"},
+               {"role": "assistant", "content": "216.000 euro."}]
+    answer = assistant.ask("Og hvad var den i perioden før?", history)
+    assert "221.000 euro" in quoted(answer).splitlines()[0]
+
+
 def test_errors_are_not_abstentions(assistant):
     empty = assistant.ask("   ")
     assert empty.status == "error"
@@ -200,6 +240,42 @@ def test_refers_back_only_when_the_question_cannot_stand_alone():
     assert not refers_back("Hvad er en rammeaftale?")
     assert not refers_back("Hvornår kan vi bruge et innovationspartnerskab?")
     assert not refers_back("What is pre-commercial procurement?")
+
+
+def test_follow_ups_that_refer_back_in_other_ways():
+    assert refers_back("Og hvis vi accepterer, at tilbud afgives elektronisk?")
+    assert refers_back("Gælder det også, når vi deler opgaven op i delkontrakter?")
+    assert refers_back("Og hvad sker der, hvis leverandøren ikke får dem ud på markedet?")
+    assert definite_reference("Hvor mange procent må ændringen højst udgøre?",
+                              "Kan vi ændre en igangværende kontrakt uden nyt udbud?")
+    assert not definite_reference("Hvad siger udbudsloven om opdeling i delkontrakter?",
+                                  "Hvor mange partnere har LUP?")
+    # A new topic asked briefly stays alone.
+    assert not refers_back("Hvad er konkurrencepræget dialog?")
+
+
+def test_short_norwegian_and_english_questions_are_told_apart_from_danish():
+    for question in ("Hvem vant Eliteserien i fjor?", "Kan du gi meg mobilnummeret til innkjøpssjefen?",
+                     "Hvor mange kommuner fikk overtredelsesgebyr fra KOFA?",
+                     "Kan vi forhandle med leverandørene i en tilbudskonkurranse under EØS-terskelverdiene?",
+                     "Hvor lang tid har vi på å gå til søksmål?"):
+        assert detect_language(question) == "nb", question
+    for question in ("For hvor mange år tilbage må vi bede om referencer?", "Hvad er en rammeaftale?",
+                     "Hvilke koder til innovationsmarkeringen i eForms er ikke længere i brug?"):
+        assert detect_language(question) == "da", question
+    assert detect_language("Can you give me a good sourdough bread recipe?") == "en"
+
+
+def test_hard_wrapped_paragraphs_stay_whole():
+    md = "The procurement requires suppliers to offer\nsomething that is not available\ntoday.\n\n- an item\n  that wraps\n- two"
+    assert unwrap_markdown(md) == ("The procurement requires suppliers to offer something that is not available "
+                                   "today.\n\n- an item that wraps\n- two")
+    pdf = "First paragraph runs over\ntwo lines here.\n\nSecond paragraph."
+    assert [u.text(pdf) for u in segment_units(pdf)] == ["First paragraph runs over\ntwo lines here.",
+                                                          "Second paragraph."]
+    # One paragraph per line without blank lines (how many notes are written) stays as it is.
+    notes = "Første afsnit slutter her.\nAndet afsnit står på sin egen linje."
+    assert len(segment_units(unwrap_markdown(notes))) == 2
 
 
 def test_periods_and_their_status():
