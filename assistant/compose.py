@@ -370,7 +370,7 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
     if query.kind == "yesno":
         best = max(score for _, score in scored)
         if any(score >= 0.6 * best and _RULE.search(s) and _REFERENCE.search(s) for s, score in scored):
-            return 1.3
+            return 1.5
     return 1.0
 
 

@@ -145,7 +145,16 @@ class Query:
         return f"{self.text} {self.extra}".strip()
 
 
+def asking_clause(question: str) -> str:
+    """The sentence that asks: "Vi skal bruge 2 mio. kr. Hvor mange bud må vi hente?" asks
+    for a count; the amount before it is only the situation."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])", question.strip()) if s.strip()]
+    asking = [s for s in sentences if s.rstrip().endswith("?")]
+    return asking[-1] if asking else question
+
+
 def answer_kind(question: str) -> AnswerKind:
+    question = asking_clause(question)
     for kind, cue in _KIND_CUES:
         if kind == "yesno":
             continue
