@@ -177,6 +177,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total = _unit_score(text, context, terms, focus, _answering(scored, query))
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
+            if query.asks_reference and query.kind != "rule":
+                total *= 1.2 if _REFERENCE.search(text) else 1.0
             total *= _heading_factor(heading, focus)
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
@@ -220,6 +222,14 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             continue  # the current figures are shown; the old ones would only confuse
         chosen.append(unit)
         used += words_
+    if query.asks_reference and not any(_REFERENCE.search(u.text) for u in chosen):
+        # "… and which article allows it?": the answer must name the provision too.
+        with_reference = [u for u in candidates if u not in chosen and _REFERENCE.search(u.text)
+                          and u.score >= 0.25 * candidates[0].score]
+        if with_reference:
+            if len(chosen) >= MAX_UNITS:
+                chosen.pop()
+            chosen.append(with_reference[0])
     lead = chosen[0]
     lead_has_value = has_value(query, lead.text)
     coverage = _coverage(lead.text, focus)

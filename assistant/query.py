@@ -108,6 +108,11 @@ _OUTCOME = re.compile(
     r"sager|saker|klager)\s+(?:\w+\s+){0,2}(?:fik|fikk|har fået|har fått|vandt|vant|blev|ble|modtog|mottok)|"
     r"how many (?:municipalities|companies|suppliers|authorities|cases|complaints)\s+(?:\w+\s+){0,2}"
     r"(?:got|received|won|were|have))\b", re.I)
+_ASKS_REFERENCE = re.compile(
+    r"\b(hvilken paragraf|hvilke paragraffer|hvilken bestemmelse|hvilke bestemmelser|hvilken artikel|"
+    r"hvilken artikkel|which article|which section|which provision|which rule|hvor i (?:udbuds|anskaffelses)?lov\w*|"
+    r"where in the (?:act|directive|law)|hjemmel\w*|retsgrundlag\w*|rettslig grunnlag|legal basis|"
+    r"hvilken §|which §)", re.I)
 _QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{2,60})[\"“”«»]")
 _CAPITALISED = re.compile(r"\b([A-ZÆØÅ][\wæøåÆØÅ&'-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ&'-]*)*)")
 # Capitalised words that are no named entity (English capitalises these; Danish rarely).
@@ -138,6 +143,7 @@ class Query:
     personal: bool = False  # asks for personal data about someone
     wants_earlier: bool = False  # asks for an earlier period's figures ("og perioden før?")
     outcome: bool = False  # asks who won a tender, what it cost, or how often something happened
+    asks_reference: bool = False  # asks which provision or article ("og hvilken paragraf?")
     extra: str = ""  # topic words borrowed from the conversation (follow-ups only)
 
     @property
@@ -267,6 +273,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         personal=bool(_PERSONAL.search(text)),
         wants_earlier=bool(_EARLIER.search(text)) and not years,
         outcome=bool(_OUTCOME.search(text)),
+        asks_reference=bool(_ASKS_REFERENCE.search(text)),
         extra=extra,
     )
 
