@@ -67,6 +67,29 @@ class Settings(BaseSettings):
         default=1024, description="Largest request body the app accepts, in KB (staff uploads: max_file_mb)."
     )
 
+    login_free_attempts: int = Field(
+        default=3, ge=1,
+        description="Wrong passwords allowed per client and per user name before logins are slowed down.",
+    )
+    login_max_delay_s: float = Field(
+        default=900.0, ge=1,
+        description="Longest wait imposed after repeated wrong passwords, in seconds (the wait doubles "
+        "from 1 s with every further failure up to this).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto headers are trusted (uvicorn's "
+        "forwarded_allow_ips), so login limits apply per real client. Comma-separated; '*' trusts any.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="Seconds a connection may take to send a request's headers before it is closed "
+        "(slow-header connections are never held open).",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+
     @property
     def allowed_origin_list(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
