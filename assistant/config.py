@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     embeddings: Literal["auto", "local", "openai"] = "auto"
     embedding_model: str = "text-embedding-3-small"
     max_file_mb: float = 50.0
+    load_budget_s: float = Field(
+        default=60.0, gt=0,
+        description="Seconds of work one file may cost when it is read (pages, paragraphs); a file "
+        "over it fails with a clear reason and the others go on.",
+    )
+    docx_max_paragraphs: int = Field(
+        default=50_000, ge=1, description="Most paragraphs and table cells read from one DOCX file."
+    )
+    docx_max_xml_mb: float = Field(
+        default=40.0, gt=0,
+        description="Largest unpacked XML of one DOCX file, in MB (a small compressed file can unpack "
+        "to gigabytes of parse work).",
+    )
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")

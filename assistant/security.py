@@ -320,6 +320,20 @@ def mounted_gradio(app, blocks):
     raise LookupError("Gradio app not mounted")
 
 
+def harden_api(gradio_app) -> None:
+    """An unknown API name or function number is the caller's mistake: 404 with one log
+    line, not a 500 with a traceback (Gradio raises on them)."""
+    from fastapi.responses import JSONResponse
+    from gradio.route_utils import FnIndexInferError
+
+    async def unknown(request, exc):
+        log.info("unknown API call %s: %s", request.url.path[:200], str(exc)[:200])
+        return JSONResponse({"error": "No such API endpoint."}, status_code=404)
+
+    gradio_app.add_exception_handler(FnIndexInferError, unknown)
+    gradio_app.add_exception_handler(KeyError, unknown)  # fns[fn_index] for a number that does not exist
+
+
 # --- connections ------------------------------------------------------------------------------------
 
 def header_timeout_protocol(timeout_s: float):

@@ -570,7 +570,7 @@ def create_app(services: Services):
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse
 
-    from .security import GuardMiddleware, LoginLimiter, gradio_user, mounted_gradio
+    from .security import GuardMiddleware, LoginLimiter, gradio_user, harden_api, mounted_gradio
 
     settings = services.settings
     staff_log.configure(Path(settings.data_dir), settings.feedback_retention_days)
@@ -631,6 +631,8 @@ def create_app(services: Services):
         chat_auth = [(CHAT_USER, settings.chat_password.get_secret_value())]
     app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, css=CSS,
                               auth_message="Adgangskode / Password (user: bruger)", max_file_size=1)
+    for blocks in (staff, chat):
+        harden_api(mounted_gradio(app, blocks))
     if chat_auth:
         chat_login["app"] = mounted_gradio(app, chat)
     limiter = LoginLimiter(free_attempts=settings.login_free_attempts, max_delay_s=settings.login_max_delay_s)
