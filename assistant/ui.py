@@ -22,6 +22,7 @@ from urllib.parse import quote
 import gradio as gr
 from fastapi import Request  # module level: FastAPI resolves the /files/ route's annotations here
 
+from . import staff_log
 from .answer import Answer, Assistant
 from .config import Settings
 from .feedback import FeedbackStore
@@ -29,7 +30,6 @@ from .loaders import SUPPORTED
 from .retrieval import Retriever
 from .store import Store
 from .sync import Progress, SyncReport, sync
-from . import staff_log
 
 log = logging.getLogger(__name__)
 
