@@ -76,6 +76,7 @@ class _Failures:
     count: int = 0
     blocked_until: float = 0.0
     last: float = 0.0
+    refusal_logged: bool = False
 
 
 class LoginLimiter:
@@ -111,11 +112,21 @@ class LoginLimiter:
             entry = self._keys.setdefault(key, _Failures())
             entry.count += 1
             entry.last = now
+            entry.refusal_logged = False
             if entry.count > self.free:
                 delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
                 entry.blocked_until = now + delay
                 wait = max(wait, delay)
         return wait
+
+    def first_refusal(self, keys: Iterable[tuple]) -> bool:
+        """True once per wait: a flood of refused attempts makes one log line, not thousands."""
+        first = False
+        for key in keys:
+            entry = self._keys.get(key)
+            if entry is not None and entry.blocked_until > self.clock() and not entry.refusal_logged:
+                entry.refusal_logged = first = True
+        return first
 
     def succeeded(self, keys: Iterable[tuple]) -> None:
         for key in keys:
@@ -230,7 +241,8 @@ class GuardMiddleware:
         keys = [(realm, "client", client), (realm, "user", name.lower()[:200])]
         wait = self.limiter.wait_s(keys)
         if wait > 0:
-            staff_log.refused(realm, known, wait)
+            if self.limiter.first_refusal(keys):
+                staff_log.refused(realm, known, wait)
             seconds = max(1, int(wait + 0.999))
             text = f"Too many wrong passwords. Try again in {seconds} s. / For mange forkerte adgangskoder. Prøv igen om {seconds} s."
             data = text.encode("utf-8")

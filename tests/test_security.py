@@ -245,6 +245,8 @@ def test_login_limiter_waits_longer_after_each_failure():
         assert limiter.wait_s(keys) == waits[-1]
         now[0] += waits[-1]
     assert waits == [1, 2, 4, 8, 10, 10]  # doubling, capped
+    limiter.failed(keys)
+    assert [limiter.first_refusal(keys) for _ in range(3)] == [True, False, False]  # one log line per wait
     limiter.succeeded(keys)
     assert limiter.wait_s(keys) == 0 and limiter.failed(keys) == 0
 
