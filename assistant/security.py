@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from . import staff_log
@@ -344,6 +345,22 @@ def harden_api(gradio_app) -> None:
 
     gradio_app.add_exception_handler(FnIndexInferError, unknown)
     gradio_app.add_exception_handler(KeyError, unknown)  # fns[fn_index] for a number that does not exist
+
+
+def drop_upload_copy(temp) -> None:
+    """Delete an upload's temporary copy, only if it lies in Gradio's upload cache (a path
+    given from anywhere else is never touched)."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    try:
+        path = Path(temp).resolve()
+        if cache in path.parents:
+            path.unlink(missing_ok=True)
+            if path.parent != cache:
+                path.parent.rmdir()  # Gradio keeps each upload in its own folder
+    except OSError:
+        pass  # a folder still in use: Gradio's delete_cache removes it within the hour
 
 
 # --- connections ------------------------------------------------------------------------------------

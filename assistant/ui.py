@@ -28,6 +28,7 @@ from .config import Settings
 from .feedback import FeedbackStore
 from .loaders import SUPPORTED
 from .retrieval import Retriever
+from .security import drop_upload_copy
 from .store import Store
 from .sync import Progress, SyncReport, sync
 
@@ -359,52 +360,39 @@ def safe_filename(name: str) -> str:
 
 
 def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
-    """Copy uploaded files into the corpus folder; return saved paths and rows for refused ones."""
+    """Copy uploaded files into the corpus folder; return saved paths and rows for refused ones.
+    Saved or refused, each upload's temporary copy in Gradio's cache is deleted now."""
+    try:
+        return _save_uploads(paths, corpus, replace, max_mb)
+    finally:
+        for temp in paths or []:
+            drop_upload_copy(Path(getattr(temp, "name", temp)))
+
+
+def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
     saved, refused = [], []
     corpus.mkdir(parents=True, exist_ok=True)
     for temp in paths or []:
         temp = Path(getattr(temp, "name", temp))
-        try:
-            _save_one(temp, corpus, replace, max_mb, saved, refused)
-        finally:
-            _drop_gradio_copy(temp)  # refused or saved, the upload's temporary copy goes now
+        name = safe_filename(getattr(temp, "orig_name", None) or temp.name)
+        suffix = Path(name).suffix.lower()
+        if not name or suffix not in SUPPORTED:
+            refused.append([name or "?", "failed", 0, f"file type not allowed ({', '.join(sorted(SUPPORTED))})"])
+            continue
+        if temp.stat().st_size > max_mb * 1024 * 1024:
+            refused.append([name, "failed", 0, f"over the {max_mb:g} MB limit"])
+            continue
+        target = corpus / name
+        if target.exists() and not replace:
+            refused.append([name, "skipped", 0, "a document with this name exists: tick 'replace' to overwrite it"])
+            continue
+        # Write beside the target, then rename: a crash never leaves half a file in the corpus.
+        fd, tmp = tempfile.mkstemp(dir=corpus, prefix=".upload-")
+        with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
+            shutil.copyfileobj(src, out)
+        os.replace(tmp, target)
+        saved.append(target)
     return saved, refused
-
-
-def _drop_gradio_copy(temp: Path) -> None:
-    from gradio.utils import get_upload_folder
-
-    cache = Path(get_upload_folder()).resolve()
-    try:
-        path = temp.resolve()
-        if cache in path.parents:
-            path.unlink(missing_ok=True)
-            if path.parent != cache:
-                path.parent.rmdir()  # Gradio keeps each upload in its own folder
-    except OSError:
-        pass  # a folder still in use; Gradio's delete_cache removes it within the hour
-
-
-def _save_one(temp: Path, corpus: Path, replace: bool, max_mb: float, saved: list, refused: list) -> None:
-    """One upload into the corpus, or a row saying why not."""
-    name = safe_filename(getattr(temp, "orig_name", None) or temp.name)
-    suffix = Path(name).suffix.lower()
-    if not name or suffix not in SUPPORTED:
-        refused.append([name or "?", "failed", 0, f"file type not allowed ({', '.join(sorted(SUPPORTED))})"])
-        return
-    if temp.stat().st_size > max_mb * 1024 * 1024:
-        refused.append([name, "failed", 0, f"over the {max_mb:g} MB limit"])
-        return
-    target = corpus / name
-    if target.exists() and not replace:
-        refused.append([name, "skipped", 0, "a document with this name exists: tick 'replace' to overwrite it"])
-        return
-    # Write beside the target, then rename: a crash never leaves half a file in the corpus.
-    fd, tmp = tempfile.mkstemp(dir=corpus, prefix=".upload-")
-    with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
-        shutil.copyfileobj(src, out)
-    os.replace(tmp, target)
-    saved.append(target)
 
 
 def report_rows(report: SyncReport) -> list[list]:
