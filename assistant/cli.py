@@ -394,7 +394,9 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"[bold green]Serving on http://{host}:{port}[/bold green]  (staff page: /staff)")
-    uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+    from .security import uvicorn_options
+
+    uvicorn.run(create_app(services), host=host, port=port, log_level="warning", **uvicorn_options(settings))
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     embeddings: Literal["auto", "local", "openai"] = "auto"
     embedding_model: str = "text-embedding-3-small"
     max_file_mb: float = 50.0
+    load_budget_s: float = Field(
+        default=60.0, gt=0,
+        description="Seconds of work one file may cost when it is read (pages, paragraphs); a file "
+        "over it fails with a clear reason and the others go on.",
+    )
+    docx_max_paragraphs: int = Field(
+        default=50_000, ge=1, description="Most paragraphs and table cells read from one DOCX file."
+    )
+    docx_max_xml_mb: float = Field(
+        default=40.0, gt=0,
+        description="Largest unpacked XML of one DOCX file, in MB (a small compressed file can unpack "
+        "to gigabytes of parse work).",
+    )
 
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
@@ -65,6 +78,29 @@ class Settings(BaseSettings):
     )
     max_request_kb: int = Field(
         default=1024, description="Largest request body the app accepts, in KB (staff uploads: max_file_mb)."
+    )
+
+    login_free_attempts: int = Field(
+        default=3, ge=1,
+        description="Wrong passwords allowed per client and per user name before logins are slowed down.",
+    )
+    login_max_delay_s: float = Field(
+        default=900.0, ge=1,
+        description="Longest wait imposed after repeated wrong passwords, in seconds (the wait doubles "
+        "from 1 s with every further failure up to this).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For/-Proto headers are trusted (uvicorn's "
+        "forwarded_allow_ips), so login limits apply per real client. Comma-separated; '*' trusts any.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="Seconds a connection may take to send a request's headers before it is closed "
+        "(slow-header connections are never held open).",
+    )
+    keep_alive_timeout_s: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
     )
 
     @property

@@ -26,6 +26,47 @@ class LoadError(Exception):
     """A file that cannot be ingested; the message is shown to staff as the reason."""
 
 
+def _default(name: str):
+    from .config import Settings  # the settings own every default
+
+    return Settings.model_fields[name].default
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadLimits:
+    """How much work one file may cost (defaults: the settings' defaults)."""
+
+    max_mb: float = field(default_factory=lambda: _default("max_file_mb"))
+    budget_s: float = field(default_factory=lambda: _default("load_budget_s"))
+    docx_max_paragraphs: int = field(default_factory=lambda: _default("docx_max_paragraphs"))
+    docx_max_xml_mb: float = field(default_factory=lambda: _default("docx_max_xml_mb"))
+
+    @classmethod
+    def from_settings(cls, settings) -> "LoadLimits":
+        return cls(max_mb=settings.max_file_mb, budget_s=settings.load_budget_s,
+                   docx_max_paragraphs=settings.docx_max_paragraphs, docx_max_xml_mb=settings.docx_max_xml_mb)
+
+    def clock(self) -> "_Budget":
+        return _Budget(self.budget_s)
+
+
+class _Budget:
+    """A per-file deadline, checked between pages and paragraphs (a parse already inside a
+    C library is bounded by the size limits instead)."""
+
+    def __init__(self, seconds: float):
+        import time
+
+        self._now = time.monotonic
+        self.seconds = seconds
+        self.deadline = self._now() + seconds
+
+    def check(self, where: str) -> None:
+        if self._now() > self.deadline:
+            raise LoadError(f"took longer than the {self.seconds:g} s budget per file (stopped at {where}; "
+                            "ASSISTANT_LOAD_BUDGET_S); split the document or save it in a simpler format")
+
+
 @dataclass
 class Section:
     text: str
@@ -64,8 +105,11 @@ def source_name(path: Path, root: Path | None) -> str:
     return path.name
 
 
-def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> LoadedDocument:
+def load_file(path: Path, root: Path | None = None, max_mb: float | None = None, *,
+              limits: LoadLimits | None = None) -> LoadedDocument:
     """Read one file into sections, or raise LoadError with a reason a person can act on."""
+    limits = limits or LoadLimits(**({"max_mb": max_mb} if max_mb is not None else {}))
+    max_mb = limits.max_mb
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise LoadError(
@@ -77,7 +121,7 @@ def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> Loa
     if size > max_mb * 1024 * 1024:
         raise LoadError(f"file is {size / 1024 / 1024:.1f} MB, over the {max_mb:g} MB limit")
     data = path.read_bytes()
-    if suffix in TEXT_TYPES and b"\x00" in data[:8192]:
+    if suffix in TEXT_TYPES and _binary(data):
         raise LoadError(f"not a text file: binary content in a {suffix} file")
 
     doc = LoadedDocument(
@@ -89,9 +133,9 @@ def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> Loa
         sections=[],
     )
     if suffix == ".pdf":
-        _load_pdf(data, doc)
+        _load_pdf(data, doc, limits.clock())
     elif suffix == ".docx":
-        _sections_from_markdown(_docx_to_markdown(data), doc)
+        _sections_from_markdown(_docx_to_markdown(data, limits), doc)
     elif suffix in {".html", ".htm"}:
         _load_html(decode_text(data), doc)
     elif suffix in {".md", ".markdown"}:
@@ -111,6 +155,16 @@ def load_file(path: Path, root: Path | None = None, max_mb: float = 50.0) -> Loa
         # Norwegian as Norwegian, so a question prefers its own country's law (English: unknown).
         doc.jurisdiction = {"da": "DK", "nb": "NO"}.get(doc.language, "")
     return doc
+
+
+def _binary(data: bytes) -> bool:
+    """NUL bytes or mostly control characters anywhere (not just the first 8 KB: a file can
+    start as Markdown and turn into an image or an archive further on)."""
+    if b"\x00" in data:
+        return True
+    sample = data[:65536] + data[-65536:] if len(data) > 131072 else data
+    controls = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13))
+    return controls > 0.05 * max(1, len(sample))
 
 
 def decode_text(data: bytes) -> str:
@@ -226,7 +280,7 @@ def join_hyphenated(text: str) -> str:
     return _HYPHEN_BREAK.sub(r"\1\2", text)
 
 
-def _load_pdf(data: bytes, doc: LoadedDocument) -> None:
+def _load_pdf(data: bytes, doc: LoadedDocument, clock: "_Budget | None" = None) -> None:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -249,6 +303,8 @@ def _load_pdf(data: bytes, doc: LoadedDocument) -> None:
 
     texts: dict[int, str] = {}
     for number, page in enumerate(pages, start=1):
+        if clock is not None:
+            clock.check(f"page {number} of {len(pages)}")
         try:
             texts[number] = join_hyphenated(page.extract_text() or "")
         except Exception as exc:  # one broken page must not lose the others
@@ -305,34 +361,65 @@ def _unwrap(lines: list[str]) -> str:
 # --- DOCX ---------------------------------------------------------------------------------
 
 
-def _docx_to_markdown(data: bytes) -> str:
+def _docx_to_markdown(data: bytes, limits: LoadLimits | None = None) -> str:
+    """Paragraphs (headings by their style) and table rows as Markdown-style lines.
+
+    Bounded, because a small DOCX can hold a huge amount of work: the unpacked XML is
+    measured before it is parsed, paragraphs are counted, and the clock is checked as we
+    go. Styles are looked up once in a dict: python-docx's `Paragraph.style` searches the
+    whole style sheet for every paragraph (40,000 paragraphs took 88 s). Table cells are
+    read straight from the XML for the same reason (`Row.cells` recomputes the grid)."""
     import zipfile
 
     import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+    from docx.oxml.ns import qn
 
+    limits = limits or LoadLimits()
+    clock = limits.clock()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist() if info.filename.endswith(".xml")
+                           or info.filename.endswith(".rels"))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}") from exc
+    if unpacked > limits.docx_max_xml_mb * 1024 * 1024:
+        raise LoadError(f"DOCX too complex: its XML unpacks to {unpacked / 1024 / 1024:.0f} MB, over the "
+                        f"{limits.docx_max_xml_mb:g} MB limit (ASSISTANT_DOCX_MAX_XML_MB); split it or save it as PDF")
     try:
         document = docx.Document(io.BytesIO(data))
+        style_names = {s.style_id: s.name or "" for s in document.styles}
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}") from exc
     except Exception as exc:
         raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}: {str(exc)[:100]}") from exc
 
+    p_tag, tbl_tag, tr_tag, tc_tag = qn("w:p"), qn("w:tbl"), qn("w:tr"), qn("w:tc")
     lines: list[str] = []
+    count = 0
+
+    def tick() -> None:
+        nonlocal count
+        count += 1
+        if count > limits.docx_max_paragraphs:
+            raise LoadError(f"DOCX too long: over {limits.docx_max_paragraphs:,} paragraphs and table cells "
+                            "(ASSISTANT_DOCX_MAX_PARAGRAPHS); split the document")
+        if count % 256 == 0:
+            clock.check(f"paragraph {count:,}")
+
     for block in document.element.body.iterchildren():
-        tag = block.tag.rsplit("}", 1)[-1]
-        if tag == "p":
-            para = Paragraph(block, document)
-            text = para.text.strip()
+        if block.tag == p_tag:
+            tick()
+            text = block.text.strip()
             if not text:
                 continue
-            style = (para.style.name if para.style is not None else "") or ""
-            level = _heading_level(style)
+            level = _heading_level(style_names.get(block.style or "", ""))
             lines.append(f"{'#' * level} {text}" if level else text)
-        elif tag == "tbl":
-            for row in Table(block, document).rows:
-                cells = [c.text.strip() for c in row.cells]
+        elif block.tag == tbl_tag:
+            for row in block.iter(tr_tag):
+                cells = []
+                for cell in row.iterchildren(tc_tag):
+                    tick()
+                    cells.append("\n".join(p.text for p in cell.iter(p_tag)).strip())
                 if any(cells):
                     lines.append(" | ".join(cells))
         lines.append("")

@@ -13,14 +13,27 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 - **No public file routes.** The public chat has no file components: its upload and
   `file=` routes are refused, so nobody can store files anonymously or fetch a staff
   upload or export through the public app.
+- **Slow logins.** Gradio's `/login` (staff page and, when it has a password, the chat) is
+  rate limited per client address and per user name: a few free failures, then a wait that
+  doubles with every further failure (429 with `Retry-After`). Failures and successes go to
+  the staff log (`staff_log`), never the password or the client address.
+- **Bounded connections.** A connection must send its request headers within
+  `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
+  (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Iterable
-from urllib.parse import urlsplit
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from . import staff_log
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +70,97 @@ def lax_cookie(value: bytes) -> bytes:
     return "; ".join(parts).encode("latin-1")
 
 
+# --- login rate limiting ---------------------------------------------------------------------------
+
+@dataclass(kw_only=True)
+class _Failures:
+    count: int = 0
+    blocked_until: float = 0.0
+    last: float = 0.0
+    refusal_logged: bool = False
+
+
+class LoginLimiter:
+    """Wrong-password counter per key (a client address, a user name).
+
+    `free_attempts` failures cost nothing; each further one blocks the key for 1, 2, 4, ...
+    seconds, up to `max_delay_s`. A success clears the keys it used. In memory and per
+    process: with several app processes each keeps its own count (the bound per process
+    still holds), and a restart forgets. The table is capped so a flood of addresses
+    cannot grow memory without limit."""
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, *, free_attempts: int = 3, max_delay_s: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free = free_attempts
+        self.max_delay = max_delay_s
+        self.clock = clock
+        self._keys: dict[tuple, _Failures] = {}
+
+    def wait_s(self, keys: Iterable[tuple]) -> float:
+        """Seconds before another attempt with these keys is allowed (0: now)."""
+        now = self.clock()
+        waits = [entry.blocked_until - now for key in keys if (entry := self._keys.get(key))]
+        return max([0.0, *waits])
+
+    def failed(self, keys: Iterable[tuple]) -> float:
+        """Count a failure; returns the wait it imposes (0 while attempts are free)."""
+        now = self.clock()
+        self._prune(now)
+        wait = 0.0
+        for key in keys:
+            entry = self._keys.setdefault(key, _Failures())
+            entry.count += 1
+            entry.last = now
+            entry.refusal_logged = False
+            if entry.count > self.free:
+                delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
+                entry.blocked_until = now + delay
+                wait = max(wait, delay)
+        return wait
+
+    def first_refusal(self, keys: Iterable[tuple]) -> bool:
+        """True once per wait: a flood of refused attempts makes one log line, not thousands."""
+        first = False
+        for key in keys:
+            entry = self._keys.get(key)
+            if entry is not None and entry.blocked_until > self.clock() and not entry.refusal_logged:
+                entry.refusal_logged = first = True
+        return first
+
+    def succeeded(self, keys: Iterable[tuple]) -> None:
+        for key in keys:
+            self._keys.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        if len(self._keys) < self.MAX_KEYS:
+            return
+        # Forget keys that have been quiet for longer than the longest wait, oldest first.
+        for key, entry in sorted(self._keys.items(), key=lambda kv: kv[1].last):
+            if len(self._keys) < self.MAX_KEYS // 2 and now - entry.last < self.max_delay:
+                break
+            del self._keys[key]
+
+
+_LOGIN_PATHS = {"/login": "chat", "/login/": "chat", STAFF_PREFIX + "/login": "staff",
+                STAFF_PREFIX + "/login/": "staff"}
+_MAX_LOGIN_BODY = 16 * 1024
+
+
 class GuardMiddleware:
-    """Pure ASGI (no buffering of streamed answers): origin check, cookies, body caps."""
+    """Pure ASGI (no buffering of streamed answers): origin check, cookies, body caps,
+    login limits."""
 
     def __init__(self, app, *, allowed_origins: Iterable[str], max_body_bytes: int,
-                 max_upload_bytes: int):
+                 max_upload_bytes: int, limiter: LoginLimiter | None = None,
+                 known_users: Iterable[str] = ()):
         self.app = app
         self.allowed = [o for o in allowed_origins if o.strip()]
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
+        self.limiter = limiter or LoginLimiter()
+        self.known_users = {u for u in known_users if u}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -89,10 +184,20 @@ class GuardMiddleware:
             await _redirect(send, STAFF_PREFIX + "/")
             return
 
-        limit = self.max_upload if staff and path.endswith("/gradio_api/upload") else self.max_body
+        upload = staff and path.endswith("/gradio_api/upload")
+        limit = self.max_upload if upload else self.max_body
         declared = headers.get("content-length", "")
+        if upload and method not in _SAFE_METHODS and not declared.isdigit():
+            # An upload cut off mid-stream leaves Gradio's temporary file behind; one that
+            # declares its length is refused before a byte is stored, or ends cleanly.
+            await _plain(send, 411, "An upload must declare its Content-Length.")
+            return
         if declared.isdigit() and int(declared) > limit:
             await _plain(send, 413, f"Request too large (limit {limit // 1024} KB).")
+            return
+
+        if method == "POST" and path in _LOGIN_PATHS:
+            await self._login(_LOGIN_PATHS[path], scope, receive, send, trusted)
             return
 
         received = 0
@@ -109,22 +214,89 @@ class GuardMiddleware:
                     return {"type": "http.disconnect"}
             return message
 
-        async def guarded_send(message):
-            if message["type"] == "http.response.start":
-                out = []
-                for key, value in message.get("headers", []):
-                    name = key.decode("latin-1").lower()
-                    if name.startswith("access-control-allow-") and not trusted:
-                        continue
-                    if name == "set-cookie":
-                        value = lax_cookie(value)
-                    out.append((key, value))
-                message = {**message, "headers": out}
-            await send(message)
-
-        await self.app(scope, bounded_receive if method not in _SAFE_METHODS else receive, guarded_send)
+        await self.app(scope, bounded_receive if method not in _SAFE_METHODS else receive,
+                       _guarded(send, trusted))
         if too_large:
             log.warning("request body over %d bytes cut off: %s %s", limit, method, path)
+
+    async def _login(self, realm: str, scope, receive, send, trusted: bool) -> None:
+        """Gradio's login form, counted: refused while the client or the name is blocked."""
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > _MAX_LOGIN_BODY:
+                await _plain(send, 413, "Request too large.")
+                return
+            if not message.get("more_body"):
+                break
+        try:
+            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+        except ValueError:
+            form = {}
+        name = (form.get("username") or [""])[0].strip()
+        known = name if name in self.known_users else None
+        client = (scope.get("client") or ("?", 0))[0]
+        keys = [(realm, "client", client), (realm, "user", name.lower()[:200])]
+        wait = self.limiter.wait_s(keys)
+        if wait > 0:
+            if self.limiter.first_refusal(keys):
+                staff_log.refused(realm, known, wait)
+            seconds = max(1, int(wait + 0.999))
+            text = f"Too many wrong passwords. Try again in {seconds} s. / For mange forkerte adgangskoder. Prøv igen om {seconds} s."
+            data = text.encode("utf-8")
+            await send({"type": "http.response.start", "status": 429,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                    (b"retry-after", str(seconds).encode()),
+                                    (b"content-length", str(len(data)).encode())]})
+            await send({"type": "http.response.body", "body": data})
+            return
+
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 0
+        inner = _guarded(send, trusted)
+
+        async def watch(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await inner(message)
+
+        await self.app(scope, replay, watch)
+        if status == 200:
+            self.limiter.succeeded(keys)
+            staff_log.login(realm, known, ok=True)
+        elif status in (400, 401):  # Gradio: 400 "Incorrect credentials."
+            staff_log.login(realm, known, ok=False, wait_s=self.limiter.failed(keys))
+
+
+def _guarded(send, trusted: bool):
+    """The response as the browser may see it: no CORS grants to a foreign origin, Lax cookies."""
+
+    async def guarded_send(message):
+        if message["type"] == "http.response.start":
+            out = []
+            for key, value in message.get("headers", []):
+                name = key.decode("latin-1").lower()
+                if name.startswith("access-control-allow-") and not trusted:
+                    continue
+                if name == "set-cookie":
+                    value = lax_cookie(value)
+                out.append((key, value))
+            message = {**message, "headers": out}
+        await send(message)
+
+    return guarded_send
 
 
 async def _plain(send, status: int, text: str) -> None:
@@ -139,6 +311,123 @@ async def _redirect(send, location: str) -> None:
     await send({"type": "http.response.start", "status": 307,
                 "headers": [(b"location", location.encode()), (b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
+
+
+# --- who is logged in ------------------------------------------------------------------------------
+
+def gradio_user(gradio_app, request) -> str | None:
+    """The user a mounted Gradio app's login cookie belongs to (None: not logged in).
+    Mirrors Gradio's own `get_current_user`, so /files/ asks exactly what the chat asks."""
+    cookie_id = getattr(gradio_app, "cookie_id", "")
+    token = (request.cookies.get(f"access-token-{cookie_id}")
+             or request.cookies.get(f"access-token-unsecure-{cookie_id}"))
+    return gradio_app.tokens.get(token) if token else None
+
+
+def mounted_gradio(app, blocks):
+    """The Gradio sub-app that serves `blocks` inside a FastAPI app."""
+    for route in getattr(app, "routes", []):
+        sub = getattr(route, "app", None)
+        if sub is not None and callable(getattr(sub, "get_blocks", None)) and sub.get_blocks() is blocks:
+            return sub
+    raise LookupError("Gradio app not mounted")
+
+
+def harden_api(gradio_app) -> None:
+    """An unknown API name or function number is the caller's mistake: 404 with one log
+    line, not a 500 with a traceback (Gradio raises on them)."""
+    from fastapi.responses import JSONResponse
+    from gradio.route_utils import FnIndexInferError
+
+    async def unknown(request, exc):
+        log.info("unknown API call %s: %s", request.url.path[:200], str(exc)[:200])
+        return JSONResponse({"error": "No such API endpoint."}, status_code=404)
+
+    gradio_app.add_exception_handler(FnIndexInferError, unknown)
+    gradio_app.add_exception_handler(KeyError, unknown)  # fns[fn_index] for a number that does not exist
+
+
+def drop_upload_copy(temp) -> None:
+    """Delete an upload's temporary copy, only if it lies in Gradio's upload cache (a path
+    given from anywhere else is never touched)."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    try:
+        path = Path(temp).resolve()
+        if cache in path.parents:
+            path.unlink(missing_ok=True)
+            if path.parent != cache:
+                path.parent.rmdir()  # Gradio keeps each upload in its own folder
+    except OSError:
+        pass  # a folder still in use: Gradio's delete_cache removes it within the hour
+
+
+# --- connections ------------------------------------------------------------------------------------
+
+def header_timeout_protocol(timeout_s: float):
+    """uvicorn's HTTP protocol with a deadline for request headers.
+
+    uvicorn arms no timer until a response has been sent, and cancels its keep-alive timer
+    on any byte received, so a client sending one header byte every few seconds holds a
+    connection (and a file descriptor) for ever. This subclass closes a connection whose
+    headers are not complete `timeout_s` after it opened or after its previous response.
+    A request already being answered (a streamed chat answer) is never cut."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # httptools is optional in uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+
+    class HeaderTimeoutProtocol(Base):
+        _header_timer: asyncio.TimerHandle | None = None
+        _timed_cycle = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._timed_cycle = self.cycle
+            self._header_timer = self.loop.call_later(timeout_s, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if self.cycle is None or self.cycle.response_complete:
+                log.info("closed a connection that sent no complete request headers in %.0f s", timeout_s)
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._header_timer is not None and self.cycle is not None and self.cycle is not self._timed_cycle:
+                self._disarm()  # a new request's headers are complete
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderTimeoutProtocol
+
+
+def uvicorn_options(settings) -> dict:
+    """Server options that bound connections; `serve` passes them to `uvicorn.run`."""
+    return {
+        "http": header_timeout_protocol(settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "h11_max_incomplete_event_size": 64 * 1024,  # header block size (h11 only)
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
 
 
 # --- inert rendering ------------------------------------------------------------------------------

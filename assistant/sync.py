@@ -1,7 +1,9 @@
 """Sync files into the store: files -> sections -> chunks -> embeddings -> Chroma.
 
 The files are the source of truth. A file whose content hash is unchanged is skipped
-without embedding; a changed one has its chunks replaced; a file that was synced from a
+without being read again (so a start-up costs a hash per file, not a parse); so is a file
+that failed to load with the same content and the same limits (`FailureMemory`: a bad file
+reports its reason again instead of costing its parse time on every start); a changed one has its chunks replaced; a file that was synced from a
 folder and is gone from it has its chunks removed. One writer at a time (a lock file in
 the data folder). Progress and results are reported through a callback so the CLI and
 the web app can each show them in their own way.
@@ -10,6 +12,7 @@ the web app can each show them in their own way.
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from .chunking import chunk_document
 from .config import Settings
-from .loaders import LoadError, load_file, source_name
+from .loaders import LoadError, LoadLimits, load_file, source_name
 from .store import DocumentRecord, Store, StoreError, now_iso
 
 
@@ -34,6 +37,7 @@ class FileResult:
     chunks: int = 0
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
+    load_error: bool = False  # the loader refused the file itself (remembered: see FailureMemory)
 
 
 @dataclass
@@ -254,6 +258,48 @@ def _add(found: list, problems: list[Refused], path: Path, source: str, origin: 
         problems.append(Refused(path, printable(source), NOT_UTF8_PATH))
 
 
+class FailureMemory:
+    """Files that failed to load, by content hash and loader limits (`failed-files.json` in
+    the data folder, derived and safe to delete). Only `LoadError`s are remembered: those
+    are about the file; an unexpected loader exception is retried on every sync."""
+
+    FILE = "failed-files.json"
+
+    def __init__(self, data_dir: Path, limits: LoadLimits):
+        self.path = Path(data_dir) / self.FILE
+        self.limits = repr(limits)
+        try:
+            self.entries: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(self.entries, dict):
+                self.entries = {}
+        except (OSError, ValueError):
+            self.entries = {}
+        self.changed = False
+
+    def known(self, item: PlannedFile) -> str:
+        entry = self.entries.get(item.source) or {}
+        if item.content_hash and entry.get("hash") == item.content_hash and entry.get("limits") == self.limits:
+            return str(entry.get("reason", ""))
+        return ""
+
+    def note(self, item: PlannedFile, result: FileResult, load_error: bool) -> None:
+        if load_error and item.content_hash:
+            self.entries[item.source] = {"hash": item.content_hash, "limits": self.limits, "reason": result.reason}
+            self.changed = True
+        elif result.status != "failed" and self.entries.pop(item.source, None) is not None:
+            self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(self.entries, ensure_ascii=False, indent=0), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # only a cache: the next start reads those files again
+
+
 def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedFile]:
     from .loaders import content_hash
 
@@ -309,15 +355,22 @@ def sync(
     try:
         report = SyncReport(repaired=store.repair())
         planned = plan(store, paths, settings.corpus_dir)
+        failures = FailureMemory(Path(settings.data_dir), LoadLimits.from_settings(settings))
         if progress.on_plan:
             progress.on_plan(planned)
         for index, item in enumerate(planned, start=1):
             if progress.on_file:
                 progress.on_file(item, index, len(planned))
-            result = _apply(store, settings, item, progress)
+            known = failures.known(item) if item.action in {"add", "update"} else ""
+            if known:
+                result = FileResult(item.source, "failed", reason=f"{known} (unchanged since it failed; not read again)")
+            else:
+                result = _apply(store, settings, item, progress)
+                failures.note(item, result, load_error=result.load_error)
             report.results.append(result)
             if progress.on_result:
                 progress.on_result(result)
+        failures.save()
         return report
     finally:
         lock.release()
@@ -332,9 +385,9 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
     if item.action == "unchanged":
         return FileResult(item.source, "unchanged", item.chunks)
     try:
-        doc = load_file(item.path, None, settings.max_file_mb)
+        doc = load_file(item.path, None, limits=LoadLimits.from_settings(settings))
     except LoadError as exc:
-        return FileResult(item.source, "failed", reason=str(exc))
+        return FileResult(item.source, "failed", reason=str(exc), load_error=True)
     except Exception as exc:  # a loader bug must not stop the other files
         return FileResult(item.source, "failed", reason=f"could not read: {type(exc).__name__}: {exc}")
     doc.source = item.source

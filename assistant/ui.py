@@ -12,6 +12,7 @@ import html
 import logging
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -19,12 +20,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import gradio as gr
+from fastapi import Request  # module level: FastAPI resolves the /files/ route's annotations here
 
+from . import staff_log
 from .answer import Answer, Assistant
 from .config import Settings
 from .feedback import FeedbackStore
 from .loaders import SUPPORTED
 from .retrieval import Retriever
+from .security import drop_upload_copy
 from .store import Store
 from .sync import Progress, SyncReport, sync
 
@@ -88,6 +92,7 @@ EXAMPLES = [
     "What is pre-commercial procurement?",
 ]
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
+CHAT_USER = "bruger"  # the chat's one shared login name (ASSISTANT_CHAT_PASSWORD)
 
 CSS = """
 .badge {display:inline-block;padding:.25rem .6rem;border-radius:1rem;font-size:.9rem;
@@ -347,11 +352,24 @@ def safe_filename(name: str) -> str:
     """A plain file name: no folders, no hidden files, no odd characters."""
     name = unicodedata.normalize("NFC", Path(str(name).replace("\\", "/")).name)
     name = _UNSAFE.sub("_", name).strip(" ._")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and len(suffix) <= 10:
+        # Shorten the stem, never the type: a cut must not turn "x.docx" into "x.do".
+        return f"{stem[:120 - len(suffix) - 1].rstrip(' ._')}.{suffix}"
     return name[:120]
 
 
 def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
-    """Copy uploaded files into the corpus folder; return saved paths and rows for refused ones."""
+    """Copy uploaded files into the corpus folder; return saved paths and rows for refused ones.
+    Saved or refused, each upload's temporary copy in Gradio's cache is deleted now."""
+    try:
+        return _save_uploads(paths, corpus, replace, max_mb)
+    finally:
+        for temp in paths or []:
+            drop_upload_copy(Path(getattr(temp, "name", temp)))
+
+
+def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
     saved, refused = [], []
     corpus.mkdir(parents=True, exist_ok=True)
     for temp in paths or []:
@@ -371,7 +389,7 @@ def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -
         # Write beside the target, then rename: a crash never leaves half a file in the corpus.
         fd, tmp = tempfile.mkstemp(dir=corpus, prefix=".upload-")
         with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
-            out.write(src.read())
+            shutil.copyfileobj(src, out)
         os.replace(tmp, target)
         saved.append(target)
     return saved, refused
@@ -403,6 +421,7 @@ def build_staff(services: Services) -> gr.Blocks:
                 "`ASSISTANT_STAFF_PASSWORD` og genstart appen."
             )
             return staff
+        gr.Markdown(lambda: storage_notice(services), elem_id="storage-notice")  # evaluated on each page load
         inventory_headers = ["title", "file", "language", "jurisdiction", "chunks", "as of", "review by", "updated"]
         result_headers = ["file", "status", "chunks", "reason"]
         with gr.Tab("Dokumenter / Documents"):
@@ -448,9 +467,11 @@ def build_staff(services: Services) -> gr.Blocks:
             services.retriever.refresh()
             return report
 
-        def do_upload(uploaded, replace_existing, progress=gr.Progress()):
+        def do_upload(uploaded, replace_existing, request: gr.Request, progress=gr.Progress()):
             saved, refused = save_uploads(uploaded or [], Path(settings.corpus_dir), bool(replace_existing),
                                           settings.max_file_mb)
+            staff_log.action(_user(request), "upload", [p.name for p in saved],
+                             f"{len(refused)} refused" if refused else "")
             rows = list(refused)
             if saved:
                 report = run_sync(saved, progress)
@@ -460,7 +481,7 @@ def build_staff(services: Services) -> gr.Blocks:
         upload.click(do_upload, inputs=[files, replace], outputs=[upload_result, inventory, to_delete, files],
                      api_name="upload")
 
-        def do_delete(source, confirmed):
+        def do_delete(source, confirmed, request: gr.Request):
             if not source:
                 return [["", "failed", 0, "choose a document"]], inventory_rows(services), choices()
             if not confirmed:
@@ -471,13 +492,15 @@ def build_staff(services: Services) -> gr.Blocks:
                 path.unlink()
             removed = services.store.remove_document(source)
             services.retriever.refresh()
+            staff_log.action(_user(request), "delete", [source], "" if removed else "no such document")
             status = "removed" if removed else "failed"
             return [[source, status, 0, "" if removed else "no such document"]], inventory_rows(services), choices()
 
         delete.click(do_delete, inputs=[to_delete, confirm_delete], outputs=[resync_result, inventory, to_delete],
                      api_name="delete")
 
-        def do_resync(progress=gr.Progress()):
+        def do_resync(request: gr.Request, progress=gr.Progress()):
+            staff_log.action(_user(request), "resync")
             report = run_sync([Path(settings.corpus_dir)], progress)
             return report_rows(report), inventory_rows(services), choices()
 
@@ -491,12 +514,36 @@ def build_staff(services: Services) -> gr.Blocks:
             gp = [[r["time"], r["question"], r["language"], r.get("status", "")] for r in services.feedback.gaps()]
             return fb, gp
 
-        load_feedback.click(feedback_tables, outputs=[votes, gaps], api_name="feedback")
-        export.click(lambda: str(services.feedback.export_csv(Path(settings.data_dir) / "exports")),
-                     outputs=export_file, api_name="feedback_export")
+        def view_feedback(request: gr.Request):
+            staff_log.action(_user(request), "feedback_view")
+            return feedback_tables()
+
+        def export_feedback(request: gr.Request):
+            staff_log.action(_user(request), "feedback_export")
+            try:
+                return str(services.feedback.export_csv(Path(settings.data_dir) / "exports"))
+            except OSError as exc:
+                raise gr.Error(f"The export could not be written: {exc.strerror or exc}. "
+                               "Free space in the data folder and try again.") from None
+
+        load_feedback.click(view_feedback, outputs=[votes, gaps], api_name="feedback")
+        export.click(export_feedback, outputs=export_file, api_name="feedback_export")
         staff.load(lambda: (*feedback_tables(), choices()), outputs=[votes, gaps, to_delete],
                    api_visibility="private")
     return staff
+
+
+def _user(request: gr.Request | None) -> str | None:
+    return getattr(request, "username", None) if request is not None else None
+
+
+def storage_notice(services: Services) -> str:
+    """Why questions and feedback are not being saved (say, a full disk), for staff."""
+    reason = services.feedback.last_error() if hasattr(services.feedback, "last_error") else ""
+    if not reason:
+        return ""
+    return ("**⚠ Feedback gemmes ikke / Feedback is not being saved:** "
+            f"{html.escape(str(reason))[:300]}. Chatten svarer stadig / The chat still answers.")
 
 
 def staff_enabled(settings: Settings) -> bool:
@@ -511,11 +558,18 @@ def create_app(services: Services):
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse
 
+    from .security import GuardMiddleware, LoginLimiter, gradio_user, harden_api, mounted_gradio
+
     settings = services.settings
+    staff_log.configure(Path(settings.data_dir), settings.feedback_retention_days)
     app = FastAPI(title="Innovation procurement assistant", docs_url=None, redoc_url=None)
+    chat_login = {}  # the chat's Gradio app, once mounted, when the chat has a password
 
     @app.get("/files/{source:path}")
-    def source_file(source: str):
+    def source_file(source: str, request: Request):
+        if chat_login and gradio_user(chat_login["app"], request) is None:
+            # The documents are behind the same login as the chat that cites them.
+            raise HTTPException(401, "Log in to the chat first / Log ind i chatten først")
         corpus = Path(settings.corpus_dir).resolve()
         if "\x00" in source or len(source) > 1000:
             raise HTTPException(404, "No such document")
@@ -562,11 +616,15 @@ def create_app(services: Services):
     chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency)
     chat_auth = None
     if settings.chat_password and settings.chat_password.get_secret_value():
-        chat_auth = [("bruger", settings.chat_password.get_secret_value())]
+        chat_auth = [(CHAT_USER, settings.chat_password.get_secret_value())]
     app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, css=CSS,
                               auth_message="Adgangskode / Password (user: bruger)", max_file_size=1)
-    from .security import GuardMiddleware
-
+    for blocks in (staff, chat):
+        harden_api(mounted_gradio(app, blocks))
+    if chat_auth:
+        chat_login["app"] = mounted_gradio(app, chat)
+    limiter = LoginLimiter(free_attempts=settings.login_free_attempts, max_delay_s=settings.login_max_delay_s)
     return GuardMiddleware(app, allowed_origins=settings.allowed_origin_list,
                            max_body_bytes=settings.max_request_kb * 1024,
-                           max_upload_bytes=max_upload + 1024 * 1024)
+                           max_upload_bytes=max_upload + 1024 * 1024, limiter=limiter,
+                           known_users=[settings.staff_user, CHAT_USER if chat_auth else ""])

@@ -194,3 +194,231 @@ def test_files_route_serves_only_ingested_documents(app):
     assert httpx.get(f"{app.url}/files/markedsdialog.md").status_code == 200
     for path in (".git/config", "notes.bin", "..%2F..%2Fetc%2Fpasswd", "a%00b.md", "x" * 5000):
         assert httpx.get(f"{app.url}/files/{path}").status_code == 404, path
+
+
+def test_files_route_answers_404_for_a_symlink_loop(app):
+    loop = app.corpus / "loop.md"
+    if not loop.is_symlink():
+        loop.symlink_to("loop.md")
+    assert httpx.get(f"{app.url}/files/loop.md").status_code == 404
+    assert httpx.get(f"{app.url}/files/markedsdialog.md").status_code == 200
+
+
+# --- 5. login rate limits, audit log; 6. /files/ behind the chat login; low items --------------------------------
+
+CHAT_PASSWORD = "pw-chat-Secret-7"
+
+
+@pytest.fixture(scope="module")
+def locked(tmp_path_factory):
+    """An app with a chat password, quick login limits (2 free failures, waits up to 2 s) and
+    a 1 s header deadline, so the limits can be shown in seconds."""
+    from .test_app import NEW_DOC
+
+    running = RunningApp(tmp_path_factory.mktemp("locked"), name="locked", files={"slet.md": NEW_DOC},
+                         extra_env={"ASSISTANT_CHAT_PASSWORD": CHAT_PASSWORD, "ASSISTANT_LOGIN_FREE_ATTEMPTS": "2",
+                                    "ASSISTANT_LOGIN_MAX_DELAY_S": "2", "ASSISTANT_HEADER_TIMEOUT_S": "1"})
+    yield running
+    running.stop()
+
+
+def staff_log_text(app) -> str:
+    path = app.tmp / "locked-data" / "staff-actions.log"
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def login(app, path: str, user: str, password: str, client: str = "") -> httpx.Response:
+    headers = {"X-Forwarded-For": client} if client else {}
+    return httpx.post(f"{app.url}{path}", data={"username": user, "password": password}, headers=headers)
+
+
+def test_login_limiter_waits_longer_after_each_failure():
+    from assistant.security import LoginLimiter
+
+    now = [0.0]
+    limiter = LoginLimiter(free_attempts=3, max_delay_s=10, clock=lambda: now[0])
+    keys = [("staff", "client", "10.0.0.1"), ("staff", "user", "staff")]
+    assert [limiter.failed(keys) for _ in range(3)] == [0, 0, 0]
+    waits = []
+    for _ in range(6):
+        waits.append(limiter.failed(keys))
+        assert limiter.wait_s(keys) == waits[-1]
+        now[0] += waits[-1]
+    assert waits == [1, 2, 4, 8, 10, 10]  # doubling, capped
+    limiter.failed(keys)
+    assert [limiter.first_refusal(keys) for _ in range(3)] == [True, False, False]  # one log line per wait
+    limiter.succeeded(keys)
+    assert limiter.wait_s(keys) == 0 and limiter.failed(keys) == 0
+
+
+def test_wrong_staff_passwords_are_slowed_down_with_a_growing_delay(locked):
+    # Two free failures; the third starts a wait, during which even the right password is refused.
+    assert [login(locked, "/staff/login", "staff", f"wrong-{i}").status_code for i in range(3)] == [400] * 3
+    refused = login(locked, "/staff/login", "staff", STAFF[1])
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+    time.sleep(1.1)
+    assert login(locked, "/staff/login", "staff", "wrong-again").status_code == 400
+    second = login(locked, "/staff/login", "staff", STAFF[1])
+    assert second.status_code == 429 and second.headers["retry-after"] == "2"  # the wait grew
+    time.sleep(2.1)
+    assert login(locked, "/staff/login", "staff", STAFF[1]).status_code == 200
+    assert login(locked, "/staff/login", "staff", "one-typo").status_code == 400  # success cleared it
+
+    # A brute force: in 3 s only a handful of guesses reach the password check (300 took 0.6 s before).
+    checked = attempts = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < 3:
+        attempts += 1
+        checked += login(locked, "/staff/login", "staff", f"guess-{attempts}").status_code == 400
+    assert attempts >= 20 and checked <= 5
+    time.sleep(2.1)
+    assert login(locked, "/staff/login", "staff", STAFF[1]).status_code == 200
+
+
+def test_staff_login_limits_hold_per_user_across_addresses_and_per_address_across_names(locked):
+    # One user name tried from many addresses (a botnet): the name itself is slowed down.
+    codes = [login(locked, "/staff/login", "staff", "guess", client=f"198.51.100.{i}").status_code
+             for i in range(1, 8)]
+    assert codes[:3] == [400, 400, 400] and set(codes[3:]) == {429}
+    # One address trying many names: the address is slowed down.
+    codes = [login(locked, "/staff/login", f"user{i}", "guess", client="203.0.113.9").status_code
+             for i in range(7)]
+    assert codes[:3] == [400, 400, 400] and set(codes[3:]) == {429}
+    time.sleep(2.1)
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="198.51.100.1").status_code == 200
+
+
+def test_wrong_chat_passwords_are_slowed_down_too(locked):
+    codes = [login(locked, "/login", "bruger", f"wrong-{i}", client="192.0.2.50").status_code for i in range(6)]
+    assert codes[:3] == [400, 400, 400] and set(codes[3:]) == {429}
+    time.sleep(2.1)
+    assert login(locked, "/login", "bruger", CHAT_PASSWORD, client="192.0.2.50").status_code == 200
+
+
+def test_failed_logins_and_staff_actions_are_logged_without_personal_data(locked):
+    login(locked, "/staff/login", "staff", "hunter2-not-it", client="192.0.2.77")
+    login(locked, "/staff/login", "jens.hansen@kommune.dk", "hunter3", client="192.0.2.78")
+    time.sleep(2.1)
+    staff = Client(locked.url + "/staff/", auth=STAFF, verbose=False)
+    staff.predict(source="slet.md", confirmed=True, api_name="/delete")
+    staff.predict(api_name="/feedback_export")
+    text = staff_log_text(locked)
+    assert "failed login: page=staff user=staff" in text
+    assert "failed login: page=staff user=an unknown user name" in text
+    assert "staff action: user=staff action=delete documents=[slet.md]" in text
+    assert "staff action: user=staff action=feedback_export" in text
+    for private in ("hunter2", "hunter3", "jens.hansen", "192.0.2.", "127.0.0.1"):
+        assert private not in text, private
+    assert "staff action" in locked.log.read_text()  # the same lines reach stderr
+
+
+def test_documents_need_the_chat_login_when_the_chat_has_a_password(locked):
+    assert httpx.get(f"{locked.url}/files/markedsdialog.md").status_code == 401
+    browser = httpx.Client(base_url=locked.url)
+    assert browser.post("/login", data={"username": "bruger", "password": CHAT_PASSWORD},
+                        headers={"X-Forwarded-For": "192.0.2.99"}).status_code == 200
+    page = browser.get("/files/markedsdialog.md")
+    assert page.status_code == 200 and "Markedsdialog" in page.text
+
+
+def _slow_client(app, first: bytes = b"") -> float:
+    """Seconds until the server closes a connection that trickles header bytes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", app.port), timeout=8) as sock:
+        if first:
+            sock.sendall(first)
+            sock.recv(65536)  # the first, complete response
+        started = time.perf_counter()
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        try:
+            while time.perf_counter() - started < 8:
+                sock.sendall(b"X")  # one header byte at a time, never finishing
+                time.sleep(0.3)
+                sock.settimeout(0.01)
+                try:
+                    if sock.recv(65536) == b"":
+                        break
+                except TimeoutError:
+                    pass
+                sock.settimeout(8)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return time.perf_counter() - started
+
+
+def test_slow_header_connections_are_closed(locked):
+    assert _slow_client(locked) < 4
+    # The deadline holds for the next request on a kept-alive connection too.
+    assert _slow_client(locked, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") < 4
+
+
+def test_unknown_api_names_are_404_without_a_traceback(app):
+    for path in ("/gradio_api/call/nonexistent", "/gradio_api/run/nonexistent", "/staff/gradio_api/run/x"):
+        response = httpx.post(app.url + path, json={"data": []})
+        assert response.status_code in (401, 404), path
+    joined = httpx.post(f"{app.url}/gradio_api/queue/join", json={"data": [], "fn_index": 999, "session_hash": "x"})
+    assert joined.status_code == 404
+    assert "Traceback" not in app.log.read_text()
+
+
+def test_malformed_chat_input_gets_a_plain_answer(app):
+    for data in ([{"x": 1}, "not-a-list"], [123, 456], ["hej", [{"role": 5}]], ["hej", [1, 2]]):
+        started = httpx.post(f"{app.url}/gradio_api/call/chat", json={"data": data})
+        assert started.status_code == 200
+        events = httpx.get(f"{app.url}/gradio_api/call/chat/{started.json()['event_id']}", timeout=30).text
+        assert "event: complete" in events and "Traceback" not in events and "Error" not in events, data
+
+
+def test_a_chunked_staff_upload_is_refused_before_anything_is_stored(app):
+    staff = httpx.Client(base_url=app.url)
+    staff.post("/staff/login", data={"username": STAFF[0], "password": STAFF[1]})
+
+    def body():
+        yield b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"x.md\"\r\n\r\n"
+        yield b"x" * 1000
+
+    response = staff.post("/staff/gradio_api/upload", content=body(),
+                          headers={"content-type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 411
+
+
+def test_a_refused_or_saved_upload_leaves_no_temporary_copy(tmp_path, monkeypatch):
+    from assistant.ui import save_uploads
+
+    cache = tmp_path / "gradio-cache"
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    uploads = []
+    for name, size in (("big.md", 3 * 1024 * 1024), ("ok.md", 100), ("run.sh", 10)):
+        folder = cache / f"hash-{name}"
+        folder.mkdir(parents=True)
+        (folder / name).write_bytes(b"# x\n" + b"a" * size)
+        uploads.append(str(folder / name))
+    saved, refused = save_uploads(uploads, tmp_path / "corpus", replace=False, max_mb=1)
+    assert [p.name for p in saved] == ["ok.md"] and {r[0] for r in refused} == {"big.md", "run.sh"}
+    assert not any(p.is_file() for p in cache.rglob("*"))
+    # A file a caller passes from elsewhere (not Gradio's cache) is never deleted.
+    mine = tmp_path / "mine.md"
+    mine.write_text("# mine\n", encoding="utf-8")
+    save_uploads([str(mine)], tmp_path / "corpus", replace=False, max_mb=1)
+    assert mine.exists()
+
+
+@pytest.mark.parametrize("name, expected_suffix", [
+    ("a" * 200 + ".docx", ".docx"), ("b" * 130 + ".md", ".md"), ("Vejledning om IP.pdf", ".pdf")])
+def test_a_long_upload_name_keeps_its_type(name, expected_suffix):
+    from assistant.ui import safe_filename
+
+    safe = safe_filename(name)
+    assert len(safe) <= 120 and safe.endswith(expected_suffix)
+
+
+def test_staff_page_says_when_feedback_cannot_be_saved():
+    from types import SimpleNamespace
+
+    from assistant.ui import storage_notice
+
+    broken = SimpleNamespace(feedback=SimpleNamespace(last_error=lambda: "disk full: free space in data"))
+    assert "disk full" in storage_notice(broken)
+    healthy = SimpleNamespace(feedback=SimpleNamespace(last_error=lambda: ""))
+    assert storage_notice(healthy) == ""

@@ -370,3 +370,100 @@ def test_gaps_never_error_on_a_broken_database(tmp_path):
     db.close()
     assert feedback.gaps() == []
     assert feedback.last_error()
+
+
+# --- 9. small DOCX files cannot cost hours or gigabytes; unchanged files are not read again ------------
+
+def hostile_docx(path: Path, paragraphs: int, styles: int, text: str = "Afsnit") -> Path:
+    """A valid DOCX whose paragraphs each name one of many styles (python-docx's
+    `Paragraph.style` scans the style sheet once per paragraph)."""
+    import io
+    import zipfile
+
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    source = zipfile.ZipFile(io.BytesIO(template.getvalue()))
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    body = "".join(f'<w:p><w:pPr><w:pStyle w:val="S{i % styles}"/></w:pPr><w:r><w:t>{text} {i}</w:t></w:r></w:p>'
+                   for i in range(paragraphs))
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                data = f'<?xml version="1.0" encoding="UTF-8"?><w:document {w}><w:body>{body}</w:body></w:document>'.encode()
+            elif info.filename == "word/styles.xml":
+                extra = "".join(f'<w:style w:type="paragraph" w:styleId="S{i}"><w:name w:val="{"Heading 2" if i == 0 else f"Style {i}"}"/></w:style>'
+                                for i in range(styles))
+                data = data.replace(b"</w:styles>", extra.encode() + b"</w:styles>")
+            out.writestr(info, data)
+    return path
+
+
+def test_a_docx_with_many_styles_loads_in_linear_time(tmp_path):
+    from assistant.loaders import load_file
+
+    path = hostile_docx(tmp_path / "styles.docx", paragraphs=3000, styles=1500)  # 7.7 s before the fix
+    started = time.perf_counter()
+    doc = load_file(path)
+    assert time.perf_counter() - started < 2.5
+    assert doc.sections and doc.sections[0].headings == ["Afsnit 0"]  # the style map still finds headings
+
+
+def test_docx_limits_give_a_clear_per_file_reason(tmp_path):
+    from assistant.loaders import LoadError, LoadLimits, load_file
+
+    path = hostile_docx(tmp_path / "long.docx", paragraphs=2000, styles=5)
+    with pytest.raises(LoadError, match=r"over 1,000 paragraphs .*split"):
+        load_file(path, limits=LoadLimits(docx_max_paragraphs=1000))
+    with pytest.raises(LoadError, match=r"XML unpacks to .* MB, over the 0.01 MB limit"):
+        load_file(path, limits=LoadLimits(docx_max_xml_mb=0.01))
+    with pytest.raises(LoadError, match=r"longer than the 1e-06 s budget per file"):
+        load_file(path, limits=LoadLimits(budget_s=0.000001))
+
+
+def test_unchanged_files_are_not_read_again_at_start_up_even_when_they_failed(settings, monkeypatch):
+    import assistant.sync as sync_module
+
+    from .conftest import make_docx
+
+    settings = settings.model_copy(update={"docx_max_paragraphs": 100})
+    corpus = settings.corpus_dir
+    (corpus / "markedsdialog.md").write_text(MARKDOWN_NOTE, encoding="utf-8")
+    make_docx(corpus / "notat.docx", "Notat", ["Et kort notat om markedsdialog."])
+    hostile_docx(corpus / "for-lang.docx", paragraphs=200, styles=3)  # over the limit
+    reads: list[str] = []
+    real = sync_module.load_file
+
+    def counting(path, *args, **kwargs):
+        reads.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(sync_module, "load_file", counting)
+    store = Store(settings)
+    first = sync(store, settings, [corpus])
+    assert sorted(reads) == ["for-lang.docx", "markedsdialog.md", "notat.docx"]
+    assert "over 100 paragraphs" in {r.source: r.reason for r in first.failed}["for-lang.docx"]
+
+    reads.clear()
+    again = sync(store, settings, [corpus])  # what `app.py` does at every start
+    assert reads == []
+    assert {r.source: r.status for r in again.results} == {
+        "markedsdialog.md": "unchanged", "notat.docx": "unchanged", "for-lang.docx": "failed"}
+    assert "not read again" in again.failed[0].reason
+
+    hostile_docx(corpus / "for-lang.docx", paragraphs=50, styles=3)  # fixed by staff: read again
+    assert sync(store, settings, [corpus]).count("added") == 1 and reads == ["for-lang.docx"]
+
+
+def test_a_markdown_file_that_turns_binary_after_8_kb_is_refused(tmp_path):
+    from assistant.loaders import LoadError, load_file
+
+    path = tmp_path / "note.md"
+    path.write_bytes(("# Note\n\n" + "Tekst om markedsdialog. " * 500).encode() + bytes(range(256)) * 64)
+    with pytest.raises(LoadError, match="binary content"):
+        load_file(path)
+    cp1252 = tmp_path / "gammel.txt"
+    cp1252.write_bytes(("Overskrift\n\n" + "Æble og øl på vejen. " * 800).encode("cp1252"))
+    assert load_file(cp1252).sections  # ordinary old text files still load
