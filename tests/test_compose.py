@@ -16,7 +16,14 @@ from assistant.chunking import section_role, segment_units
 from assistant.compose import period_status, periods
 from assistant.language import detect_language
 from assistant.loaders import unwrap_markdown
-from assistant.query import analyse, answer_kind, definite_reference, hinge_terms, out_of_scope, refers_back
+from assistant.query import (
+    analyse,
+    answer_kind,
+    definite_reference,
+    hinge_terms,
+    out_of_scope,
+    refers_back,
+)
 from assistant.retrieval import Retriever
 from assistant.store import Store
 from assistant.sync import sync
