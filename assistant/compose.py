@@ -174,7 +174,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             best = max(s for _, s in scored)
             if best <= 0 and heading_score <= 0:
                 continue
-            total = _unit_score(text, context, terms, focus, _answering(scored, query))
+            # A sentence is read under its heading: the heading lends it half its words.
+            total = _unit_score(text, context, terms, focus, _answering(scored, query) + 0.5 * heading_score)
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
             if query.asks_reference and query.kind != "rule":
@@ -251,7 +252,7 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
         elif stems_ & head:
             found += 0.5 * w
     density = min(1.0, best_sentence / (1.5 * total))
-    return found * (0.75 + 0.25 * density)
+    return found * (0.67 + 0.33 * density)
 
 
 def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:

@@ -21,7 +21,7 @@ AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definitio
 # except that yes/no is only the kind when nothing more specific is asked).
 _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
     ("deadline", re.compile(r"\b(\w*frist\w*|time limits?|(?:hvor mange|how many)\s+(?:år|years)|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
-                            r"hvor længe|hvor lenge|how long|hvornår skal|when must|deadline\w*|"
+                            r"hvor længe|hvor lenge|how long|hvor lang tid|hvor lang|hvor kort|how soon|hvornår skal|when must|deadline\w*|"
                             r"standstill|karens\w*|senest)\b", re.I)),
     ("share", re.compile(r"(\bpct\b|\bprocent\w*|\bprosent\w*|%|\bpercent\w*|\bvægt\w*|\bvekt\w*|\bweight\w*|"
                          r"\bandel\w*)", re.I)),

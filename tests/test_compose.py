@@ -229,6 +229,15 @@ def test_baseline_composer_is_still_callable(assistant):
 # --- pure functions ---------------------------------------------------------------------------
 
 
+def test_the_kind_comes_from_the_sentence_that_asks():
+    assert answer_kind("Vi skal bruge 2 mio. kr. på et tag. Hvor mange underhåndsbud må vi indhente?") == "count"
+    assert answer_kind("Hvor lang tid har vi til at klage?") == "deadline"
+    assert answer_kind("What's the minimum time limit for tenders?") == "deadline"
+    assert answer_kind("For hvor mange år tilbage må vi bede om referencer?") == "deadline"
+    assert answer_kind("Hvordan definerer anskaffelsesforskriften innovasjon?") == "definition"
+    assert analyse("What is it, and which article of the directive allows it?").asks_reference
+
+
 def test_answer_kinds_in_three_languages():
     assert answer_kind("Hvad er fristen for tilbud?") == "deadline"
     assert answer_kind("Hvor mange ansøgere skal vi udvælge?") == "count"
