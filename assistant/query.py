@@ -261,12 +261,17 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
     years = [int(y) for y in _YEAR.findall(text)]
     if _NEXT_YEAR.search(text):
         years.append(today.year + 1)
+    kind = answer_kind(text)
+    if kind == "other" and extra:
+        kind = answer_kind(extra)  # "og i Norge?" asks what the question before it asked
+    # The country the question itself names wins over the one borrowed from the conversation.
+    own_countries = {c for w, c in COUNTRIES.items() if w in set(words(text))}
     return Query(
         text=text,
         language=detect_language(question),
-        kind=answer_kind(text),
+        kind=kind,
         asks_risk=bool(_RISK.search(text)),
-        countries=frozenset(c for w, c in COUNTRIES.items() if w in wordset),
+        countries=frozenset(own_countries or {c for w, c in COUNTRIES.items() if w in wordset}),
         years=tuple(dict.fromkeys(years)),
         hinges=tuple(hinge_terms(text)),
         live=bool(_LIVE.search(text)),

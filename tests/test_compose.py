@@ -236,6 +236,9 @@ def test_the_kind_comes_from_the_sentence_that_asks():
     assert answer_kind("For hvor mange år tilbage må vi bede om referencer?") == "deadline"
     assert answer_kind("Hvordan definerer anskaffelsesforskriften innovasjon?") == "definition"
     assert analyse("What is it, and which article of the directive allows it?").asks_reference
+    # "og i Norge?" asks what the question before asked, about the country it names itself.
+    follow = analyse("og i Norge?", earlier=["Hvor lang standstillperiode gælder i Danmark?"])
+    assert follow.countries == {"NO"} and follow.kind == "deadline"
 
 
 def test_answer_kinds_in_three_languages():
