@@ -22,7 +22,7 @@ AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definitio
 _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
     ("deadline", re.compile(r"\b(\w*frist\w*|time limits?|(?:hvor mange|how many)\s+(?:år|years)|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
                             r"hvor længe|hvor lenge|how long|hvor lang tid|hvor lang|hvor kort|how soon|hvornår skal|when must|deadline\w*|"
-                            r"standstill|karens\w*|senest)\b", re.I)),
+                            r"standstill\w*|karens\w*|senest)\b", re.I)),
     ("share", re.compile(r"(\bpct\b|\bprocent\w*|\bprosent\w*|%|\bpercent\w*|\bvægt\w*|\bvekt\w*|\bweight\w*|"
                          r"\bandel\w*)", re.I)),
     ("amount", re.compile(r"\b(beløb\w*|beløp\w*|tærskelværdi\w*|terskelverdi\w*|threshold\w*|euro|eur|"
@@ -262,8 +262,8 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
     if _NEXT_YEAR.search(text):
         years.append(today.year + 1)
     kind = answer_kind(text)
-    if kind == "other" and extra:
-        kind = answer_kind(extra)  # "og i Norge?" asks what the question before it asked
+    if kind == "other" and extra and earlier:
+        kind = answer_kind(earlier[-1])  # "og i Norge?" asks what the question before it asked
     # The country the question itself names wins over the one borrowed from the conversation.
     own_countries = {c for w, c in COUNTRIES.items() if w in set(words(text))}
     return Query(
