@@ -71,6 +71,19 @@ class Settings(BaseSettings):
         default=180, ge=1,
         description="Days questions, answers and feedback are kept; older rows are deleted at start-up and daily.",
     )
+    a11y_statement_url: str = Field(
+        default="",
+        description="Web address of the accessibility statement (tilgængelighedserklæring, e.g. on "
+        "was.digst.dk), linked in the chat's footer. Empty: the footer says no statement is configured.",
+    )
+    ai_notice_da: str = Field(
+        default="",
+        description="Danish text of the AI notice shown before the first question (AI Act art. 50(1)). "
+        "Empty: the built-in text. The sentence naming the mode (with or without a language model) is always added.",
+    )
+    ai_notice_en: str = Field(
+        default="", description="English text of the AI notice; empty: the built-in text (the mode is always added).",
+    )
     allowed_origins: str = Field(
         default="",
         description="Comma-separated origins (https://host) besides the app's own that may call it "

@@ -31,59 +31,11 @@ from .retrieval import Retriever
 from .security import drop_upload_copy
 from .store import Store
 from .sync import Progress, SyncReport, sync
+from .ui_assets import CSS, JS, NOTE_JS, login_message
+from .ui_text import GRADIO_DA, STAFF_TEXT, TEXT
 
 log = logging.getLogger(__name__)
 
-TEXT = {
-    "da": {
-        "title": "Innovative offentlige indkøb – spørg kilderne",
-        "intro": "Stil et spørgsmål om innovative offentlige indkøb. Svarene bygger kun på kilderne, med henvisning til den præcise passage.",
-        "offline_badge": "Uden sprogmodel: svarene er ordrette uddrag af kilderne",
-        "llm_badge": "Sprogmodel aktiv: svar med kildehenvisninger",
-        "question": "Dit spørgsmål",
-        "placeholder": "Fx: Må vi tale med leverandører inden udbuddet?",
-        "send": "Send",
-        "new": "Ny samtale",
-        "chat": "Samtale",
-        "sources": "Kilder",
-        "no_sources": "Kilderne til svaret vises her.",
-        "nearest": "Ikke et svar – de nærmeste kilder",
-        "open": "Åbn kilden",
-        "as_of": "Gælder pr.",
-        "official": "Officiel kilde",
-        "page": "s.",
-        "comment": "Kommentar til det seneste svar (valgfri)",
-        "comment_send": "Send kommentar",
-        "thanks": "Tak for din feedback.",
-        "examples": "Eksempler",
-        "not_in_sources": "Ikke i kilderne",
-        "language": "Sprog / Language",
-    },
-    "en": {
-        "title": "Innovative public procurement – ask the sources",
-        "intro": "Ask a question about innovative public procurement. Answers come only from the sources, citing the exact passage.",
-        "offline_badge": "No language model: answers are verbatim extracts from the sources",
-        "llm_badge": "Language model active: answers with citations",
-        "question": "Your question",
-        "placeholder": "E.g.: May we talk to suppliers before the tender?",
-        "send": "Send",
-        "new": "New conversation",
-        "chat": "Conversation",
-        "sources": "Sources",
-        "no_sources": "The sources of the answer appear here.",
-        "nearest": "Not an answer – the nearest sources",
-        "open": "Open the source",
-        "as_of": "Valid as of",
-        "official": "Official source",
-        "page": "p.",
-        "comment": "Comment on the latest answer (optional)",
-        "comment_send": "Send comment",
-        "thanks": "Thank you for your feedback.",
-        "examples": "Examples",
-        "not_in_sources": "Not in the sources",
-        "language": "Sprog / Language",
-    },
-}
 EXAMPLES = [
     "Må vi tale med leverandører inden udbuddet?",
     "Hvornår kan vi bruge et innovationspartnerskab?",
@@ -93,21 +45,6 @@ EXAMPLES = [
 ]
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
 CHAT_USER = "bruger"  # the chat's one shared login name (ASSISTANT_CHAT_PASSWORD)
-
-CSS = """
-.badge {display:inline-block;padding:.25rem .6rem;border-radius:1rem;font-size:.9rem;
-        background:#fff4d6;color:#5c4300;border:1px solid #e0b84c;}
-.badge.llm {background:#e3f4e8;color:#1d5b2f;border-color:#7cc08f;}
-.source-card {border:1px solid #d0d7de;border-radius:.5rem;padding:.6rem .8rem;margin:.5rem 0;}
-.source-card h3 {font-size:1rem;margin:0 0 .2rem 0;}
-.source-card .where {color:#57606a;font-size:.85rem;margin:0 0 .4rem 0;}
-.source-card .as-of {font-size:.85rem;margin:0 0 .3rem 0;color:#1f2328;font-weight:600;}
-.source-card blockquote {margin:.3rem 0;padding-left:.6rem;border-left:3px solid #8c959f;}
-.sources-nearest {border:2px dashed #cf8e00;border-radius:.5rem;padding:.4rem .8rem;}
-.sources-nearest h2 {color:#7a4d00;font-size:1rem;}
-@media (max-width: 760px) { .sources-column {min-width:100% !important;} }
-"""
-
 
 @dataclass
 class Services:
@@ -176,6 +113,16 @@ def file_url(source: str, page: int = 0) -> str:
     return f"{url}#page={page}" if page else url
 
 
+def source_link(c, lang: str) -> str:
+    """Where "Åbn kilden" goes: a PDF opens at its page in the browser's viewer, any other
+    document on the readable page at the cited section with the quote highlighted."""
+    from .source_page import read_url
+
+    if c.source.lower().endswith(".pdf"):
+        return file_url(c.source, c.page)
+    return read_url(c.source, section=c.section, quote=c.quote, lang=lang)
+
+
 def render_sources(answer: Answer | None, lang: str) -> str:
     t = TEXT[lang]
     if answer is None or not answer.citations:
@@ -189,19 +136,21 @@ def render_sources(answer: Answer | None, lang: str) -> str:
             f" · <a class='official-link' href='{html.escape(url)}' target='_blank' rel='noopener noreferrer'>"
             f"{html.escape(t['official'])}: {html.escape(_host(url))}</a>"
             for url in (getattr(c, "official_urls", None) or [])[:3] if _safe_url(url))
+        raw = ("" if c.source.lower().endswith(".pdf") else
+               f" · <a class='raw-link' href='{html.escape(file_url(c.source))}' download>{html.escape(t['download'])}</a>")
         cards.append(
-            f"<article class='source-card' id='source-{c.n}' aria-label='{html.escape(t['sources'])} {c.n}'>"
-            f"<h3>[{c.n}] {html.escape(c.title or c.source)}</h3>"
+            f"<article class='source-card' id='source-{c.n}' tabindex='-1' aria-labelledby='source-{c.n}-title'>"
+            f"<h3 id='source-{c.n}-title'>[{c.n}] {html.escape(c.title or c.source)}</h3>"
             f"<p class='where'>{where}</p>{as_of}"
             f"<blockquote>{html.escape(c.quote)}</blockquote>"
-            f"<p class='links'><a class='source-link' href='{html.escape(file_url(c.source, c.page))}' target='_blank' "
-            f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a>{official}</p></article>"
+            f"<p class='links'><a class='source-link' href='{html.escape(source_link(c, lang))}' target='_blank' "
+            f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a>{raw}{official}</p></article>"
         )
     body = "".join(cards)
     if answer.abstained:
-        return (f"<section class='sources-nearest' role='note'><h2>{html.escape(t['nearest'])}</h2>"
-                f"{body}</section>")
-    return f"<section class='sources-answer'>{body}</section>"
+        return (f"<section class='sources-nearest' aria-labelledby='nearest-title'>"
+                f"<h2 id='nearest-title'>{html.escape(t['nearest'])}</h2>{body}</section>")
+    return f"<section class='sources-answer' aria-label='{html.escape(t['sources'])}'>{body}</section>"
 
 
 def _safe_url(url: str) -> bool:
@@ -214,6 +163,15 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc
 
 
+_MARKER = re.compile(r"\[(\d{1,2})\](?!\()")
+
+
+def link_markers(text: str, numbers: set[int]) -> str:
+    """Each [n] that names a cited source becomes a link to its card (#source-n)."""
+    return _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#source-{m.group(1)})"
+                       if int(m.group(1)) in numbers else m.group(0), text)
+
+
 def render_answer(answer: Answer, lang: str) -> str:
     """The chat bubble. A model's reply is untrusted Markdown: made inert before rendering
     (offline answers are built from escaped quotes already)."""
@@ -223,6 +181,7 @@ def render_answer(answer: Answer, lang: str) -> str:
     if answer.mode == "llm":
         urls = [u for c in answer.citations for u in (c.official_urls or [])]
         text = inert_markdown(text, urls)
+    text = link_markers(text, {c.n for c in answer.citations})
     if answer.abstained:
         return f"**⚠ {TEXT[lang]['not_in_sources']}**\n\n{text}"
     return text
@@ -230,8 +189,30 @@ def render_answer(answer: Answer, lang: str) -> str:
 
 def badge(services: Services, lang: str) -> str:
     if services.assistant.llm_enabled:
-        return f"<span class='badge llm' role='status'>{html.escape(TEXT[lang]['llm_badge'])}</span>"
-    return f"<span class='badge' role='status'>{html.escape(TEXT[lang]['offline_badge'])}</span>"
+        return f"<span class='badge llm'>{html.escape(TEXT[lang]['llm_badge'])}</span>"
+    return f"<span class='badge'>{html.escape(TEXT[lang]['offline_badge'])}</span>"
+
+
+def ai_notice(services: Services, lang: str) -> str:
+    """AI Act art. 50(1): the user is told, before the first question, that this is an AI
+    system, what its answers rest on, and which mode is on. The mode sentence is always the
+    app's own, so a configured text can never leave it out."""
+    t = TEXT[lang]
+    custom = getattr(services.settings, f"ai_notice_{lang}", "") or ""
+    mode = t["mode_llm"] if services.assistant.llm_enabled else t["mode_offline"]
+    return (f"<div class='ai-notice' role='note' aria-label='{html.escape(t['notice_title'])}'>"
+            f"<strong>{html.escape(t['notice_title'])}</strong>"
+            f"{html.escape(custom.strip() or t['notice'])} {html.escape(mode)}</div>")
+
+
+def footer(services: Services, lang: str) -> str:
+    t = TEXT[lang]
+    url = services.settings.a11y_statement_url.strip()
+    if url and (_safe_url(url) or url.startswith("/")):
+        link = f"<a href='{html.escape(url)}' rel='noopener'>{html.escape(t['a11y'])}</a>"
+    else:
+        link = html.escape(t["a11y_missing"])
+    return f"<footer class='app-footer'><p>{link}</p></footer>"
 
 
 # --- the buyers' chat ---------------------------------------------------------------------------
@@ -242,54 +223,70 @@ def build_chat(services: Services) -> gr.Blocks:
     with gr.Blocks(title=t["title"], analytics_enabled=False) as chat:
         history = gr.State([])  # [{"role", "content"}] of plain questions and answers
         answer_ids = gr.State([])  # feedback row id per assistant message
-        with gr.Row():
-            heading = gr.Markdown(f"# {t['title']}\n{t['intro']}")
-            lang = gr.Radio(LANGUAGE_CHOICES, value="da", label=t["language"], scale=0, min_width=220)
-        mode = gr.HTML(badge(services, "da"))
+        last_answer = gr.State(None)  # the latest Answer as a dict: sources panel, note, relabel
+        redraw = gr.State([])  # the messages while the chat is redrawn in another language
+        with gr.Row(elem_id="header-row"):
+            heading = gr.Markdown(f"# {t['title']}\n{t['intro']}", elem_id="title")
+            lang = gr.Radio(LANGUAGE_CHOICES, value="da", label=t["language"], scale=0, min_width=200,
+                            elem_id="ui-language")
+        mode = gr.HTML(badge(services, "da"), elem_id="mode")
+        notice = gr.HTML(ai_notice(services, "da"), elem_id="ai-notice")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
+            with gr.Column(scale=3, min_width=280):
                 chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"])
                 question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=1,
                                       max_lines=4, elem_id="question", autofocus=True)
                 with gr.Row():
                     send = gr.Button(t["send"], variant="primary", elem_id="send")
                     new = gr.Button(t["new"], elem_id="new-conversation")
-                gr.Examples(EXAMPLES, inputs=question, label=t["examples"])
+                    note = gr.Button(t["note"], elem_id="save-note")
+                gr.HTML("<div id='note-area'></div>", elem_id="note-holder")
+                note_payload = gr.Textbox(visible=False)
+                examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[e] for e in EXAMPLES],
+                                      label=t["examples"], elem_id="examples")
                 with gr.Row():
                     comment = gr.Textbox(label=t["comment"], lines=1, scale=4, elem_id="comment")
                     comment_send = gr.Button(t["comment_send"], scale=1, elem_id="comment-send")
                 status = gr.Markdown("", elem_id="status")
-            with gr.Column(scale=2, min_width=300, elem_classes=["sources-column"]):
+            with gr.Column(scale=2, min_width=280, elem_classes=["sources-column"]):
                 sources_title = gr.Markdown(f"## {t['sources']}")
                 sources = gr.HTML(render_sources(None, "da"), elem_id="sources")
+        foot = gr.HTML(footer(services, "da"), elem_id="footer")
+
+        examples.click(lambda sample: sample[0], inputs=examples, outputs=question, api_visibility="private")
 
         def respond(message, shown, past, ids, language):
             message = (message or "").strip()
             if not message:
-                yield shown, past, ids, gr.skip(), ""
+                yield shown, past, ids, gr.skip(), "", gr.skip(), gr.skip()
                 return
             shown = list(shown or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
             final = None
             for partial in services.assistant.stream(message, past):
                 final = partial
                 shown[-1] = {"role": "assistant", "content": render_answer(partial, language)}
-                yield shown, past, ids, gr.skip(), ""
+                yield shown, past, ids, gr.skip(), "", gr.skip(), TEXT[language]["answering"]
             answer_id = services.feedback.record_answer(final)
             past = list(past or []) + [{"role": "user", "content": message},
                                        {"role": "assistant", "content": final.answer}]
             ids = list(ids or []) + [answer_id]
-            yield shown, past, ids, render_sources(final, language), ""
+            yield (shown, past, ids, render_sources(final, language), "", final.to_dict(),
+                   TEXT[language]["answered"])
 
         events = dict(fn=respond, inputs=[question, chatbot, history, answer_ids, lang],
-                      outputs=[chatbot, history, answer_ids, sources, question], api_visibility="private")
+                      outputs=[chatbot, history, answer_ids, sources, question, last_answer, status],
+                      api_visibility="private")
         send.click(**events)
         question.submit(**events)
 
         def reset(language):
-            return [], [], [], render_sources(None, language), ""
+            # Everything the cleared conversation left behind goes: a follow-up is not answered
+            # as part of it, and feedback cannot land on an answer no longer on screen.
+            return [], [], [], render_sources(None, language), "", None, TEXT[language]["cleared"]
 
-        new.click(reset, inputs=lang, outputs=[chatbot, history, answer_ids, sources, comment],
-                  api_visibility="private")
+        cleared = [chatbot, history, answer_ids, sources, comment, last_answer, status]
+        new.click(reset, inputs=lang, outputs=cleared, api_visibility="private")
+        chatbot.clear(reset, inputs=lang, outputs=cleared, api_visibility="private")
 
         def on_like(data: gr.LikeData, ids, language):
             position = _assistant_position(data.index)
@@ -308,20 +305,40 @@ def build_chat(services: Services) -> gr.Blocks:
         comment_send.click(on_comment, inputs=[comment, answer_ids, lang], outputs=[comment, status],
                            api_visibility="private")
 
-        def relabel(language):
+        def make_note(latest, language):
+            import json
+
             s = TEXT[language]
+            if not latest:
+                return json.dumps({"message": s["note_none"]})
+            return json.dumps({**note_files(services, latest, language), "message": s["note_ready"],
+                               "labels": {"docx": s["note_docx"], "md": s["note_md"]}})
+
+        note.click(make_note, inputs=[last_answer, lang], outputs=note_payload, api_visibility="private").then(
+            None, inputs=note_payload, js=NOTE_JS)
+
+        def relabel(language, latest, messages):
+            s = TEXT[language]
+            shown = answer_from_dict(latest) if latest else None
+            # The messages are emptied here and put back by the next step, so Gradio draws their
+            # buttons ("Copy message") anew in the new language; the sources panel keeps the
+            # latest answer's cards.
             return (
-                f"# {s['title']}\n{s['intro']}", badge(services, language),
-                gr.update(label=s["chat"]),
+                f"# {s['title']}\n{s['intro']}", badge(services, language), ai_notice(services, language),
+                gr.update(label=s["chat"], value=[]), list(messages or []),
                 gr.update(label=s["question"], placeholder=s["placeholder"]),
-                gr.update(value=s["send"]), gr.update(value=s["new"]),
+                gr.update(value=s["send"]), gr.update(value=s["new"]), gr.update(value=s["note"]),
                 gr.update(label=s["comment"]), gr.update(value=s["comment_send"]),
-                f"## {s['sources']}", render_sources(None, language),
+                f"## {s['sources']}", render_sources(shown, language), gr.update(label=s["examples"]),
+                footer(services, language),
             )
 
-        lang.change(relabel, inputs=lang, outputs=[heading, mode, chatbot, question, send, new, comment,
-                                                   comment_send, sources_title, sources],
-                    api_visibility="private")
+        lang.change(relabel, inputs=[lang, last_answer, chatbot],
+                    outputs=[heading, mode, notice, chatbot, redraw, question, send, new, note, comment,
+                             comment_send, sources_title, sources, examples, foot],
+                    api_visibility="private", js="(language, latest, messages) => { window.assistantSetLang && "
+                    "window.assistantSetLang(language); return [language, latest, messages]; }").then(
+                        lambda messages: messages, inputs=redraw, outputs=chatbot, api_visibility="private")
 
         def chat_api(message: str, history: list[dict] | None = None) -> dict:
             """Answer a question with its sources. `history`: earlier turns as
@@ -331,7 +348,41 @@ def build_chat(services: Services) -> gr.Blocks:
             return answer.to_dict()
 
         gr.api(chat_api, api_name="chat")
+
+        def note_api(answer: dict, language: str = "da") -> dict:
+            """A note for the case file from an answer returned by /chat: {"filename",
+            "markdown", "docx_base64"}. Document hashes and dates come from the inventory;
+            personal data is masked."""
+            return note_files(services, answer, language if language in TEXT else "da")
+
+        gr.api(note_api, api_name="note")
     return chat
+
+
+def answer_from_dict(data: dict) -> Answer:
+    """The Answer kept in the page's state (as its `to_dict()`), for re-rendering its sources."""
+    from .answer import Citation
+
+    fields = {k: v for k, v in data.items() if k in Answer.__dataclass_fields__ and k != "citations"}
+    citations = [Citation(**{k: v for k, v in c.items() if k in Citation.__dataclass_fields__})
+                 for c in data.get("citations") or []]
+    return Answer(**fields, citations=citations)
+
+
+def note_files(services: Services, answer: dict, language: str) -> dict:
+    import base64
+
+    from .casenote import build_note, to_docx, to_markdown
+
+    def lookup(source: str):
+        try:
+            return services.store.document(source)
+        except Exception:  # noqa: BLE001 - a note without a hash beats no note while the store is down
+            return None
+
+    case = build_note(answer, lookup, ui_language=language)
+    return {"filename": case.filename_stem, "markdown": to_markdown(case),
+            "docx_base64": base64.b64encode(to_docx(case)).decode("ascii")}
 
 
 def _assistant_position(index) -> int | None:
@@ -399,65 +450,95 @@ def report_rows(report: SyncReport) -> list[list]:
     return [[r.source, r.status, r.chunks, r.reason or "; ".join(r.warnings)] for r in report.results]
 
 
-def inventory_rows(services: Services) -> list[list]:
+def inventory_rows(services: Services, lang: str = "da") -> list[list]:
     records = sorted((r for r in services.store.documents().values() if r.content_hash), key=lambda r: r.source)
     from datetime import date
 
     today = services.settings.today or date.today()
+    overdue = STAFF_TEXT[lang]["overdue"]
     return [[r.title, r.source, r.language, r.jurisdiction, r.chunks, r.as_of,
-             f"{r.review_by} ⚠ {'forfalden / overdue'}" if r.overdue(today) else r.review_by,
+             f"{r.review_by} ⚠ {overdue}" if r.overdue(today) else r.review_by,
              r.updated or r.ingested_at[:10]] for r in records]
+
+
+def delete_choices(services: Services) -> list[tuple[str, str]]:
+    """The delete list shows titles (with the file name, since two documents may share a
+    title); the value is the file's source path."""
+    records = sorted((r for r in services.store.documents().values() if r.content_hash),
+                     key=lambda r: (r.title or r.source).lower())
+    return [(f"{r.title} ({r.source})" if r.title and r.title != r.source else r.source, r.source)
+            for r in records]
+
+
+INVENTORY_KEYS = ["h_title", "h_file", "h_language", "h_jurisdiction", "h_chunks", "h_as_of", "h_review_by",
+                  "h_updated"]
+RESULT_KEYS = ["h_file", "h_status", "h_chunks", "h_reason"]
+VOTE_KEYS = ["h_time", "h_vote", "h_comment", "h_question", "h_answer", "h_mode"]
+GAP_KEYS = ["h_time", "h_question", "h_language", "h_status"]
 
 
 def build_staff(services: Services) -> gr.Blocks:
     settings = services.settings
-    with gr.Blocks(title="Staff – corpus", analytics_enabled=False, delete_cache=(3600, 3600)) as staff:
-        gr.Markdown("# Kildebibliotek (personale) / Corpus (staff)")
+    t = STAFF_TEXT["da"]
+
+    def headers(keys, lang="da"):
+        return [STAFF_TEXT[lang][k] for k in keys]
+
+    with gr.Blocks(title=f"{t['title']} / {STAFF_TEXT['en']['title']}", analytics_enabled=False,
+                   delete_cache=(3600, 3600)) as staff:
+        with gr.Row():
+            heading = gr.Markdown(f"# {t['title']}", elem_id="title")
+            lang = gr.Radio(LANGUAGE_CHOICES, value="da", label=TEXT["da"]["language"], scale=0,
+                            min_width=200, elem_id="ui-language")
+        # The language as session state, not an input: the staff API (upload, delete, ...)
+        # keeps its signature whatever the page shows.
+        ui_lang = gr.State("da")
         if not staff_enabled(settings):
             gr.Markdown(
-                "The staff page is switched off. To enable it, set `ASSISTANT_STAFF_USER` and "
-                "`ASSISTANT_STAFF_PASSWORD` (environment or `.env`) and restart the app.\n\n"
                 "Personalesiden er slået fra. Sæt `ASSISTANT_STAFF_USER` og "
-                "`ASSISTANT_STAFF_PASSWORD` og genstart appen."
+                "`ASSISTANT_STAFF_PASSWORD` og genstart appen.\n\n"
+                "The staff page is switched off. To enable it, set `ASSISTANT_STAFF_USER` and "
+                "`ASSISTANT_STAFF_PASSWORD` (environment or `.env`) and restart the app."
             )
             return staff
         gr.Markdown(lambda: storage_notice(services), elem_id="storage-notice")  # evaluated on each page load
-        inventory_headers = ["title", "file", "language", "jurisdiction", "chunks", "as of", "review by", "updated"]
-        result_headers = ["file", "status", "chunks", "reason"]
-        with gr.Tab("Dokumenter / Documents"):
-            inventory = gr.Dataframe(headers=inventory_headers, value=lambda: inventory_rows(services),
-                                     interactive=False, label="Inventory", elem_id="inventory")
+        with gr.Tab(t["documents"], elem_id="tab-documents") as tab_documents:
+            inventory = gr.Dataframe(headers=headers(INVENTORY_KEYS), value=lambda: inventory_rows(services),
+                                     interactive=False, label=t["inventory"], elem_id="inventory", wrap=True,
+                                     max_height=2000,
+                                     # Fixed widths: on a phone the table scrolls inside its box
+                                     # instead of squeezing each header to a letter a line.
+                                     column_widths=["240px", "180px", "80px", "110px", "80px", "110px",
+                                                    "150px", "110px"])
             with gr.Row():
-                refresh = gr.Button("Opdater / Refresh", elem_id="refresh")
-                resync = gr.Button("Gen-synkronisér mappen / Re-sync folder", elem_id="resync")
+                refresh = gr.Button(t["refresh"], elem_id="refresh")
+                resync = gr.Button(t["resync"], elem_id="resync")
             with gr.Row():
-                to_delete = gr.Dropdown(label="Dokument der skal slettes / Document to delete",
-                                        choices=[], allow_custom_value=True, elem_id="delete-choice")
-                confirm_delete = gr.Checkbox(label="Ja, slet fil og indeks / Yes, delete file and chunks",
-                                             elem_id="delete-confirm")
-                delete = gr.Button("Slet / Delete", variant="stop", elem_id="delete")
-            resync_result = gr.Dataframe(headers=result_headers, label="Resultat / Result", interactive=False)
-        with gr.Tab("Upload"):
-            files = gr.File(label="Filer / Files", file_count="multiple",
+                to_delete = gr.Dropdown(label=t["delete_choice"], choices=[], elem_id="delete-choice")
+                confirm_delete = gr.Checkbox(label=t["delete_confirm"], elem_id="delete-confirm")
+                delete = gr.Button(t["delete"], variant="stop", elem_id="delete")
+            resync_result = gr.Dataframe(headers=headers(RESULT_KEYS), label=t["result"], interactive=False,
+                                         elem_id="resync-result", wrap=True,
+                                         column_widths=["200px", "100px", "80px", "260px"])
+        with gr.Tab(t["upload_tab"], elem_id="tab-upload") as tab_upload:
+            files = gr.File(label=t["files"], file_count="multiple",
                             file_types=sorted(SUPPORTED), elem_id="upload-files")
-            replace = gr.Checkbox(label="Erstat eksisterende dokumenter med samme navn / Replace documents with the same name",
-                                  elem_id="upload-replace")
-            upload = gr.Button("Upload og indlæs / Upload and ingest", variant="primary", elem_id="upload")
-            upload_result = gr.Dataframe(headers=result_headers, label="Resultat / Result", interactive=False,
-                                         elem_id="upload-result")
-        with gr.Tab("Feedback"):
-            votes = gr.Dataframe(headers=["time", "vote", "comment", "question", "answer", "mode"],
-                                 label="Seneste feedback / Latest feedback", interactive=False)
-            gaps = gr.Dataframe(headers=["time", "question", "language", "status"],
-                                label="Afviste og svage svar: hvad kilderne mangler / Refused and weak answers: what the sources lack",
-                                interactive=False)
+            replace = gr.Checkbox(label=t["replace"], elem_id="upload-replace")
+            upload = gr.Button(t["upload"], variant="primary", elem_id="upload")
+            upload_result = gr.Dataframe(headers=headers(RESULT_KEYS), label=t["result"], interactive=False,
+                                         elem_id="upload-result", wrap=True)
+        with gr.Tab(t["feedback_tab"], elem_id="tab-feedback") as tab_feedback:
+            votes = gr.Dataframe(headers=headers(VOTE_KEYS), label=t["latest_feedback"], interactive=False,
+                                 wrap=True, elem_id="votes")
+            gaps = gr.Dataframe(headers=headers(GAP_KEYS), label=t["gaps"], interactive=False, wrap=True,
+                                elem_id="gaps")
             with gr.Row():
-                load_feedback = gr.Button("Opdater / Refresh")
-                export = gr.Button("Eksportér CSV / Export CSV")
-            export_file = gr.File(label="CSV", interactive=False)
+                load_feedback = gr.Button(t["refresh"], elem_id="feedback-refresh")
+                export = gr.Button(t["export"], elem_id="feedback-export")
+            export_file = gr.File(label="CSV", interactive=False, elem_id="export-file")
 
         def choices():
-            return gr.update(choices=[r[1] for r in inventory_rows(services)], value=None)
+            return gr.update(choices=delete_choices(services), value=None)
 
         def run_sync(paths, progress):
             def on_file(item, index, total):
@@ -467,7 +548,7 @@ def build_staff(services: Services) -> gr.Blocks:
             services.retriever.refresh()
             return report
 
-        def do_upload(uploaded, replace_existing, request: gr.Request, progress=gr.Progress()):
+        def do_upload(uploaded, replace_existing, language, request: gr.Request, progress=gr.Progress()):
             saved, refused = save_uploads(uploaded or [], Path(settings.corpus_dir), bool(replace_existing),
                                           settings.max_file_mb)
             staff_log.action(_user(request), "upload", [p.name for p in saved],
@@ -476,16 +557,18 @@ def build_staff(services: Services) -> gr.Blocks:
             if saved:
                 report = run_sync(saved, progress)
                 rows = report_rows(report) + rows
-            return rows, inventory_rows(services), choices(), None
+            return rows, inventory_rows(services, language), choices(), None
 
-        upload.click(do_upload, inputs=[files, replace], outputs=[upload_result, inventory, to_delete, files],
+        upload.click(do_upload, inputs=[files, replace, ui_lang], outputs=[upload_result, inventory, to_delete, files],
                      api_name="upload")
 
-        def do_delete(source, confirmed, request: gr.Request):
+        def do_delete(source, confirmed, language, request: gr.Request):
+            # The tick box is cleared after every attempt: one tick deletes one document.
             if not source:
-                return [["", "failed", 0, "choose a document"]], inventory_rows(services), choices()
+                return [["", "failed", 0, "choose a document"]], inventory_rows(services, language), choices(), False
             if not confirmed:
-                return [[source, "skipped", 0, "tick the confirmation box to delete"]], inventory_rows(services), choices()
+                return ([[source, "skipped", 0, "tick the confirmation box to delete"]],
+                        inventory_rows(services, language), choices(), False)
             corpus = Path(settings.corpus_dir).resolve()
             path = (corpus / source).resolve()
             if corpus in path.parents and path.is_file():
@@ -494,19 +577,20 @@ def build_staff(services: Services) -> gr.Blocks:
             services.retriever.refresh()
             staff_log.action(_user(request), "delete", [source], "" if removed else "no such document")
             status = "removed" if removed else "failed"
-            return [[source, status, 0, "" if removed else "no such document"]], inventory_rows(services), choices()
+            return ([[source, status, 0, "" if removed else "no such document"]], inventory_rows(services, language),
+                    choices(), False)
 
-        delete.click(do_delete, inputs=[to_delete, confirm_delete], outputs=[resync_result, inventory, to_delete],
-                     api_name="delete")
+        delete.click(do_delete, inputs=[to_delete, confirm_delete, ui_lang],
+                     outputs=[resync_result, inventory, to_delete, confirm_delete], api_name="delete")
 
-        def do_resync(request: gr.Request, progress=gr.Progress()):
+        def do_resync(language, request: gr.Request, progress=gr.Progress()):
             staff_log.action(_user(request), "resync")
             report = run_sync([Path(settings.corpus_dir)], progress)
-            return report_rows(report), inventory_rows(services), choices()
+            return report_rows(report), inventory_rows(services, language), choices()
 
-        resync.click(do_resync, outputs=[resync_result, inventory, to_delete], api_name="resync")
-        refresh.click(lambda: (inventory_rows(services), choices()), outputs=[inventory, to_delete],
-                      api_name="inventory")
+        resync.click(do_resync, inputs=ui_lang, outputs=[resync_result, inventory, to_delete], api_name="resync")
+        refresh.click(lambda language: (inventory_rows(services, language), choices()), inputs=ui_lang,
+                      outputs=[inventory, to_delete], api_name="inventory")
 
         def feedback_tables():
             fb = [[r["time"], r["vote"], r["comment"], r["question"], r["answer"][:300], r["mode"]]
@@ -530,6 +614,31 @@ def build_staff(services: Services) -> gr.Blocks:
         export.click(export_feedback, outputs=export_file, api_name="feedback_export")
         staff.load(lambda: (*feedback_tables(), choices()), outputs=[votes, gaps, to_delete],
                    api_visibility="private")
+
+        def relabel(language):
+            s = STAFF_TEXT[language]
+            return (
+                language, f"# {s['title']}", gr.update(label=s["documents"]), gr.update(label=s["upload_tab"]),
+                gr.update(label=s["feedback_tab"]),
+                gr.update(headers=headers(INVENTORY_KEYS, language), label=s["inventory"],
+                          value=inventory_rows(services, language)),
+                gr.update(value=s["refresh"]), gr.update(value=s["resync"]),
+                gr.update(label=s["delete_choice"]), gr.update(label=s["delete_confirm"]),
+                gr.update(value=s["delete"]),
+                gr.update(headers=headers(RESULT_KEYS, language), label=s["result"]),
+                gr.update(label=s["files"]), gr.update(label=s["replace"]), gr.update(value=s["upload"]),
+                gr.update(headers=headers(RESULT_KEYS, language), label=s["result"]),
+                gr.update(headers=headers(VOTE_KEYS, language), label=s["latest_feedback"]),
+                gr.update(headers=headers(GAP_KEYS, language), label=s["gaps"]),
+                gr.update(value=s["refresh"]), gr.update(value=s["export"]),
+            )
+
+        lang.change(relabel, inputs=lang,
+                    outputs=[ui_lang, heading, tab_documents, tab_upload, tab_feedback, inventory, refresh, resync,
+                             to_delete, confirm_delete, delete, resync_result, files, replace, upload,
+                             upload_result, votes, gaps, load_feedback, export],
+                    api_visibility="private",
+                    js="(language) => { window.assistantSetLang && window.assistantSetLang(language); return language; }")
     return staff
 
 
@@ -565,8 +674,8 @@ def create_app(services: Services):
     app = FastAPI(title="Innovation procurement assistant", docs_url=None, redoc_url=None)
     chat_login = {}  # the chat's Gradio app, once mounted, when the chat has a password
 
-    @app.get("/files/{source:path}")
-    def source_file(source: str, request: Request):
+    def inventory_file(source: str, request: Request) -> tuple[Path, object]:
+        """The corpus file of an inventory document, or 404: no hidden files, no .git, nothing else."""
         if chat_login and gradio_user(chat_login["app"], request) is None:
             # The documents are behind the same login as the chat that cites them.
             raise HTTPException(401, "Log in to the chat first / Log ind i chatten først")
@@ -578,15 +687,38 @@ def create_app(services: Services):
             record = services.store.document(source)
         except (OSError, ValueError, RuntimeError):
             raise HTTPException(404, "No such document") from None
-        # Only documents in the inventory are served: no hidden files, no .git, nothing else.
         if (record is None or not record.content_hash or corpus not in path.parents or not path.is_file()
                 or any(part.startswith(".") for part in path.relative_to(corpus).parts)):
             raise HTTPException(404, "No such document")
+        return path, record
+
+    @app.get("/files/{source:path}")
+    def source_file(source: str, request: Request):
+        path, _ = inventory_file(source, request)
         media = {".pdf": "application/pdf", ".md": "text/markdown; charset=utf-8",
                  ".txt": "text/plain; charset=utf-8", ".html": "text/plain; charset=utf-8",
                  ".htm": "text/plain; charset=utf-8"}.get(path.suffix.lower())
         # HTML documents are served as text: a stored page must never run script here.
         return FileResponse(path, media_type=media, filename=None if media else path.name)
+
+    @app.get("/read/{source:path}")
+    def read_source(source: str, request: Request, section: str = "", q: str = "", lang: str = "da"):
+        """The readable page of a document (see source_page.py); a PDF goes to its viewer."""
+        from fastapi.responses import HTMLResponse, RedirectResponse
+
+        from .loaders import LoadError, load_file
+        from .source_page import HEADERS, render_page
+
+        path, _ = inventory_file(source, request)
+        if path.suffix.lower() == ".pdf":
+            return RedirectResponse(file_url(source), status_code=307)
+        try:
+            doc = load_file(path, Path(settings.corpus_dir).resolve(), settings.max_file_mb)
+        except LoadError:
+            raise HTTPException(404, "No such document") from None
+        page = render_page(doc, raw_url=file_url(source), section=section[:300], quote=q[:400],
+                           lang="en" if lang == "en" else "da")
+        return HTMLResponse(page, headers=HEADERS)
 
     import threading
 
@@ -611,14 +743,18 @@ def create_app(services: Services):
     staff_auth = None
     if staff_enabled(settings):
         staff_auth = [(settings.staff_user, settings.staff_password.get_secret_value())]
-    app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, css=CSS,
-                              auth_message="Personale / Staff", max_file_size=max_upload)
+    i18n = gr.I18n(da=GRADIO_DA)
+    page = dict(css=CSS, js=JS, i18n=i18n, run_history=False)
+    app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, **page, footer_links=[],
+                              auth_message=login_message("Kildebibliotek (personale)", "Corpus (staff)"),
+                              max_file_size=max_upload)
     chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency)
     chat_auth = None
     if settings.chat_password and settings.chat_password.get_secret_value():
         chat_auth = [(CHAT_USER, settings.chat_password.get_secret_value())]
-    app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, css=CSS,
-                              auth_message="Adgangskode / Password (user: bruger)", max_file_size=1)
+    app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, **page, footer_links=["api"],
+                              auth_message=login_message(TEXT["da"]["title"], TEXT["en"]["title"],
+                                                         f"Brugernavn / user name: {CHAT_USER}"), max_file_size=1)
     for blocks in (staff, chat):
         harden_api(mounted_gradio(app, blocks))
     if chat_auth:

@@ -125,7 +125,7 @@ STAFF_ENDPOINTS = ["upload", "delete", "resync", "inventory", "feedback", "feedb
 
 def test_staff_actions_are_refused_without_the_login(app):
     chat_api = httpx.get(app.url + "/gradio_api/info").json()
-    assert set(chat_api["named_endpoints"]) == {"/chat"}  # no staff function in the public app
+    assert set(chat_api["named_endpoints"]) == {"/chat", "/note"}  # no staff function in the public app
     for name in STAFF_ENDPOINTS:
         response = httpx.post(f"{app.url}/staff/gradio_api/call/{name}", json={"data": []})
         assert response.status_code in (401, 403), name

@@ -1,0 +1,214 @@
+"""The readable source page ("Åbn kilden"): one corpus document as a plain HTML page.
+
+Markdown (and DOCX/HTML, which the loaders turn into Markdown) is rendered with
+markdown-it with raw HTML switched off, so every tag in a document is shown as text; front
+matter becomes a small header (title, date, jurisdiction, official links); every provision
+of a law (`§ 2`, `Artikel 31`) gets its own anchor; the cited section is the page's
+`#cited` target and the quoted passage is wrapped in `<mark>`.
+
+Invariant: nothing from a document runs. The page has no script of its own either, and is
+sent with a Content-Security-Policy that forbids all script (`script-src 'none'`), so even
+a rendering mistake could not execute a document's code. PDFs are not rendered here: the
+browser's own viewer opens them at the cited page (`/files/x.pdf#page=N`).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import quote as url_quote
+from urllib.parse import urlencode
+
+from markdown_it import MarkdownIt
+
+from .chunking import PROVISION_START, normalise_provision
+from .loaders import LoadedDocument
+
+CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer"}
+
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use sentinels, never in real text
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+
+LABELS = {
+    "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
+           "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
+           "file": "Fil", "skip": "Gå til det citerede afsnit"},
+    "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
+           "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
+           "file": "File", "skip": "Go to the cited section"},
+}
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.55;color:#1f2328;
+     background:#fff;margin:0;padding:0 1rem 3rem;overflow-wrap:anywhere;}
+main,header.doc-header,nav.top{max-width:46rem;margin:0 auto;}
+nav.top{padding:.8rem 0;font-size:.95rem;}
+a{color:#0a58ca;} a:focus-visible{outline:3px solid #1f2328;outline-offset:2px;}
+header.doc-header{border-bottom:1px solid #d0d7de;padding-bottom:.6rem;margin-bottom:1rem;}
+header.doc-header h1{font-size:1.6rem;margin:.2rem 0 .4rem;}
+header.doc-header dl{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:0;font-size:.92rem;}
+header.doc-header dt{font-weight:600;} header.doc-header dd{margin:0 0 0 .3rem;}
+header.doc-header div{display:flex;}
+section.doc-section{margin:1.2rem 0;scroll-margin-top:1rem;}
+section.cited,div.provision.cited{border-left:4px solid #0a58ca;padding-left:.8rem;background:#f3f8ff;}
+.cited-label{font-size:.85rem;font-weight:700;color:#0a3d8f;margin:0;}
+.provision{scroll-margin-top:1rem;}
+mark{background:#ffe066;color:#1f2328;padding:0 .1em;}
+pre,code{white-space:pre-wrap;}
+table{border-collapse:collapse;display:block;overflow-x:auto;} td,th{border:1px solid #d0d7de;padding:.2rem .4rem;}
+"""
+
+
+def slug(text: str) -> str:
+    text = text.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "x"
+
+
+def read_url(source: str, *, section: str = "", quote: str = "", lang: str = "da") -> str:
+    """The link a source card uses: the reading page at the cited section and quote."""
+    query = {k: v for k, v in (("section", section), ("q", quote[:400]), ("lang", lang)) if v}
+    return f"/read/{url_quote(source)}?{urlencode(query)}#cited"
+
+
+def _quote_patterns(quote: str) -> list[re.Pattern]:
+    # Quotes are whitespace-normalised extracts, their pieces joined by "…"; the file has line
+    # breaks and Markdown marks between the words, so each piece is matched word by word. A
+    # long piece is found by its first words.
+    patterns = []
+    for piece in re.split(r"…|\.\.\.", quote or ""):
+        words = re.findall(r"\w+", piece)
+        if len(words) >= 3:
+            patterns.append(re.compile(r"\W+".join(re.escape(w) for w in words[:40]), re.I))
+    return patterns
+
+
+def _mark(text: str, patterns: list[re.Pattern]) -> tuple[str, list[re.Pattern]]:
+    """`text` with each quoted piece found in it wrapped in sentinels, line by line (a mark
+    never spans two blocks, so the HTML stays well nested); returns the pieces still unfound."""
+    left = []
+    for pattern in patterns:
+        match = pattern.search(text)
+        if not match:
+            left.append(pattern)
+            continue
+        start, end = match.span()
+        span = text[start:end]
+        marked = "\n".join(f"{_MARK_OPEN}{line}{_MARK_CLOSE}" if line.strip() else line
+                           for line in span.split("\n"))
+        text = text[:start] + marked + text[end:]
+    return text, left
+
+
+def _render_markdown(text: str) -> str:
+    out = _MD.render(text)
+    first = True
+
+    def opening(_):
+        nonlocal first
+        tag = "<mark id='quote'>" if first else "<mark>"
+        first = False
+        return tag
+
+    out = re.sub(_MARK_OPEN, opening, out)
+    return out.replace(_MARK_CLOSE, "</mark>")
+
+
+def _provision_blocks(text: str) -> list[tuple[str, str]]:
+    """(anchor, text) per provision that starts a line; the text before them has anchor ''."""
+    starts = list(PROVISION_START.finditer(text))
+    if not starts:
+        return [("", text)]
+    blocks = [("", text[: starts[0].start()])] if text[: starts[0].start()].strip() else []
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+        blocks.append(("p-" + slug(normalise_provision(m.group("label"))), text[m.start():end]))
+    return blocks
+
+
+def _is_cited(headings: list[str], anchor: str, section: str) -> bool:
+    if not section:
+        return False
+    wanted = section.strip().lower()
+    path = " > ".join(headings).lower()
+    if path and (wanted == path or wanted == (headings[-1].lower() if headings else "")):
+        return True
+    label = PROVISION_START.match(section.strip())
+    return bool(anchor and label and anchor == "p-" + slug(normalise_provision(label.group("label"))))
+
+
+def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: str = "",
+                lang: str = "da", official_urls: list[str] | None = None) -> str:
+    t = LABELS.get(lang, LABELS["da"])
+    e = html.escape
+    patterns = _quote_patterns(quote)
+    cited_done = False
+    target = f"<p class='cited-label' id='cited'>{e(t['cited'])}</p>"
+    parts = []
+    seen: set[str] = set()
+    for index, sec in enumerate(doc.sections):
+        headings = [h for h in sec.headings if h]
+        anchor = "s-" + slug(" ".join(headings)) if headings else f"s-{index + 1}"
+        if anchor in seen:
+            anchor = f"{anchor}-{index + 1}"
+        seen.add(anchor)
+        inner = []
+        section_cited = _is_cited(headings, "", section)
+        if headings and (len(headings) > 1 or headings[-1] != doc.title):
+            level = min(len(headings) + 1, 6)
+            inner.append(f"<h{level}>{e(headings[-1])}</h{level}>")
+        for p_anchor, block in _provision_blocks(sec.text):
+            quoted_here = False
+            if patterns:
+                block, left = _mark(block, patterns)
+                quoted_here = len(left) < len(patterns)
+                patterns = left
+            rendered = _render_markdown(block)
+            if p_anchor:
+                cited_here = _is_cited([], p_anchor, section) or quoted_here
+                label = ""
+                if cited_here and not cited_done:
+                    label, cited_done = target, True
+                css = "provision cited" if cited_here and label else "provision"
+                inner.append(f"{label}<div class='{css}' id='{e(p_anchor)}'>{rendered}</div>")
+            else:
+                section_cited = section_cited or quoted_here
+                inner.append(rendered)
+        classes = "doc-section"
+        head = ""
+        if section_cited and not cited_done:
+            classes += " cited"
+            head, cited_done = target, True
+        parts.append(f"<section class='{classes}' id='{e(anchor)}'>{head}{''.join(inner)}</section>")
+
+    meta = [(t["file"], e(doc.source))]
+    if doc.updated:
+        meta.append((t["date"], e(doc.updated)))
+    if doc.as_of:
+        meta.append((t["as_of"], e(doc.as_of)))
+    if doc.jurisdiction:
+        meta.append((t["jurisdiction"], e(doc.jurisdiction)))
+    links = [u for u in (official_urls or doc.sources) if re.match(r"https://[\w.-]+(?:/\S*)?$", u or "")]
+    meta_html = "".join(f"<div><dt>{k}:</dt><dd>{v}</dd></div>" for k, v in meta)
+    official = "".join(f"<li><a href='{e(u)}' rel='noopener noreferrer'>{e(t['official'])}: {e(u)}</a></li>"
+                       for u in links[:5])
+    other_sources = [s for s in doc.sources if s not in links]
+    if other_sources:
+        official += "".join(f"<li>{e(s)}</li>" for s in other_sources[:8])
+    skip = f"<a href='#cited'>{e(t['skip'])}</a> · " if cited_done else ""
+    back = "/"
+    return (
+        f"<!DOCTYPE html><html lang='{e(lang)}'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{e(doc.title)}</title><style>{STYLE}</style></head><body>"
+        f"<nav class='top' aria-label='{e(t['back'])}'>{skip}<a href='{e(back)}'>{e(t['back'])}</a> · "
+        f"<a href='{e(raw_url)}' download>{e(t['raw'])}</a></nav>"
+        f"<header class='doc-header'><h1 lang='{e(doc.language or lang)}'>{e(doc.title)}</h1>"
+        f"<dl>{meta_html}</dl>{f'<ul>{official}</ul>' if official else ''}</header>"
+        f"<main lang='{e(doc.language or lang)}'>{''.join(parts)}</main></body></html>"
+    )
