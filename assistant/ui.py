@@ -514,7 +514,9 @@ def build_staff(services: Services) -> gr.Blocks:
                 refresh = gr.Button(t["refresh"], elem_id="refresh")
                 resync = gr.Button(t["resync"], elem_id="resync")
             with gr.Row():
-                to_delete = gr.Dropdown(label=t["delete_choice"], choices=[], elem_id="delete-choice")
+                # Custom values stay allowed: API callers name the file, and do_delete checks it.
+                to_delete = gr.Dropdown(label=t["delete_choice"], choices=[], allow_custom_value=True,
+                                        elem_id="delete-choice")
                 confirm_delete = gr.Checkbox(label=t["delete_confirm"], elem_id="delete-confirm")
                 delete = gr.Button(t["delete"], variant="stop", elem_id="delete")
             resync_result = gr.Dataframe(headers=headers(RESULT_KEYS), label=t["result"], interactive=False,
