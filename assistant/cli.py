@@ -269,8 +269,13 @@ def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) 
 def _eval_settings(docs_dir: Path):
     import hashlib
 
+    from .embeddings import make_embedding
+
     base = get_settings()
-    key = hashlib.sha1(str(docs_dir.resolve()).encode()).hexdigest()[:8]
+    # One store per folder and embedding: the built-in and an endpoint's can be compared side by side.
+    embedding = make_embedding(base)
+    kind = getattr(embedding, "calibration_key", embedding.name())
+    key = hashlib.sha1(f"{docs_dir.resolve()}|{kind}".encode()).hexdigest()[:8]
     return base.model_copy(update={"data_dir": Path(base.data_dir) / f"eval-{key}"})
 
 

