@@ -46,6 +46,7 @@ def ingest(
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest to finish."),
 ):
     """Sync documents into the store (unchanged files are skipped)."""
+    from .embeddings import EmbeddingUnavailable
     from .store import StoreError
     from .sync import SyncBusy, plan
 
@@ -64,7 +65,7 @@ def ingest(
         report = run_sync(store, settings, paths, wait)
     except SyncBusy as exc:
         _fail(str(exc), 3)
-    except StoreError as exc:
+    except (StoreError, EmbeddingUnavailable) as exc:
         _fail(str(exc))
     print_report(report)
     if report.failed:
@@ -377,6 +378,7 @@ def serve(
 
     import uvicorn
 
+    from .embeddings import EmbeddingUnavailable
     from .store import StoreError
     from .sync import SyncBusy
     from .ui import Services, create_app
@@ -390,8 +392,15 @@ def serve(
         services = Services.build(settings)
         if not no_sync:
             console.print(f"Syncing {settings.corpus_dir} …")
-            report = run_sync(services.store, settings, [settings.corpus_dir], wait=60)
-            print_report(report)
+            try:
+                report = run_sync(services.store, settings, [settings.corpus_dir], wait=60)
+                print_report(report)
+            except EmbeddingUnavailable as exc:
+                # Start anyway: the store keeps what it had, and questions are answered from
+                # BM25 alone (with a notice) until the endpoint is back.
+                console.print(f"[yellow]The corpus was not synced: {exc}\nServing what the store already "
+                              "holds, searched by keywords only; run `python ingest.py` when the embedding "
+                              "server is back.[/yellow]")
         # Load the BM25 index, glossary and word lists now, not in the first user's request.
         services.retriever.search("markedsdialog før udbuddet")
     except (StoreError, SyncBusy) as exc:
