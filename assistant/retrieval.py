@@ -373,7 +373,7 @@ class Retriever:
 
         bm25_lists = self._bm25_lists(index, query, asked.language, translated, concepts)
         t_bm25 = time.perf_counter()
-        dense_lists, cosine, degraded = self._dense_lists(index, query, asked.language, translated)
+        dense_lists, cosine, degraded = self._dense_lists(index, query, translated)
         t_dense = time.perf_counter()
 
         cal = self.calibration
@@ -435,7 +435,7 @@ class Retriever:
                 rankings.append((self.coverage(query, index, top[:1], concepts), top))
         return _weighted(rankings)
 
-    def _dense_lists(self, index: Bm25Index, query: str, language: str, translated: dict[str, list[str]]):
+    def _dense_lists(self, index: Bm25Index, query: str, translated: dict[str, list[str]]):
         """One dense ranking per corpus language (the question with that language's glossary
         terms), the cosine of every passage seen, and why dense search was skipped (or None)."""
         if not index.ids:
