@@ -237,6 +237,15 @@ class Assistant:
                          standalone_question=standalone, error="store_unavailable", status="error")
             return
         timings = {"retrieval_ms": round(result.timings.get("total_ms", 0.0), 2)}
+        if result.degraded:
+            # Keyword search only (the embedding endpoint is down): every answer says so.
+            for answer in self._answers(question, standalone, language, result, timings, started, query, composer):
+                yield _with_notice(answer, result.notice(language))
+            return
+        yield from self._answers(question, standalone, language, result, timings, started, query, composer)
+
+    def _answers(self, question, standalone, language, result: SearchResult, timings, started, query: Query,
+                 composer: Composer) -> Iterator[Answer]:
         if result.abstain:
             yield self._abstention(question, standalone, language, result, timings, started, "gate")
             return
@@ -361,6 +370,16 @@ class Assistant:
             return
         yield Answer(question, checked, not citations, "llm", citations, language, standalone,
                      timings=_finish(timings, started))
+
+
+def _with_notice(answer: Answer, notice: str) -> Answer:
+    """The answer with a notice above it (shown in the text and kept in `notice`)."""
+    if not notice:
+        return answer
+    from dataclasses import replace
+
+    return replace(answer, answer=f"*{notice}*\n\n{answer.answer}",
+                   notice=f"{notice} {answer.notice}".strip())
 
 
 # --- prompt and citation checking ----------------------------------------------------------------

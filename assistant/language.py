@@ -74,11 +74,11 @@ _STEMS: dict[str, tuple[str, ...]] = {
     "da": ("udbud", "ordregiv", "tilbudsgiv", "bekendtgør", "tærskel", "værdi", "ændr",
            "grænse", "væsentlig", "beløb", "søgsmål", "vejled", "udvikl", "ydelse", "indkøb",
            "klagenævn", "konkurrence", "forældre", "mængde", "næste", "afgør", "oplys",
-           "ejer", "ejend", "vedtog", "overtræd"),
+           "ejer", "ejend", "vedtog", "overtræd", "indgå", "aftal"),
     "nb": ("konkurranse", "anskaff", "oppdragsgiv", "kunngjør", "terskel", "verdi", "endring",
            "endre", "grense", "vesentlig", "beløp", "søksmål", "veiled", "utvikl", "ytelse",
            "innkjøp", "klagenemnd", "foreldre", "mengde", "sjon", "opplys", "eier", "eiend",
-           "vedtok", "overtred", "utslipp", "uttal", "plass", "tjenester", "ferje", "sesong"),
+           "vedtok", "overtred", "utslipp", "uttal", "plass", "tjenester", "ferje", "sesong", "inngå", "avtal"),
 }
 # (pattern on the joined lower-case words, language, weight)
 _SPELLING: list[tuple[re.Pattern[str], str, int]] = [

@@ -124,6 +124,12 @@ def test_search_answers_from_bm25_alone_while_the_endpoint_is_down(tmp_path):
     assert result.degraded and "cannot be reached" in result.degraded
     assert result.hits[0].source == "karens.md" and not result.abstain
     assert "kun ordsøgning" in result.notice("da") and "keyword search only" in result.notice("en")
+    # The buyer reads it above the answer, in the question's language.
+    from assistant.answer import Assistant
+
+    answer = Assistant(retriever, settings.model_copy(update={"openai_api_key": None})).ask(
+        "Hvor lang er karensperioden før vi kan inngå kontrakten?")
+    assert answer.answer.startswith("*Søket bruker nå bare ordsøk") and not answer.abstained
     # Later questions skip the dead endpoint instead of waiting for it again.
     again = time.monotonic()
     assert retriever.search("innovationspartnerskab udvælgelse").degraded
