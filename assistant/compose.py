@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 from .chunking import Unit, segment_units, units_from_json
@@ -152,6 +153,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
     terms = terms_of(query.search_text)
     focus = terms_of(query.text)  # the words of the question itself weigh most
+    concepts = named_concepts(query.text)
     candidates: list[QuotedUnit] = []
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
@@ -178,6 +180,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total = _unit_score(text, context, terms, focus, _answering(scored, query) + 0.5 * heading_score)
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
+            if concepts and _about_another_concept(concepts, f"{context}\n{text}"):
+                total *= 0.6  # about another procedure or concept than the one the question names
             if query.asks_reference and query.kind != "rule":
                 total *= 1.2 if _REFERENCE.search(text) else 1.0
             total *= _heading_factor(heading, focus)
@@ -322,6 +326,57 @@ def _answering(scored: list[tuple[str, float]], query: Query) -> float:
             return max(with_value)
         return 0.5 * max(score for _, score in scored)
     return max(score for _, score in scored)
+
+
+def named_concepts(question: str) -> list[tuple[str, list[set[str]]]]:
+    """The glossary concepts a question names in several words ("begrænset udbud", "uden
+    udbud", "competitive dialogue"), each with its terms in any language as stem sets (one-word
+    terms such as "innovationspartnerskab" included)."""
+    from .glossary import default_glossary
+
+    out = []
+    for concept, named_by in default_glossary().match(question):
+        if len(named_by) >= 2:
+            terms = [sentence_tokens_of_term(term) for _, term in concept.all_terms() if term.strip()]
+            out.append((concept.id, [t for t in terms if t]))
+    return out
+
+
+def sentence_tokens_of_term(term: str) -> set[str]:
+    """One stem per content word of a term (the shortest of its three languages' stems)."""
+    return {min(query_stems(w), key=len) for w in content_words(term)}
+
+
+@lru_cache(maxsize=2)
+def _concept_patterns(multiword_only: bool) -> dict[str, re.Pattern]:
+    from .glossary import default_glossary
+
+    out = {}
+    for concept in default_glossary().concepts:
+        forms = [_inflected(term) for _, term in concept.all_terms()
+                 if term.strip() and (len(term.split()) >= 2 or not multiword_only)]
+        if forms:
+            out[concept.id] = re.compile(r"\A(?:" + "|".join(forms) + ")", re.I)
+    return out
+
+
+def _about_another_concept(named: list[tuple[str, list[set[str]]]], text: str) -> bool:
+    """A unit that names none of the question's concepts but another one in several words
+    ("udbud med forhandling" for a question on "begrænset udbud") is about something else.
+    Compound parts count ("vare- og tjenesteydelseskøb" names "køb af tjenesteydelser")."""
+    tokens = sentence_tokens(text, True)
+    if all(any(term <= tokens for term in terms) for _, terms in named):
+        return False
+    ids = {cid for cid, _ in named}
+    return any(pattern.search(text) for cid, pattern in _concept_patterns(multiword_only=True).items()
+               if cid not in ids)
+
+
+def _inflected(term: str) -> str:
+    """Every word of the term (inflected, in any order: "forskning, udvikling og innovation"
+    names "forskning og udvikling" too)."""
+    parts = [w[: max(4, len(w) - 2)] for w in re.findall(r"[\wæøå]+", term.lower()) if len(w) > 2]
+    return "".join(rf"(?=[\s\S]*\b{re.escape(p)})" for p in parts) or re.escape(term)
 
 
 def _word_sequence(text: str) -> list[frozenset[str]]:

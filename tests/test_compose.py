@@ -51,6 +51,12 @@ review_by: 2027-06-30
 Offentligt udbud er åbent for alle interesserede leverandører, som kan afgive tilbud på grundlag af udbudsmaterialet.
 Ved offentligt udbud er fristen for modtagelse af tilbud mindst 35 dage fra dagen efter afsendelsen af udbudsbekendtgørelsen (§ 57). Proceduren egner sig, når behovet kan beskrives præcist.
 
+## Udbud med forhandling
+Ved udbud med forhandling skal der mindst gå 30 dage fra afsendelsen af udbudsbekendtgørelsen til tilbudsfristen (§ 63).
+
+## Begrænset udbud
+I et begrænset udbud er fristen mindst 30 dage for både ansøgninger og tilbud (§§ 59 og 60).
+
 ## Ansøgningen
 En ansøgning om prækvalifikation skal indeholde:
 - det udfyldte ESPD-dokument,
@@ -199,6 +205,11 @@ def test_a_comparison_and_a_counted_noun_are_counts(assistant):
     assert "**Indhenter ordregiveren flere end tre tilbud, skal det kort begrundes.**" in begrund.answer
     partners = assistant.ask("Hvor mange partnere har programmet?")
     assert "29 partnere" in quoted(partners).splitlines()[0]
+
+
+def test_a_passage_about_another_procedure_does_not_answer_for_the_one_asked_about(assistant):
+    answer = assistant.ask("Hvor lang tid skal der mindst gå fra udbudsbekendtgørelsen til tilbudsfristen i et begrænset udbud?")
+    assert "I et begrænset udbud er fristen" in quoted(answer).splitlines()[0]
 
 
 def test_the_period_before_is_given_when_asked_for(assistant):
