@@ -1,4 +1,9 @@
-"""The `assistant` command line (typer + rich)."""
+"""The `assistant` command line (typer + rich).
+
+Thin: every command builds its objects through the composition root
+(`assistant.services.Services`) and changes the corpus only through the corpus service
+(`assistant.corpus.Corpus`), which owns the writer lock.
+"""
 
 from __future__ import annotations
 
@@ -23,14 +28,15 @@ console = Console(stderr=True)
 out = Console()
 
 
-def _store():
-    from .store import Store, StoreError
+def _services(settings=None):
+    """Store, retriever, assistant and corpus service, built once for this command."""
+    from .services import Services
+    from .store import StoreError
 
     try:
-        return Store(get_settings())
+        return Services.build(settings or get_settings(), role="cli", feedback=False)
     except StoreError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        _fail(str(exc))
 
 
 def _fail(message: str, code: int = 2):
@@ -46,34 +52,38 @@ def ingest(
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest to finish."),
 ):
     """Sync documents into the store (unchanged files are skipped)."""
-    from .embeddings import EmbeddingUnavailable
-    from .store import StoreError
-    from .sync import SyncBusy, plan
-
     settings = get_settings()
     paths = paths or [settings.corpus_dir]
     missing = [str(p) for p in paths if not Path(p).exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}")
-    try:
-        store = _store()
-        if dry_run:
-            _print_plan(plan(store, paths, settings.corpus_dir))
-            return
-        if rebuild:
-            store.reset()
-        report = run_sync(store, settings, paths, wait)
-    except SyncBusy as exc:
-        _fail(str(exc), 3)
-    except (StoreError, EmbeddingUnavailable) as exc:
-        _fail(str(exc))
+    corpus = _services(settings).corpus
+    if dry_run:
+        _guarded(lambda: _print_plan(corpus.plan(paths)))
+        return
+    report = _guarded(lambda: run_sync(corpus.rebuild if rebuild else corpus.sync, paths, wait))
     print_report(report)
     if report.failed:
         raise typer.Exit(1)
 
 
-def run_sync(store, settings, paths=None, wait: float = 0.0):
-    """Sync with a rich progress bar per file and per chunk batch."""
+def _guarded(action):
+    """Run a store action; a busy lock exits 3, an unusable store 2, each with its message."""
+    from .corpus import CorpusBusy
+    from .embeddings import EmbeddingUnavailable
+    from .store import StoreError
+
+    try:
+        return action()
+    except CorpusBusy as exc:
+        _fail(str(exc), 3)
+    except (StoreError, EmbeddingUnavailable) as exc:
+        _fail(str(exc))
+
+
+def run_sync(write, paths=None, wait: float = 0.0):
+    """Run a corpus write (`corpus.sync` or `corpus.rebuild`) with a rich progress bar per
+    file and per chunk batch."""
     from . import sync as syncing
 
     with Progress(
@@ -100,11 +110,7 @@ def run_sync(store, settings, paths=None, wait: float = 0.0):
         def on_result(result):
             bar.advance(files)
 
-        return syncing.sync(
-            store, settings, paths,
-            syncing.Progress(on_plan, on_file, on_chunks, on_result),
-            wait=wait,
-        )
+        return write(paths, syncing.Progress(on_plan, on_file, on_chunks, on_result), wait=wait)
 
 
 def _print_plan(planned) -> None:
@@ -137,8 +143,7 @@ def print_report(report) -> None:
 @app.command()
 def docs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
     """List the documents in the store."""
-    records = [r for r in _store().documents().values() if r.content_hash]
-    records.sort(key=lambda r: r.source)
+    records = _guarded(_services().corpus.inventory)
     if as_json:
         out.print_json(json.dumps([r.metadata() for r in records], ensure_ascii=False))
         return
@@ -159,12 +164,47 @@ def docs(as_json: bool = typer.Option(False, "--json", help="Print JSON.")):
 
 
 @app.command()
-def remove(source: str = typer.Argument(..., help="The document's source, as `assistant docs` shows it.")):
-    """Remove one document's chunks from the store (the file is left alone)."""
-    if not _store().remove_document(source):
-        _fail(f"no document with source '{source}' (see `assistant docs`)", 1)
-    out.print(f"removed {source}")
+def remove(
+    source: str = typer.Argument(..., help="The document's source, as `assistant docs` shows it."),
+    keep_file: bool = typer.Option(
+        False, "--keep-file",
+        help="Only drop the chunks and leave the file (for a file outside the corpus folder)."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest to finish."),
+):
+    """Delete a document, as the staff page does: its file in the corpus folder and its chunks."""
+    result = _guarded(lambda: _services().corpus.delete(source, keep_file=keep_file, wait=wait))
+    if result.status != "removed":
+        _fail(f"{source}: {result.reason}", 1)
+    if result.reason:
+        out.print(f"removed {source} ({result.reason})")
+    elif keep_file:
+        out.print(f"removed {source} (chunks only; the file was left alone)")
+    else:
+        out.print(f"removed {source} (file and chunks)")
 
+
+@app.command()
+def settings(
+    markdown: bool = typer.Option(False, "--markdown", help="README's settings table."),
+    env: bool = typer.Option(False, "--env", help="A `.env.example` with every setting."),
+):
+    """Every setting with its default and meaning (generated from assistant/config.py)."""
+    from .config import Settings, env_example, settings_table
+
+    if markdown:
+        print(settings_table())
+        return
+    if env:
+        print(env_example(), end="")
+        return
+    table = Table(title="Settings (environment or .env)")
+    for col in ("variable", "default", "meaning"):
+        table.add_column(col)
+    from .config import env_name, shown_default
+
+    for name, info in Settings.model_fields.items():
+        table.add_row(env_name(name), shown_default(name), info.description or "")
+    out.print(table)
 
 
 @app.command("refs")
@@ -197,18 +237,15 @@ def eval_command(
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run."""
     from .evaluation import TutorialBaseline, assistant_system, evaluate, load_gold
-    from .retrieval import Retriever
     from .sync import discover
 
     if gold is None and answers is None:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
     settings = _eval_settings(docs_dir) if docs_dir else get_settings()
-    store = _store_for(settings)
+    services = _services(settings)
     if docs_dir:
-        from .sync import sync
-
-        sync(store, settings, [docs_dir])
-    retriever = Retriever(store, settings)
+        _guarded(lambda: services.corpus.sync([docs_dir]))
+    retriever = services.retriever
     if answers is not None:
         _answer_eval(answers, retriever, settings, as_json, details)
     if gold is None:
@@ -246,18 +283,16 @@ def calibrate(
 
     from .evaluation import calibrate as run_calibration
     from .evaluation import load_gold
-    from .retrieval import CALIBRATION_PATH, Retriever
-    from .sync import sync
+    from .retrieval import CALIBRATION_PATH
 
     pairs = []
     for item in sets:
         gold, _, folder = item.partition("=")
         if not folder or not Path(gold).is_file() or not Path(folder).is_dir():
             _fail(f"'{item}': give GOLD.jsonl=DOCS_FOLDER with an existing file and folder.")
-        settings = _eval_settings(Path(folder))
-        store = _store_for(settings)
-        sync(store, settings, [Path(folder)])
-        pairs.append((load_gold(Path(gold)), Retriever(store, settings)))
+        services = _services(_eval_settings(Path(folder)))
+        _guarded(lambda: services.corpus.sync([Path(folder)]))  # noqa: B023 - called at once
+        pairs.append((load_gold(Path(gold)), services.retriever))
     result = run_calibration(pairs, max_false_abstain=max_false_abstain)
     entry = result.entry(" ".join(sets))
     out.print(f"[bold]{result.key}[/bold]: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
@@ -320,15 +355,6 @@ def _eval_settings(docs_dir: Path):
     return base.model_copy(update={"data_dir": Path(base.data_dir) / f"eval-{key}"})
 
 
-def _store_for(settings):
-    from .store import Store, StoreError
-
-    try:
-        return Store(settings)
-    except StoreError as exc:
-        _fail(str(exc))
-
-
 def _print_eval(reports, k: int, details: bool) -> None:
     table = Table(title=f"Retrieval on {reports[0].metrics['overall']['questions']} questions")
     cols = ["system", "kind", "n", "hit@1", f"hit@{k}", "mrr@10", "abstain (unanswerable)", "false abstain"]
@@ -364,10 +390,7 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Ranked passages for a query (hybrid dense + BM25)."""
-    from .retrieval import Retriever
-
-    settings = get_settings()
-    result = Retriever(_store(), settings).search(query, k=k)
+    result = _guarded(lambda: _services().retriever.search(query, k=k))
     hits = result.hits[:k]
     if as_json:
         payload = {"query": query, "abstain": result.abstain, "evidence": result.evidence,
@@ -389,11 +412,7 @@ def ask(
     as_json: bool = typer.Option(False, "--json", help="Print the answer object as JSON."),
 ):
     """Answer a question from the sources, with citations."""
-    from .answer import Assistant
-    from .retrieval import Retriever
-
-    settings = get_settings()
-    answer = Assistant(Retriever(_store(), settings), settings).ask(question)
+    answer = _services().assistant.ask(question)
     if as_json:
         out.print_json(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
@@ -419,22 +438,22 @@ def serve(
     import uvicorn
 
     from .embeddings import EmbeddingUnavailable
-    from .store import StoreError
-    from .sync import SyncBusy
-    from .ui import Services, create_app
+    from .services import Services
+    from .ui import create_app
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "bm25s", "chromadb", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
-    try:
+
+    def start():
         services = Services.build(settings)
+        services.corpus.serve_store()  # an embedded store is this process's from now on
         if not no_sync:
             console.print(f"Syncing {settings.corpus_dir} …")
             try:
-                report = run_sync(services.store, settings, [settings.corpus_dir], wait=60)
-                print_report(report)
+                print_report(run_sync(services.corpus.sync, [settings.corpus_dir], wait=60))
             except EmbeddingUnavailable as exc:
                 # Start anyway: the store keeps what it had, and questions are answered from
                 # BM25 alone (with a notice) until the endpoint is back.
@@ -443,8 +462,9 @@ def serve(
                               "server is back.[/yellow]")
         # Load the BM25 index, glossary and word lists now, not in the first user's request.
         services.retriever.search("markedsdialog før udbuddet")
-    except (StoreError, SyncBusy) as exc:
-        _fail(str(exc))
+        return services
+
+    services = _guarded(start)
     host = host or settings.host
     port = port or settings.port
     console.print(f"[bold green]Serving on http://{host}:{port}[/bold green]  (staff page: /staff)")

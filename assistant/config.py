@@ -1,4 +1,9 @@
-"""Settings from the environment and `.env` (pydantic-settings)."""
+"""Settings from the environment and `.env` (pydantic-settings).
+
+The one source of truth for every setting: its name, type, default and description live
+here only. README's settings table and `.env.example` are checked against these fields
+(tests/test_settings.py); `assistant settings --markdown` prints the table.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,20 @@ class Settings(BaseSettings):
         env_prefix="ASSISTANT_", env_file=".env", extra="ignore", populate_by_name=True
     )
 
-    data_dir: Path = Path("data")
-    corpus_dir: Path = Path("corpus")
-    chroma_url: str = ""
-    collection: str = "guidance"
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Chroma store, BM25 cache, feedback database (all derived; safe to delete).",
+    )
+    corpus_dir: Path = Field(default=Path("corpus"), description="The documents: the source of truth.")
+    chroma_url: str = Field(
+        default="",
+        description="Use a Chroma server (`chroma run …`) instead of the embedded store. "
+        "Empty: the embedded store in the data folder.",
+    )
+    collection: str = Field(
+        default="guidance",
+        description="Chroma collection name (the same for every process sharing a server).",
+    )
     embeddings: Literal["auto", "local", "openai"] = Field(
         default="auto",
         description="Which embedding the store uses: `local` (built-in character n-grams, offline), `openai` "
@@ -70,7 +85,7 @@ class Settings(BaseSettings):
         description="After the embeddings endpoint failed, questions skip it (BM25 only) for this many "
         "seconds before trying again, so a down server costs each buyer no wait.",
     )
-    max_file_mb: float = 50.0
+    max_file_mb: float = Field(default=50.0, description="Larger files are refused with a clear message.")
     load_budget_s: float = Field(
         default=60.0, gt=0,
         description="Seconds of work one file may cost when it is read (pages, paragraphs); a file "
@@ -86,17 +101,19 @@ class Settings(BaseSettings):
     )
 
     openai_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key"),
+        description="Any OpenAI-compatible endpoint's key. Empty: offline answers (verbatim extracts).",
     )
     openai_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"),
+        description="The endpoint (OpenAI, Azure OpenAI v1, vLLM, Ollama). Empty: OpenAI.",
     )
-    chat_model: str = "gpt-4o-mini"
-    llm_timeout: float = 30.0
+    chat_model: str = Field(default="gpt-4o-mini", description="The chat model.")
+    llm_timeout: float = Field(default=30.0, description="Seconds every language-model call may take.")
 
     # Retrieval
-    top_k: int = 5
-    rrf_k: int = 30
+    top_k: int = Field(default=5, description="Passages an answer draws on.")
+    rrf_k: int = Field(default=30, description="The k of reciprocal rank fusion.")
     # Empty (the default): the values calibrated for the embedding in use
     # (assistant/data/calibration.yaml, written by `assistant calibrate`).
     dense_weight: float | None = Field(
@@ -113,6 +130,10 @@ class Settings(BaseSettings):
         default=None, ge=0, le=1,
         description="Evidence below this abstains (0..1). Empty: the embedding's calibrated value.",
     )
+    glossary: Path | None = Field(
+        default=None,
+        description="Path to an extended multilingual glossary (YAML). Empty: the package's glossary.",
+    )
     today: date | None = Field(
         default=None,
         description="The date answers treat as today when choosing the period in force (YYYY-MM-DD). "
@@ -120,15 +141,18 @@ class Settings(BaseSettings):
     )
 
     # Web app
-    host: str = "127.0.0.1"
-    port: int = 7860
-    concurrency: int = 8
-    staff_user: str = ""
-    staff_password: SecretStr | None = None
-    chat_password: SecretStr | None = None
+    host: str = Field(default="127.0.0.1", description="Interface the web app listens on.")
+    port: int = Field(default=7860, description="Port the web app listens on.")
+    concurrency: int = Field(default=8, description="Chat requests handled at once (the rest queue).")
+    staff_user: str = Field(default="", description="Staff page (/staff) user; the page is off until user and password are set.")
+    staff_password: SecretStr | None = Field(default=None, description="Staff page (/staff) password.")
+    chat_password: SecretStr | None = Field(
+        default=None, description="Optional password for the chat itself (user name: bruger)."
+    )
     feedback_retention_days: int = Field(
         default=180, ge=1,
-        description="Days questions, answers and feedback are kept; older rows are deleted at start-up and daily.",
+        description="Days questions, answers, feedback and the staff log are kept; older rows are deleted "
+        "at start-up and daily.",
     )
     a11y_statement_url: str = Field(
         default="",
@@ -193,3 +217,42 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting (the first alias, else the prefixed name)."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"ASSISTANT_{name.upper()}"
+
+
+def shown_default(name: str) -> str:
+    """A setting's default as README and `.env.example` show it ("" when empty)."""
+    value = Settings.model_fields[name].default
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Path):
+        return f"./{value.as_posix()}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def settings_table() -> str:
+    """README's settings table, generated from the fields."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        default = shown_default(name)
+        rows.append(f"| `{env_name(name)}` | {f'`{default}`' if default else '–'} | {info.description} |")
+    return "\n".join(rows)
+
+
+def env_example() -> str:
+    """`.env.example`, generated from the fields: every setting, commented out at its default."""
+    lines = ["# Copy to .env and adjust. Every setting also works as an environment variable.",
+             "# Generated by `assistant settings --env` from assistant/config.py.", ""]
+    for name, info in Settings.model_fields.items():
+        lines.append(f"# {info.description}")
+        lines.append(f"# {env_name(name)}={shown_default(name)}")
+    return "\n".join(lines) + "\n"

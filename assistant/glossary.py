@@ -7,7 +7,6 @@ point `ASSISTANT_GLOSSARY` at their own copy.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,7 +41,7 @@ class Glossary:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Glossary":
-        path = Path(path or os.environ.get("ASSISTANT_GLOSSARY") or DEFAULT_PATH)
+        path = Path(path or DEFAULT_PATH)
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         concepts = [
             Concept(
@@ -81,4 +80,8 @@ def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[
 
 @lru_cache(maxsize=2)
 def default_glossary() -> Glossary:
-    return Glossary.load()
+    """The glossary the settings name (ASSISTANT_GLOSSARY, from the environment or `.env`),
+    else the package's."""
+    from .config import get_settings
+
+    return Glossary.load(get_settings().glossary)

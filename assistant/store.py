@@ -11,19 +11,32 @@ so writes follow a small protocol that makes a killed ingest harmless:
 4. delete the chunks of every other version, then clear `pending`.
 
 `repair()` finishes or rolls back any document left pending, so after a crash the
-store again holds exactly one version of every file and no orphan chunks.
+store again holds exactly one version of every file and no orphan chunks; `audit()`
+finds what no record explains (a record whose stored chunk count differs, chunks of a
+document with no record) so a sync can re-write or drop it.
+
+A third collection, `<name>__lease`, holds the writer lease in server mode (see
+`assistant.corpus`): records that expire, so a process that dies does not block writers.
+
+Collection handles are reopened when Chroma reports them gone (a rebuild elsewhere, a
+server that came back empty): a stale handle never breaks a running app. Store errors
+are classified by exception type (a transport error is `StoreUnavailable`), never by
+words in a message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 
 import chromadb
+import httpx
 import numpy as np
+from chromadb.errors import NotFoundError
 
 from .chunking import Chunk
 from .config import Settings
@@ -31,6 +44,7 @@ from .embeddings import make_embedding
 
 BATCH = 5000  # below Chroma's maximum batch size (5461)
 DELETING = "-"
+Collection = Literal["chunks", "docs", "lease"]
 
 
 class StoreError(Exception):
@@ -53,7 +67,7 @@ class DocumentRecord:
     content_hash: str
     chunks: int
     ingested_at: str
-    origin: str = ""  # absolute folder the file was synced from ("" for single files)
+    origin: str = ""  # absolute folder the file belongs to; a re-sync of it removes the gone
     jurisdiction: str = ""
     updated: str = ""
     kind: str = ""
@@ -67,6 +81,18 @@ class DocumentRecord:
 
     def metadata(self) -> dict:
         return {k: v for k, v in asdict(self).items()}
+
+
+@dataclass(kw_only=True)
+class Audit:
+    """What `Store.audit()` found: records whose stored chunk count is off, orphan chunks."""
+
+    mismatched: dict[str, int] = field(default_factory=dict)  # source -> chunks actually stored
+    orphan_ids: list[str] = field(default_factory=list)  # chunks of no recorded document
+
+    @property
+    def clean(self) -> bool:
+        return not self.mismatched and not self.orphan_ids
 
 
 @dataclass
@@ -96,6 +122,8 @@ def make_client(settings: Settings):
                 settings=chroma_settings,
             )
         except Exception as exc:
+            if not is_transport_error(exc):
+                raise
             raise StoreUnavailable(
                 f"the document store is unavailable (Chroma server {settings.chroma_url}): {exc}"
             ) from exc
@@ -114,6 +142,7 @@ class Store:
         self.name = settings.collection
         self._chunks = None
         self._docs = None
+        self._lease = None
 
     # --- collections ----------------------------------------------------------------------
 
@@ -139,6 +168,14 @@ class Store:
             )
         return self._docs
 
+    @property
+    def lease(self):
+        if self._lease is None:
+            self._lease = self._call(
+                self.client.get_or_create_collection, f"{self.name}__lease", embedding_function=None
+            )
+        return self._lease
+
     def _open_chunks(self):
         info = self._embedding_info()
         existing = self._call(self.client.list_collections)
@@ -154,13 +191,30 @@ class Store:
                     "ASSISTANT_EMBEDDINGS back."
                 )
             return self._call(self.client.get_collection, self.name, embedding_function=self.embedding)
-        return self._call(
-            self.client.create_collection,
-            self.name,
-            embedding_function=self.embedding,
-            metadata=info,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 128}},
-        )
+        try:
+            return self._call(
+                self.client.create_collection,
+                self.name,
+                embedding_function=self.embedding,
+                metadata=info,
+                configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 128}},
+            )
+        except chromadb.errors.ChromaError:
+            # Another process created it between our list and create: open theirs (checked).
+            if self.name in [c.name if hasattr(c, "name") else c for c in self._call(self.client.list_collections)]:
+                return self._open_chunks()
+            raise
+
+    def _on(self, collection: Collection, method: str, **kwargs):
+        """Call `method` on a collection, reopening it once if Chroma says it is gone."""
+        for attempt in (1, 2):
+            handle = getattr(self, collection)
+            try:
+                return self._call(getattr(handle, method), **kwargs)
+            except NotFoundError:
+                if attempt == 2:
+                    raise
+                self._chunks = self._docs = self._lease = None
 
     def _call(self, fn, *args, **kwargs):
         """Run a Chroma call; a dead server becomes one clear StoreUnavailable error."""
@@ -169,35 +223,39 @@ class Store:
         except StoreError:
             raise
         except Exception as exc:
-            if self.settings.chroma_url and _is_connection_error(exc):
+            if self.settings.chroma_url and is_transport_error(exc):
                 raise StoreUnavailable(
                     f"the document store is unavailable (Chroma server {self.settings.chroma_url})"
                 ) from exc
             raise
 
-    def reset(self) -> None:
-        """Drop both collections (for `--rebuild`)."""
-        for name in (self.name, f"{self.name}__documents"):
+    def drop_collections(self) -> None:
+        """Drop the manifest, then the chunks (for a rebuild; the caller holds the lock).
+
+        The manifest goes first so that no record ever claims chunks that are gone: a kill
+        in between leaves chunks without records, which the next sync's `audit()` drops.
+        """
+        for name in (f"{self.name}__documents", self.name):
             try:
-                self.client.delete_collection(name)
-            except Exception:
+                self._call(self.client.delete_collection, name)
+            except NotFoundError:
                 pass
         self._chunks = self._docs = None
 
     # --- manifest -------------------------------------------------------------------------
 
     def documents(self) -> dict[str, DocumentRecord]:
-        got = self._call(self.docs.get, include=["metadatas"])
+        got = self._on("docs", "get", include=["metadatas"])
         return {meta["source"]: _record(meta) for meta in got["metadatas"] or []}
 
     def document(self, source: str) -> DocumentRecord | None:
         """One document's record, without reading the whole manifest."""
-        got = self._call(self.docs.get, ids=[doc_key(source)], include=["metadatas"])
+        got = self._on("docs", "get", ids=[doc_key(source)], include=["metadatas"])
         return _record(got["metadatas"][0]) if got["metadatas"] else None
 
     def _put_record(self, record: DocumentRecord) -> None:
-        self._call(
-            self.docs.upsert,
+        self._on(
+            "docs", "upsert",
             ids=[doc_key(record.source)],
             embeddings=[[1.0]],
             metadatas=[record.metadata()],
@@ -205,8 +263,13 @@ class Store:
         )
 
     def state(self) -> str:
-        """A key that changes whenever the committed content of the store changes."""
-        records = sorted((r.source, r.content_hash, r.pending) for r in self.documents().values())
+        """A key that changes whenever the committed content of the store changes.
+
+        The write time is part of it: a document written again with the same content (a
+        repair, a rebuild) changes the key, so no snapshot built from the broken state lives on.
+        """
+        records = sorted((r.source, r.content_hash, r.pending, r.chunks, r.ingested_at)
+                         for r in self.documents().values())
         return hashlib.sha1(repr(records).encode()).hexdigest()[:16]
 
     # --- writing --------------------------------------------------------------------------
@@ -225,8 +288,8 @@ class Store:
         for start in range(0, len(chunks), 256):
             batch = chunks[start : start + 256]
             vectors = self.embedding([c.indexed_text for c in batch])
-            self._call(
-                self.chunks.upsert,
+            self._on(
+                "chunks", "upsert",
                 ids=[chunk_id(c.source, record.content_hash, c.position) for c in batch],
                 embeddings=[np.asarray(v, dtype=np.float32) for v in vectors],
                 documents=[c.text for c in batch],
@@ -251,7 +314,7 @@ class Store:
         record.pending = DELETING
         self._put_record(record)
         self._delete_chunks(source, keep_version=None)
-        self._call(self.docs.delete, ids=[doc_key(source)])
+        self._on("docs", "delete", ids=[doc_key(source)])
         return True
 
     def _delete_chunks(self, source: str, keep_version: str | None) -> None:
@@ -259,10 +322,10 @@ class Store:
         if keep_version is not None:
             where = {"$and": [{"source": source}, {"version": {"$ne": keep_version}}]}
         while True:
-            got = self._call(self.chunks.get, where=where, include=[], limit=BATCH)
+            got = self._on("chunks", "get", where=where, include=[], limit=BATCH)
             if not got["ids"]:
                 return
-            self._call(self.chunks.delete, ids=got["ids"])
+            self._on("chunks", "delete", ids=got["ids"])
 
     def repair(self) -> list[str]:
         """Finish or roll back documents a killed ingest left pending; return their sources."""
@@ -273,25 +336,90 @@ class Store:
             repaired.append(record.source)
             if record.pending == DELETING or not record.content_hash:
                 self._delete_chunks(record.source, keep_version=None)
-                self._call(self.docs.delete, ids=[doc_key(record.source)])
+                self._on("docs", "delete", ids=[doc_key(record.source)])
             else:
                 self._delete_chunks(record.source, keep_version=record.content_hash)
                 record.pending = ""
                 self._put_record(record)
         return repaired
 
+    def audit(self) -> Audit:
+        """Compare what is stored with what the records say (the caller holds the lock).
+
+        Cheap when all is well: one count against the sum of the records. Only on a
+        difference are the chunk ids read (ids carry the document key and version).
+        """
+        records = self.documents()
+        expected = sum(r.chunks for r in records.values() if r.content_hash and not r.pending)
+        if self.count() == expected and not any(r.pending for r in records.values()):
+            return Audit()
+        by_key: dict[str, list[str]] = {}
+        for offset in range(0, 1 << 62, BATCH):
+            got = self._on("chunks", "get", include=[], limit=BATCH, offset=offset)
+            if not got["ids"]:
+                break
+            for cid in got["ids"]:
+                by_key.setdefault(cid.split("-")[0], []).append(cid)
+        known = {doc_key(source) for source in records}
+        orphans = [cid for key, ids in by_key.items() if key not in known for cid in ids]
+        mismatched = {}
+        for source, record in records.items():
+            if not record.content_hash or record.pending:
+                continue
+            prefix = f"{doc_key(source)}-{record.content_hash[:12]}-"
+            stored = sum(cid.startswith(prefix) for cid in by_key.get(doc_key(source), []))
+            if stored != record.chunks:
+                mismatched[source] = stored
+        return Audit(mismatched=mismatched, orphan_ids=orphans)
+
+    def drop_chunks(self, ids: list[str]) -> None:
+        """Delete chunks by id (orphans `audit()` found; the caller holds the lock)."""
+        for start in range(0, len(ids), BATCH):
+            self._on("chunks", "delete", ids=ids[start : start + BATCH])
+
+    # --- the writer lease (server mode) ----------------------------------------------------
+
+    def claim_lease(self, holder: str, note: str, ttl: float) -> str:
+        """Try to take the writer lease; "" when taken, else the live holder's note.
+
+        Chroma has no compare-and-swap, so the lease is claimed by registration: write
+        your own record, then read them all; you hold it only if no other live record is
+        there, else you withdraw yours. Of two claimants, the later reader always sees the
+        earlier writer, so at most one wins (both may withdraw and retry).
+        """
+        now = time.time()
+        self._on("lease", "upsert", ids=[holder], embeddings=[[1.0]], documents=[note],
+                 metadatas=[{"holder": holder, "note": note, "expires": now + ttl}])
+        got = self._on("lease", "get", include=["metadatas"])
+        expired = [m["holder"] for m in got["metadatas"] if m["holder"] != holder and m["expires"] < now]
+        if expired:
+            self._on("lease", "delete", ids=expired)
+        others = [m for m in got["metadatas"] if m["holder"] != holder and m["expires"] >= now]
+        if others:
+            self._on("lease", "delete", ids=[holder])
+            return str(others[0]["note"])
+        return ""
+
+    def renew_lease(self, holder: str, note: str, ttl: float) -> bool:
+        """Push the expiry on; False when the record was gone (taken over as expired)."""
+        had = bool(self._on("lease", "get", ids=[holder], include=[])["ids"])
+        self._on("lease", "upsert", ids=[holder], embeddings=[[1.0]], documents=[note],
+                 metadatas=[{"holder": holder, "note": note, "expires": time.time() + ttl}])
+        return had
+
+    def release_lease(self, holder: str) -> None:
+        self._on("lease", "delete", ids=[holder])
+
     # --- reading --------------------------------------------------------------------------
 
     def count(self) -> int:
-        return self._call(self.chunks.count)
+        return self._on("chunks", "count")
 
     def all_chunks(self, page: int = 5000):
         """Every stored chunk (id, text, metadata), in pages."""
         offset = 0
         while True:
-            got = self._call(
-                self.chunks.get, include=["documents", "metadatas"], limit=page, offset=offset
-            )
+            got = self._on("chunks", "get", include=["documents", "metadatas"], limit=page, offset=offset)
             if not got["ids"]:
                 return
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
@@ -303,8 +431,8 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks with cosine similarity (1 - cosine distance)."""
-        got = self._call(
-            self.chunks.query,
+        got = self._on(
+            "chunks", "query",
             query_embeddings=[vector],
             n_results=k,  # Chroma returns fewer when the collection is smaller
             where=where,
@@ -324,12 +452,20 @@ def _record(meta: dict) -> DocumentRecord:
     return DocumentRecord(**fields)
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    text = f"{type(exc).__name__} {exc}".lower()
-    return any(
-        word in text
-        for word in ("connect", "connection", "refused", "timeout", "timed out", "unreachable", "remote")
-    )
+# Transport failures of the HTTP client (chromadb 1.x talks httpx) and of sockets. The
+# HTTP client's constructor wraps a refused connection in a ValueError: the chain is read.
+TRANSPORT_ERRORS = (httpx.TransportError, ConnectionError, TimeoutError)
+
+
+def is_transport_error(exc: BaseException | None) -> bool:
+    """True when `exc`, or an exception it was raised from, is a transport failure."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, TRANSPORT_ERRORS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def now_iso() -> str:

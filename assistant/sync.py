@@ -3,10 +3,15 @@
 The files are the source of truth. A file whose content hash is unchanged is skipped
 without being read again (so a start-up costs a hash per file, not a parse); so is a file
 that failed to load with the same content and the same limits (`FailureMemory`: a bad file
-reports its reason again instead of costing its parse time on every start); a changed one has its chunks replaced; a file that was synced from a
-folder and is gone from it has its chunks removed. One writer at a time (a lock file in
-the data folder). Progress and results are reported through a callback so the CLI and
-the web app can each show them in their own way.
+reports its reason again instead of costing its parse time on every start); a changed one has its chunks replaced; a file that belongs to a folder (every document
+has an origin folder: uploads and single files too) and is gone from it has its chunks
+removed when that folder is synced. A document whose stored chunks differ from its record
+(`Store.audit()`) is written again from its file.
+
+This module does not lock: `reconcile()` expects the caller to hold the writer lock, and
+`assistant.corpus.Corpus` is the one owner of that lock (`sync()` here is a shorthand for
+it). Progress and results are reported through callbacks so the CLI and the web app can
+each show them in their own way.
 """
 
 from __future__ import annotations
@@ -17,23 +22,21 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from filelock import FileLock, Timeout
+from typing import Literal
 
 from .chunking import chunk_document
 from .config import Settings
 from .loaders import LoadError, LoadLimits, load_file, source_name
 from .store import DocumentRecord, Store, StoreError, now_iso
 
-
-class SyncBusy(Exception):
-    """Another ingest holds the lock."""
+Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
+Action = Literal["add", "update", "unchanged", "remove", "refuse"]
 
 
 @dataclass
 class FileResult:
     source: str
-    status: str  # added | updated | unchanged | removed | failed
+    status: Status
     chunks: int = 0
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -62,10 +65,10 @@ class PlannedFile:
     path: Path | None
     source: str
     origin: str
-    action: str  # add | update | unchanged | remove | refuse
+    action: Action
     content_hash: str = ""
     chunks: int = 0  # stored chunks of the current version, if any
-    reason: str = ""  # why a "refuse" entry is not synced
+    reason: str = ""  # why a "refuse" entry is not synced, or what an "update" repairs
 
 
 @dataclass
@@ -160,7 +163,10 @@ def discover(
                 continue
             seen_files.add(real)
             base = corpus if _inside(real, corpus) else None
-            _add(found, problems, path, source_name(path, base), "")
+            # A single file belongs to the corpus folder when it lies in it (uploads do), else
+            # to its own folder: a later sync of that folder removes it once it is gone.
+            origin = str(corpus) if base else str(location.parent)
+            _add(found, problems, path, source_name(path, base), origin)
         elif os.path.islink(path):  # a link that loops or points nowhere
             _, reason = _real(path)
             problems.append(Refused(path, printable(path.name), reason or BROKEN))
@@ -300,10 +306,14 @@ class FailureMemory:
             pass  # only a cache: the next start reads those files again
 
 
-def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedFile]:
+def plan(
+    store: Store, paths: Iterable[Path], corpus_dir: Path, mismatched: dict[str, int] | None = None
+) -> list[PlannedFile]:
+    """What a sync of `paths` would do; `mismatched` (source -> chunks stored) are re-written."""
     from .loaders import content_hash
 
     paths = list(paths)
+    mismatched = mismatched or {}
     records = store.documents()
     planned: list[PlannedFile] = []
     seen: set[str] = set()
@@ -315,22 +325,64 @@ def plan(store: Store, paths: Iterable[Path], corpus_dir: Path) -> list[PlannedF
         except OSError:
             digest = ""
         record = records.get(source)
+        reason = ""
         if record is None or not record.content_hash:
             action = "add"
+        elif source in mismatched:
+            action = "update"
+            reason = f"repaired: {mismatched[source]} of {record.chunks} chunks were stored"
         elif record.content_hash == digest and not record.pending:
             action = "unchanged"
         else:
             action = "update"
-        planned.append(PlannedFile(file, source, origin, action, digest, record.chunks if record else 0))
+        chunks = record.chunks if record else 0
+        planned.append(PlannedFile(file, source, origin, action, digest, chunks, reason))
     for item in refused:
         # Not added to `seen`: whatever was stored under a refused name (say, the target
         # of a link that now points outside the corpus) is removed below.
         planned.append(PlannedFile(item.path, item.source, "", "refuse", reason=item.reason))
     synced_folders = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
+    corpus = str(Path(corpus_dir).resolve())
     for source, record in sorted(records.items()):
-        if source not in seen and record.origin and record.origin in synced_folders:
-            planned.append(PlannedFile(None, source, record.origin, "remove"))
+        # Records written before every document had an origin belong to the corpus folder.
+        origin = record.origin or corpus
+        if source not in seen and origin in synced_folders:
+            planned.append(PlannedFile(None, source, origin, "remove"))
     return planned
+
+
+def reconcile(
+    store: Store, settings: Settings, paths: Iterable[Path] | None = None, progress: Progress | None = None
+) -> SyncReport:
+    """Bring the store in line with the files; never stops at a bad file.
+
+    The caller holds the writer lock (`assistant.corpus.Corpus` does).
+    """
+    paths = list(paths) if paths else [settings.corpus_dir]
+    progress = progress or Progress()
+    report = SyncReport(repaired=store.repair())
+    audit = store.audit()
+    store.drop_chunks(audit.orphan_ids)
+    planned = plan(store, paths, settings.corpus_dir, audit.mismatched)
+    failures = FailureMemory(Path(settings.data_dir), LoadLimits.from_settings(settings))
+    if progress.on_plan:
+        progress.on_plan(planned)
+    for index, item in enumerate(planned, start=1):
+        if progress.on_file:
+            progress.on_file(item, index, len(planned))
+        if item.reason and item.action == "update":  # a broken document: start it afresh
+            store.remove_document(item.source)
+        known = failures.known(item) if item.action in {"add", "update"} else ""
+        if known:
+            result = FileResult(item.source, "failed", reason=f"{known} (unchanged since it failed; not read again)")
+        else:
+            result = _apply(store, settings, item, progress)
+            failures.note(item, result, load_error=result.load_error)
+        report.results.append(result)
+        if progress.on_result:
+            progress.on_result(result)
+    failures.save()
+    return report
 
 
 def sync(
@@ -340,40 +392,10 @@ def sync(
     progress: Progress | None = None,
     wait: float = 0.0,
 ) -> SyncReport:
-    """Bring the store in line with the files; never stops at a bad file."""
-    paths = list(paths) if paths else [settings.corpus_dir]
-    progress = progress or Progress()
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(Path(settings.data_dir) / "ingest.lock"))
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout as exc:
-        raise SyncBusy(
-            f"another ingest is running (lock {lock.lock_file}); wait for it to finish "
-            "or run again with --wait SECONDS"
-        ) from exc
-    try:
-        report = SyncReport(repaired=store.repair())
-        planned = plan(store, paths, settings.corpus_dir)
-        failures = FailureMemory(Path(settings.data_dir), LoadLimits.from_settings(settings))
-        if progress.on_plan:
-            progress.on_plan(planned)
-        for index, item in enumerate(planned, start=1):
-            if progress.on_file:
-                progress.on_file(item, index, len(planned))
-            known = failures.known(item) if item.action in {"add", "update"} else ""
-            if known:
-                result = FileResult(item.source, "failed", reason=f"{known} (unchanged since it failed; not read again)")
-            else:
-                result = _apply(store, settings, item, progress)
-                failures.note(item, result, load_error=result.load_error)
-            report.results.append(result)
-            if progress.on_result:
-                progress.on_result(result)
-        failures.save()
-        return report
-    finally:
-        lock.release()
+    """Shorthand for `Corpus(...).sync(...)`: takes the writer lock, then reconciles."""
+    from .corpus import Corpus
+
+    return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait)
 
 
 def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progress) -> FileResult:
@@ -423,4 +445,4 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
     except (UnicodeError, ValueError, TypeError) as exc:  # this document's data, not the store
         return FileResult(item.source, "failed", reason=f"could not store: {type(exc).__name__}: {exc}")
     status = "added" if item.action == "add" else "updated"
-    return FileResult(item.source, status, len(chunks), warnings=doc.warnings)
+    return FileResult(item.source, status, len(chunks), reason=item.reason, warnings=doc.warnings)

@@ -15,7 +15,6 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,14 +22,13 @@ import gradio as gr
 from fastapi import Request  # module level: FastAPI resolves the /files/ route's annotations here
 
 from . import staff_log
-from .answer import Answer, Assistant
+from .answer import Answer
 from .config import Settings
-from .feedback import FeedbackStore
+from .corpus import CorpusBusy
 from .loaders import SUPPORTED
-from .retrieval import Retriever
 from .security import drop_upload_copy
-from .store import Store
-from .sync import Progress, SyncReport, sync
+from .services import Services
+from .sync import Progress, SyncReport
 from .ui_assets import CSS, JS, NOTE_JS, login_message
 from .ui_text import GRADIO_DA, STAFF_TEXT, TEXT
 
@@ -45,64 +43,6 @@ EXAMPLES = [
 ]
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
 CHAT_USER = "bruger"  # the chat's one shared login name (ASSISTANT_CHAT_PASSWORD)
-
-@dataclass
-class Services:
-    """Everything the web app needs, built once per process."""
-
-    settings: Settings
-    store: Store
-    retriever: Retriever
-    assistant: Assistant
-    feedback: FeedbackStore
-
-    @classmethod
-    def build(cls, settings: Settings, chat_model=None) -> "Services":
-        store = Store(settings)
-        retriever = Retriever(store, settings)
-        from .feedback import FeedbackUnavailable
-
-        try:
-            feedback = FeedbackStore(Path(settings.data_dir) / "feedback.sqlite3",
-                                     retention_days=settings.feedback_retention_days)
-        except FeedbackUnavailable as exc:
-            # Answering never depends on logging: run on, and say why nothing is saved.
-            log.error("%s", exc)
-            feedback = _NoFeedback(str(exc))
-        return cls(settings, store, retriever, Assistant(retriever, settings, chat_model), feedback)
-
-
-class _NoFeedback:
-    """Stands in for the feedback store when the data folder cannot be written."""
-
-    healthy = False
-
-    def __init__(self, reason: str):
-        self.reason = reason
-
-    def last_error(self) -> str:
-        return self.reason
-
-    def record_answer(self, answer):
-        return None
-
-    def vote(self, *args, **kwargs):
-        return None
-
-    def comment(self, *args, **kwargs):
-        return None
-
-    def latest_feedback(self, limit: int = 100):
-        return []
-
-    def gaps(self, limit: int = 100):
-        return []
-
-    def purge_old(self) -> int:
-        return 0
-
-    def export_csv(self, folder):
-        raise OSError(self.reason)
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -451,7 +391,7 @@ def report_rows(report: SyncReport) -> list[list]:
 
 
 def inventory_rows(services: Services, lang: str = "da") -> list[list]:
-    records = sorted((r for r in services.store.documents().values() if r.content_hash), key=lambda r: r.source)
+    records = services.corpus.inventory()
     from datetime import date
 
     today = services.settings.today or date.today()
@@ -464,8 +404,7 @@ def inventory_rows(services: Services, lang: str = "da") -> list[list]:
 def delete_choices(services: Services) -> list[tuple[str, str]]:
     """The delete list shows titles (with the file name, since two documents may share a
     title); the value is the file's source path."""
-    records = sorted((r for r in services.store.documents().values() if r.content_hash),
-                     key=lambda r: (r.title or r.source).lower())
+    records = sorted(services.corpus.inventory(), key=lambda r: (r.title or r.source).lower())
     return [(f"{r.title} ({r.source})" if r.title and r.title != r.source else r.source, r.source)
             for r in records]
 
@@ -542,23 +481,26 @@ def build_staff(services: Services) -> gr.Blocks:
         def choices():
             return gr.update(choices=delete_choices(services), value=None)
 
-        def run_sync(paths, progress):
+        def bar(progress):
             def on_file(item, index, total):
                 progress((index - 1, total), desc=f"{item.action}: {item.source}")
 
-            report = sync(services.store, settings, paths, Progress(on_file=on_file), wait=600)
-            services.retriever.refresh()
-            return report
+            return Progress(on_file=on_file)
 
         def do_upload(uploaded, replace_existing, language, request: gr.Request, progress=gr.Progress()):
-            saved, refused = save_uploads(uploaded or [], Path(settings.corpus_dir), bool(replace_existing),
-                                          settings.max_file_mb)
-            staff_log.action(_user(request), "upload", [p.name for p in saved],
-                             f"{len(refused)} refused" if refused else "")
-            rows = list(refused)
-            if saved:
-                report = run_sync(saved, progress)
-                rows = report_rows(report) + rows
+            refused: list[list] = []
+
+            def save(corpus: Path) -> list[Path]:  # runs under the writer lock
+                saved, rows = save_uploads(uploaded or [], corpus, bool(replace_existing), settings.max_file_mb)
+                staff_log.action(_user(request), "upload", [p.name for p in saved],
+                                 f"{len(rows)} refused" if rows else "")
+                refused.extend(rows)
+                return saved
+
+            try:
+                rows = report_rows(services.corpus.upload(save, bar(progress), wait=600)) + refused
+            except CorpusBusy as exc:
+                rows = [["", "failed", 0, str(exc)]]
             return rows, inventory_rows(services, language), choices(), None
 
         upload.click(do_upload, inputs=[files, replace, ui_lang], outputs=[upload_result, inventory, to_delete, files],
@@ -571,24 +513,24 @@ def build_staff(services: Services) -> gr.Blocks:
             if not confirmed:
                 return ([[source, "skipped", 0, "tick the confirmation box to delete"]],
                         inventory_rows(services, language), choices(), False)
-            corpus = Path(settings.corpus_dir).resolve()
-            path = (corpus / source).resolve()
-            if corpus in path.parents and path.is_file():
-                path.unlink()
-            removed = services.store.remove_document(source)
-            services.retriever.refresh()
-            staff_log.action(_user(request), "delete", [source], "" if removed else "no such document")
-            status = "removed" if removed else "failed"
-            return ([[source, status, 0, "" if removed else "no such document"]], inventory_rows(services, language),
-                    choices(), False)
+            try:
+                result = services.corpus.delete(source, wait=600)
+                row = [source, result.status, 0, result.reason]
+            except CorpusBusy as exc:
+                row = [source, "failed", 0, str(exc)]
+            staff_log.action(_user(request), "delete", [source], row[3])
+            return [row], inventory_rows(services, language), choices(), False
 
         delete.click(do_delete, inputs=[to_delete, confirm_delete, ui_lang],
                      outputs=[resync_result, inventory, to_delete, confirm_delete], api_name="delete")
 
         def do_resync(language, request: gr.Request, progress=gr.Progress()):
             staff_log.action(_user(request), "resync")
-            report = run_sync([Path(settings.corpus_dir)], progress)
-            return report_rows(report), inventory_rows(services, language), choices()
+            try:
+                rows = report_rows(services.corpus.sync(None, bar(progress), wait=600))
+            except CorpusBusy as exc:
+                rows = [["", "failed", 0, str(exc)]]
+            return rows, inventory_rows(services, language), choices()
 
         resync.click(do_resync, inputs=ui_lang, outputs=[resync_result, inventory, to_delete], api_name="resync")
         refresh.click(lambda language: (inventory_rows(services, language), choices()), inputs=ui_lang,
