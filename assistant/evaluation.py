@@ -144,26 +144,32 @@ def metrics(results: list[QuestionResult], k: int) -> dict:
 # --- the baseline: LangChain's tutorial recipe ---------------------------------------------
 
 
+def tutorial_chunks(files: list[Path]) -> list[tuple[str, str]]:
+    """(file name, chunk) by LangChain's tutorial recipe: `RecursiveCharacterTextSplitter(1000,
+    200)` over each file's plain text. The baseline of the evaluations and the benchmarks."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from .loaders import LoadError, load_file
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    chunks: list[tuple[str, str]] = []
+    for path in files:
+        try:
+            doc = load_file(path)
+        except LoadError:
+            continue
+        chunks += [(path.name, part) for part in splitter.split_text("\n\n".join(s.text for s in doc.sections))]
+    return chunks
+
+
 class TutorialBaseline:
-    """`RecursiveCharacterTextSplitter(1000, 200)` over each file's plain text, BM25 over
-    those chunks with whitespace tokens (what LangChain's BM25Retriever does by default).
-    It never abstains."""
+    """The tutorial's chunks (`tutorial_chunks`), BM25 over them with whitespace tokens (what
+    LangChain's BM25Retriever does by default). It never abstains."""
 
     def __init__(self, files: list[Path]):
         import bm25s
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from .loaders import LoadError, load_file
-
-        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-        self.chunks: list[tuple[str, str]] = []
-        for path in files:
-            try:
-                doc = load_file(path)
-            except LoadError:
-                continue
-            text = "\n\n".join(s.text for s in doc.sections)
-            self.chunks += [(path.name, part) for part in splitter.split_text(text)]
+        self.chunks = tutorial_chunks(files)
         self.model = bm25s.BM25()
         self.model.index([t.lower().split() for _, t in self.chunks], show_progress=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from gradio_client import Client, handle_file
 
 from .conftest import MARKEDSDIALOG_NOTE, ROOT, store_env
 from .fake_openai import FakeOpenAI
+from .helpers import free_port
 
 STAFF = ("staff", "pw-staff-Secret-42")
 
@@ -31,12 +31,6 @@ sources: ["Eksempel"]
 ## Krav til dronerne
 Havneinspektionsdroner skal kunne flyve i vindstyrke op til 15 meter per sekund og sende video i realtid til havnefogeden.
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RunningApp:

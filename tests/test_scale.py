@@ -12,9 +12,10 @@ from gradio_client import Client, handle_file
 
 from assistant.store import Store
 
-from .chroma_server import ChromaServer, free_port
+from .chroma_server import ChromaServer
 from .conftest import settings_for
 from .fake_openai import FakeOpenAI
+from .helpers import free_port
 from .test_app import NEW_DOC, NOTE, STAFF, RunningApp, ask
 from .test_crash import assert_consistent
 

@@ -33,7 +33,8 @@ import httpx
 import pytest
 
 from .conftest import ROOT, store_env
-from .test_app import NOTE, STAFF, free_port
+from .helpers import free_port
+from .test_app import NOTE, STAFF
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 OPENSSL = shutil.which("openssl")

@@ -1,4 +1,6 @@
-"""Benchmarks (commands, not tests): `python -m assistant.bench ingest|search|app`.
+"""Benchmarks (commands, not tests): `python -m benchmarks.bench ingest|search|app|load|growth`
+(the `make bench-*` targets). Outside the package: they need the dev extras (psutil,
+matplotlib) and the test suite's helpers (a Chroma server, a free port).
 
 Each prints the assistant's figures beside a baseline measured in the same run.
 """
@@ -9,7 +11,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .config import Settings
+from assistant.config import Settings
+from tests.helpers import free_port
 
 app = typer.Typer(help="Benchmarks: ingest, search and app.", no_args_is_help=True, add_completion=False)
 out = Console()
@@ -72,9 +74,9 @@ def _settings(folder: Path, **kw) -> Settings:
 @app.command()
 def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
     """Cold ingest and unchanged re-sync of a folder, beside RCTS(1000, 200) + the same embedding."""
-    from .embeddings import LocalEmbedding
-    from .store import Store
-    from .sync import discover, sync
+    from assistant.embeddings import LocalEmbedding
+    from assistant.store import Store
+    from assistant.sync import discover, sync
 
     LocalEmbedding().embed(["warm-up"])  # imports and the projection matrix, outside the timings
     with tempfile.TemporaryDirectory() as tmp:
@@ -113,19 +115,11 @@ def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
 
 def _baseline_ingest(files: list[Path], folder: Path) -> int:
     import chromadb
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from .embeddings import LocalEmbedding
-    from .loaders import LoadError, load_file
+    from assistant.embeddings import LocalEmbedding
+    from assistant.evaluation import tutorial_chunks
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    texts = []
-    for path in files:
-        try:
-            doc = load_file(path)
-        except LoadError:
-            continue
-        texts += splitter.split_text("\n\n".join(s.text for s in doc.sections))
+    texts = [text for _, text in tutorial_chunks(files)]
     client = chromadb.PersistentClient(path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False))
     collection = client.create_collection("baseline", embedding_function=LocalEmbedding(),
                                           configuration={"hnsw": {"space": "cosine"}})
@@ -156,9 +150,9 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Search and offline ask latency at N chunks, beside plain Chroma dense search."""
-    from .answer import Assistant
-    from .retrieval import Retriever
-    from .store import Store
+    from assistant.answer import Assistant
+    from assistant.retrieval import Retriever
+    from assistant.store import Store
 
     folder = keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
     settings = _settings(folder, chroma_url=chroma_url, collection=collection)
@@ -210,10 +204,10 @@ def search(
 
 def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
     """Copies of real chunks with their words lightly shuffled, written as synthetic documents."""
-    from .chunking import Chunk, chunk_document
-    from .loaders import LoadError, load_file
-    from .store import DocumentRecord, now_iso
-    from .sync import discover
+    from assistant.chunking import Chunk, chunk_document
+    from assistant.loaders import LoadError, load_file
+    from assistant.store import DocumentRecord, now_iso
+    from assistant.sync import discover
 
     seeds: list[Chunk] = []
     for folder in folders:
@@ -252,7 +246,7 @@ def growth(
 ):
     """Grow a synthetic store to each size; ingest time, search p50/p95 and RSS, embedded and
     Chroma server side by side (each size measured in a fresh process)."""
-    from .store import Store
+    from assistant.store import Store
 
     targets = [int(s) for s in sizes.split(",")]
     rows = []
@@ -261,7 +255,6 @@ def growth(
         server = None
         url = ""
         if mode == "server":
-            sys.path.insert(0, str(ROOT))
             from tests.chroma_server import ChromaServer
 
             server = ChromaServer(folder / "chroma-server").start()
@@ -274,7 +267,7 @@ def growth(
                 t = time.perf_counter()
                 _scale_up(store, settings, size, [ROOT.parent / "shared" / "eval-corpus" / "docs", ROOT / "corpus"])
                 built += time.perf_counter() - t
-                cmd = [sys.executable, "-m", "assistant.bench", "search", "--keep", str(folder), "--chunks",
+                cmd = [sys.executable, "-m", "benchmarks.bench", "search", "--keep", str(folder), "--chunks",
                        str(size), "--queries", str(queries), "--json", "--collection", settings.collection]
                 if url:
                     cmd += ["--chroma-url", url]
@@ -448,17 +441,11 @@ def _app_env(prefix: str) -> tuple[Path, dict, str]:
     """A temporary data folder, the environment for `python app.py` on a free port (shipped
     corpus, local embedding, no language model), and its URL."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
            "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
     env.pop("OPENAI_API_KEY", None)
     return tmp, env, f"http://127.0.0.1:{port}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start_and_time(env: dict, url: str):
