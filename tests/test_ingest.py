@@ -186,8 +186,11 @@ def test_cli_reports_a_table_exits_nonzero_on_failure_and_lists_documents(settin
     assert run.returncode == 1
     assert "5 added" in run.stdout and "1 failed" in run.stdout and "empty file (0 bytes)" in run.stdout
 
+    stored = Store(settings)
+    before = (stored.state(), stored.count())
     dry = cli(settings, "--dry-run")
     assert dry.returncode == 0 and "unchanged" in dry.stdout and "add" in dry.stdout  # the empty file
+    assert (stored.state(), stored.count()) == before  # nothing was written
 
     listed = cli(settings, "--cli", "docs", "--json")
     docs = {d["source"]: d for d in json.loads(listed.stdout)}
@@ -195,7 +198,8 @@ def test_cli_reports_a_table_exits_nonzero_on_failure_and_lists_documents(settin
     assert docs["report.pdf"]["chunks"] >= 1 and len(docs["testlov.txt"]["content_hash"]) == 64
 
     removed = cli(settings, "--cli", "remove", "guide.html")
-    assert removed.returncode == 0
+    assert removed.returncode == 0 and "file and chunks" in removed.stdout
+    assert not (sample_corpus / "guide.html").exists()  # as the staff page's delete
     assert "guide.html" not in cli(settings, "--cli", "docs", "--json").stdout
 
 
@@ -210,8 +214,15 @@ def test_second_ingest_waits_or_exits_with_a_clear_message(settings, sample_corp
 
 def test_rebuild_starts_afresh(settings, sample_corpus):
     assert cli(settings).returncode == 0
+    store = Store(settings)
+    store.chunks.upsert(ids=["stale-vector"], embeddings=[[0.5] * 512], documents=["stale"],
+                        metadatas=[{"source": "gone.md"}])  # what no file explains
     run = cli(settings, "--rebuild")
     assert run.returncode == 0 and "5 added" in run.stdout
+    store = Store(settings)
+    ids = store.chunks.get(include=[])["ids"]
+    assert "stale-vector" not in ids and len(ids) == sum(r.chunks for r in store.documents().values())
+    assert set(store.documents()) == {"markedsdialog.md", "testlov.txt", "guide.html", "report.pdf", "notat.docx"}
 
 
 @pytest.mark.skipif(not EVAL_DOCS.is_dir(), reason=f"{EVAL_DOCS} not present")
