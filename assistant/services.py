@@ -8,44 +8,70 @@ Wiring lives here only: the corpus service notifies this retriever after every w
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .answer import Assistant
 from .config import Settings
 from .corpus import Corpus, Role
-from .feedback import FeedbackStore, FeedbackUnavailable
-from .glossary import Glossary
-from .retrieval import Retriever
 from .store import Store
+
+if TYPE_CHECKING:
+    from .answer import Assistant
+    from .feedback import FeedbackStore
+    from .retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(kw_only=True)
 class Services:
-    """Everything a front end needs, built once per process."""
+    """Everything a front end needs, built once per process.
+
+    The retriever and the assistant are built on first use: a CLI ingest never pays for the
+    search and answer stack's imports, and the corpus service refreshes the retriever only
+    once one exists.
+    """
 
     settings: Settings
     store: Store
-    retriever: Retriever
-    assistant: Assistant
     corpus: Corpus
-    feedback: FeedbackStore | _NoFeedback | None
+    feedback: FeedbackStore | _NoFeedback | None = None
+    chat_model: object = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings, chat_model=None, *, role: Role = "app",
               feedback: bool = True) -> Services:
         store = Store(settings)
-        glossary = Glossary.load(settings.glossary) if settings.glossary else None  # else the shared one
-        retriever = Retriever(store, settings, glossary)
-        corpus = Corpus(store=store, settings=settings, on_change=retriever.refresh, role=role)
-        return cls(settings=settings, store=store, retriever=retriever,
-                   assistant=Assistant(retriever, settings, chat_model), corpus=corpus,
-                   feedback=_feedback(settings) if feedback else None)
+        services = cls(settings=settings, store=store, corpus=Corpus(store=store, settings=settings, role=role),
+                       feedback=_feedback(settings) if feedback else None, chat_model=chat_model)
+        services.corpus.on_change = services._refresh
+        return services
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        from .glossary import Glossary
+        from .retrieval import Retriever
+
+        glossary = Glossary.load(self.settings.glossary) if self.settings.glossary else None  # else the shared one
+        return Retriever(self.store, self.settings, glossary)
+
+    @cached_property
+    def assistant(self) -> Assistant:
+        from .answer import Assistant
+
+        return Assistant(self.retriever, self.settings, self.chat_model)
+
+    def _refresh(self) -> None:
+        """The corpus changed: the next search rechecks the store (if anything searched yet)."""
+        if "retriever" in self.__dict__:
+            self.retriever.refresh()
 
 
 def _feedback(settings: Settings) -> FeedbackStore | _NoFeedback:
+    from .feedback import FeedbackStore, FeedbackUnavailable
+
     try:
         return FeedbackStore(Path(settings.data_dir) / "feedback.sqlite3",
                              retention_days=settings.feedback_retention_days)
