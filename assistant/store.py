@@ -346,17 +346,18 @@ class Store:
     def audit(self) -> Audit:
         """Compare what is stored with what the records say (the caller holds the lock).
 
-        Cheap when all is well: one count against the sum of the records. Only on a
+        Cheap when all is well: one count against the sum of the records, through a handle
+        without the embedding (an unchanged sync never loads the embedding model). Only on a
         difference are the chunk ids read (ids carry the document key and version).
         """
         records = self.documents()
         expected = sum(r.chunks for r in records.values() if r.content_hash and not r.pending)
-        if self.count() == expected and not any(r.pending for r in records.values()):
+        if self._raw_chunks("count") == expected and not any(r.pending for r in records.values()):
             return Audit()
         by_key: dict[str, list[str]] = {}
         for offset in range(0, 1 << 62, BATCH):
-            got = self._on("chunks", "get", include=[], limit=BATCH, offset=offset)
-            if not got["ids"]:
+            got = self._raw_chunks("get", include=[], limit=BATCH, offset=offset)
+            if not got or not got["ids"]:
                 break
             for cid in got["ids"]:
                 by_key.setdefault(cid.split("-")[0], []).append(cid)
@@ -372,10 +373,18 @@ class Store:
                 mismatched[source] = stored
         return Audit(mismatched=mismatched, orphan_ids=orphans)
 
+    def _raw_chunks(self, method: str, **kwargs):
+        """Read the chunks collection without its embedding function; a missing one is empty."""
+        try:
+            handle = self._call(self.client.get_collection, self.name, embedding_function=None)
+            return self._call(getattr(handle, method), **kwargs)
+        except NotFoundError:
+            return 0 if method == "count" else None
+
     def drop_chunks(self, ids: list[str]) -> None:
         """Delete chunks by id (orphans `audit()` found; the caller holds the lock)."""
         for start in range(0, len(ids), BATCH):
-            self._on("chunks", "delete", ids=ids[start : start + BATCH])
+            self._raw_chunks("delete", ids=ids[start : start + BATCH])
 
     # --- the writer lease (server mode) ----------------------------------------------------
 
