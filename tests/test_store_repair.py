@@ -29,6 +29,14 @@ def versions(store: Store) -> dict[str, int]:
     return out
 
 
+def assert_repaired_to(store: Store, version: str, chunks: int) -> None:
+    """repair() names the document, and the store then serves exactly that version."""
+    assert store.repair() == ["lov.txt"]
+    record = store.document("lov.txt")
+    assert record.content_hash == version and not record.pending
+    assert versions(store) == {version: chunks}
+
+
 @pytest.fixture
 def store(settings):
     return Store(settings)
@@ -54,10 +62,7 @@ def test_an_update_killed_after_its_commit_keeps_the_new_version_only(settings, 
                         documents=[c.text for c in new_chunks],
                         metadatas=[{**c.metadata(), "version": new.content_hash} for c in new_chunks])
     store._put_record(DocumentRecord(**{**new.metadata(), "pending": new.content_hash}))
-    assert store.repair() == ["lov.txt"]
-    record = store.document("lov.txt")
-    assert record.content_hash == new.content_hash and not record.pending
-    assert versions(store) == {new.content_hash: len(new_chunks)}
+    assert_repaired_to(store, new.content_hash, len(new_chunks))
 
 
 def test_an_update_killed_before_its_commit_keeps_serving_the_old_version(settings, store):
@@ -67,10 +72,7 @@ def test_an_update_killed_before_its_commit_keeps_serving_the_old_version(settin
     store._put_record(DocumentRecord(**{**old.metadata(), "pending": new.content_hash}))
     store.chunks.upsert(ids=["new-0"], embeddings=[[0.2] * 512], documents=["half of the new version"],
                         metadatas=[{"source": "lov.txt", "version": new.content_hash}])
-    assert store.repair() == ["lov.txt"]
-    record = store.document("lov.txt")
-    assert record.content_hash == old.content_hash and not record.pending
-    assert versions(store) == {old.content_hash: len(old_chunks)}
+    assert_repaired_to(store, old.content_hash, len(old_chunks))
 
 
 def test_a_delete_killed_halfway_finishes(settings, store):
