@@ -165,7 +165,7 @@ class Corpus:
         holder = uuid.uuid4().hex
         note = f"{socket.gethostname()} pid {os.getpid()} since {now_iso()}"
         attempts = 0
-        while other := self.store.claim_lease(holder, note, LEASE_SECONDS):
+        while other := self.store.claim_lease(holder, note, LEASE_SECONDS, socket.gethostname(), os.getpid()):
             attempts += 1
             if time.monotonic() > deadline and attempts >= 3:
                 raise CorpusBusy(busy_message(
@@ -188,7 +188,7 @@ class Corpus:
     def _renew(self, holder: str, note: str, stop: threading.Event) -> None:
         while not stop.wait(RENEW_SECONDS):
             try:
-                if not self.store.renew_lease(holder, note, LEASE_SECONDS):
+                if not self.store.renew_lease(holder, note, LEASE_SECONDS, socket.gethostname(), os.getpid()):
                     log.error("the writer lease expired during a write (stalled for over %.0f s)",
                               LEASE_SECONDS)
             except Exception:

@@ -27,6 +27,7 @@ words in a message.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -388,7 +389,7 @@ class Store:
 
     # --- the writer lease (server mode) ----------------------------------------------------
 
-    def claim_lease(self, holder: str, note: str, ttl: float) -> str:
+    def claim_lease(self, holder: str, note: str, ttl: float, host: str = "", pid: int = 0) -> str:
         """Try to take the writer lease; "" when taken, else the live holder's note.
 
         Chroma has no compare-and-swap, so the lease is claimed by registration: write
@@ -398,22 +399,30 @@ class Store:
         """
         now = time.time()
         self._on("lease", "upsert", ids=[holder], embeddings=[[1.0]], documents=[note],
-                 metadatas=[{"holder": holder, "note": note, "expires": now + ttl}])
+                 metadatas=[{"holder": holder, "note": note, "expires": now + ttl, "host": host, "pid": pid}])
         got = self._on("lease", "get", include=["metadatas"])
-        expired = [m["holder"] for m in got["metadatas"] if m["holder"] != holder and m["expires"] < now]
+
+        def stale(m: dict) -> bool:
+            # Expired, or held by a process on this machine that no longer runs (killed):
+            # a dead writer holds nothing, so its lease need not run out first.
+            return m["expires"] < now or bool(host and m.get("host") == host and m.get("pid")
+                                               and not _pid_alive(int(m["pid"])))
+
+        expired = [m["holder"] for m in got["metadatas"] if m["holder"] != holder and stale(m)]
         if expired:
             self._on("lease", "delete", ids=expired)
-        others = [m for m in got["metadatas"] if m["holder"] != holder and m["expires"] >= now]
+        others = [m for m in got["metadatas"] if m["holder"] != holder and not stale(m)]
         if others:
             self._on("lease", "delete", ids=[holder])
             return str(others[0]["note"])
         return ""
 
-    def renew_lease(self, holder: str, note: str, ttl: float) -> bool:
+    def renew_lease(self, holder: str, note: str, ttl: float, host: str = "", pid: int = 0) -> bool:
         """Push the expiry on; False when the record was gone (taken over as expired)."""
         had = bool(self._on("lease", "get", ids=[holder], include=[])["ids"])
         self._on("lease", "upsert", ids=[holder], embeddings=[[1.0]], documents=[note],
-                 metadatas=[{"holder": holder, "note": note, "expires": time.time() + ttl}])
+                 metadatas=[{"holder": holder, "note": note, "expires": time.time() + ttl, "host": host,
+                             "pid": pid}])
         return had
 
     def release_lease(self, holder: str) -> None:
@@ -479,3 +488,16 @@ def is_transport_error(exc: BaseException | None) -> bool:
 
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it runs, as another user
+    except OSError:
+        return False
+    return True
