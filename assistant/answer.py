@@ -10,7 +10,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -376,8 +376,6 @@ def _with_notice(answer: Answer, notice: str) -> Answer:
     """The answer with a notice above it (shown in the text and kept in `notice`)."""
     if not notice:
         return answer
-    from dataclasses import replace
-
     return replace(answer, answer=f"*{notice}*\n\n{answer.answer}",
                    notice=f"{notice} {answer.notice}".strip())
 

@@ -328,55 +328,44 @@ def _answering(scored: list[tuple[str, float]], query: Query) -> float:
     return max(score for _, score in scored)
 
 
-def named_concepts(question: str) -> list[tuple[str, list[set[str]]]]:
+def named_concepts(question: str) -> list[tuple[str, list[frozenset[str]]]]:
     """The glossary concepts a question names in several words ("begrænset udbud", "uden
     udbud", "competitive dialogue"), each with its terms in any language as stem sets (one-word
     terms such as "innovationspartnerskab" included)."""
     from .glossary import default_glossary
 
-    out = []
-    for concept, named_by in default_glossary().match(question):
-        if len(named_by) >= 2:
-            terms = [sentence_tokens_of_term(term) for _, term in concept.all_terms() if term.strip()]
-            out.append((concept.id, [t for t in terms if t]))
-    return out
+    table = _concept_terms()
+    return [(concept.id, table[concept.id][0]) for concept, named_by in default_glossary().match(question)
+            if len(named_by) >= 2 and concept.id in table]
 
 
-def sentence_tokens_of_term(term: str) -> set[str]:
-    """One stem per content word of a term (the shortest of its three languages' stems)."""
-    return {min(query_stems(w), key=len) for w in content_words(term)}
-
-
-@lru_cache(maxsize=2)
-def _concept_patterns(multiword_only: bool) -> dict[str, re.Pattern]:
+@lru_cache(maxsize=1)
+def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
+    """Per glossary concept, once: the stem sets of all its terms, and of its terms of
+    several words (one stem per content word, the shortest of the three languages')."""
     from .glossary import default_glossary
 
     out = {}
     for concept in default_glossary().concepts:
-        forms = [_inflected(term) for _, term in concept.all_terms()
-                 if term.strip() and (len(term.split()) >= 2 or not multiword_only)]
-        if forms:
-            out[concept.id] = re.compile(r"\A(?:" + "|".join(forms) + ")", re.I)
+        terms = [(term, frozenset(min(query_stems(w), key=len) for w in content_words(term)))
+                 for _, term in concept.all_terms()]
+        terms = [(term, stems_) for term, stems_ in terms if stems_]
+        if terms:
+            out[concept.id] = ([s for _, s in terms], [s for t, s in terms if len(t.split()) >= 2])
     return out
 
 
-def _about_another_concept(named: list[tuple[str, list[set[str]]]], text: str) -> bool:
+def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: str) -> bool:
     """A unit that names none of the question's concepts but another one in several words
     ("udbud med forhandling" for a question on "begrænset udbud") is about something else.
-    Compound parts count ("vare- og tjenesteydelseskøb" names "køb af tjenesteydelser")."""
+    A term is named when all its words are there, inflected, in any order; compound parts
+    count ("vare- og tjenesteydelseskøb" names "køb af tjenesteydelser")."""
     tokens = sentence_tokens(text, True)
     if all(any(term <= tokens for term in terms) for _, terms in named):
         return False
     ids = {cid for cid, _ in named}
-    return any(pattern.search(text) for cid, pattern in _concept_patterns(multiword_only=True).items()
-               if cid not in ids)
-
-
-def _inflected(term: str) -> str:
-    """Every word of the term (inflected, in any order: "forskning, udvikling og innovation"
-    names "forskning og udvikling" too)."""
-    parts = [w[: max(4, len(w) - 2)] for w in re.findall(r"[\wæøå]+", term.lower()) if len(w) > 2]
-    return "".join(rf"(?=[\s\S]*\b{re.escape(p)})" for p in parts) or re.escape(term)
+    return any(term <= tokens for cid, (_, multiword) in _concept_terms().items() if cid not in ids
+               for term in multiword)
 
 
 def _word_sequence(text: str) -> list[frozenset[str]]:
