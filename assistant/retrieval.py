@@ -357,8 +357,17 @@ class Retriever:
 
     # --- search -----------------------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None) -> SearchResult:
+    def search(self, query: str, k: int | None = None, *,
+               translations: dict[str, str] | None = None) -> SearchResult:
+        """The fused, scoped hits for `query` and whether to abstain.
+
+        `translations` ({"da": "...", "nb": "...", "en": "..."}, optional) are renderings of
+        the question in corpus languages (LLM mode makes them): each language's search then
+        also uses its rendering, on the BM25 side as translated terms and on the dense side
+        as the text embedded. The gate still judges the question as asked.
+        """
         k = k or self.settings.top_k
+        translations = {lang: text.strip() for lang, text in (translations or {}).items() if text and text.strip()}
         started = time.perf_counter()
         index = self.index()
         asked = analyse(query, today=self.settings.today)
@@ -369,11 +378,14 @@ class Retriever:
                                      if t not in query.lower()))
             for lang in index.languages
         }
+        for lang, text in translations.items():
+            if lang in translated and lang != asked.language:
+                translated[lang].append(text)
         t_expand = time.perf_counter()
 
         bm25_lists = self._bm25_lists(index, query, asked.language, translated, concepts)
         t_bm25 = time.perf_counter()
-        dense_lists, cosine, degraded = self._dense_lists(index, query, translated)
+        dense_lists, cosine, degraded = self._dense_lists(index, query, translated, translations)
         t_dense = time.perf_counter()
 
         cal = self.calibration
@@ -435,7 +447,8 @@ class Retriever:
                 rankings.append((self.coverage(query, index, top[:1], concepts), top))
         return _weighted(rankings)
 
-    def _dense_lists(self, index: Bm25Index, query: str, translated: dict[str, list[str]]):
+    def _dense_lists(self, index: Bm25Index, query: str, translated: dict[str, list[str]],
+                     translations: dict[str, str] | None = None):
         """One dense ranking per corpus language (the question with that language's glossary
         terms), the cosine of every passage seen, and why dense search was skipped (or None)."""
         if not index.ids:
@@ -444,7 +457,9 @@ class Retriever:
             return [], {}, self._dense_error
         rankings, cosine = [], {}
         for lang in index.languages:
-            text = "\n".join([query] + translated.get(lang, [])[:12])
+            rendering = (translations or {}).get(lang)
+            terms = [t for t in translated.get(lang, []) if t != rendering][:12]
+            text = "\n".join([rendering or query] + terms)
             try:
                 found = self.store.query(self.store.embed_query(text), CANDIDATES, where={"language": lang})
             except EmbeddingUnavailable as exc:
