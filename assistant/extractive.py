@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from .glossary import default_glossary, equivalent_stems
-from .retrieval import Hit, zipf
-from .text import content_words, query_stems, query_tokens, words
+from .retrieval import Hit
+from .text import content_words, query_stems, query_tokens, term_weight, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
@@ -63,7 +63,7 @@ def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
     equivalents = equivalent_stems(default_glossary().match(question))
     terms = {}
     for w in dict.fromkeys(content_words(question)):
-        terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), max(0.5, 7.0 - zipf(w)))
+        terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), term_weight(w))
     return terms
 
 

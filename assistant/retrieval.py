@@ -31,7 +31,6 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -44,7 +43,7 @@ from .embeddings import EmbeddingUnavailable
 from .glossary import Glossary, default_glossary, equivalent_stems
 from .query import COUNTRIES, analyse, mentions
 from .store import Store, StoredChunk
-from .text import content_words, doc_tokens, query_stems, query_tokens, stems, words
+from .text import content_words, doc_tokens, query_stems, query_tokens, stems, term_weight, words
 
 CANDIDATES = 50
 INDEX_VERSION = 5  # bump when tokenisation changes, so cached indexes are rebuilt
@@ -389,11 +388,7 @@ class Retriever:
         t_dense = time.perf_counter()
 
         cal = self.calibration
-        fused: dict[int, float] = {}
-        for weight, lists in ((cal.bm25_weight, bm25_lists), (cal.dense_weight, dense_lists)):
-            for strength, order in lists:
-                for rank, i in enumerate(order):
-                    fused[i] = fused.get(i, 0.0) + weight * strength / (self.settings.rrf_k + rank + 1)
+        fused = fuse([(cal.bm25_weight, bm25_lists), (cal.dense_weight, dense_lists)], self.settings.rrf_k)
 
         scope = sorted(asked.countries)
         for i, factor in self._scope(asked, index, fused).items():
@@ -562,7 +557,7 @@ class Retriever:
         passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
         found = total = 0.0
         for w in terms:
-            weight = max(0.5, 7.0 - zipf(w))
+            weight = term_weight(w)
             variants = [query_stems(w)] if w in concept_stems else _compound_variants(w, index)
             if not variants:
                 weight *= UNSEEN_BOOST
@@ -575,6 +570,18 @@ class Retriever:
         if dense is None:
             return lexical
         return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / self.calibration.dense_full)
+
+
+def fuse(sides: list[tuple[float, list[tuple[float, list[int]]]]], rrf_k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion: each side (BM25, dense) has a weight and one ranking
+    per language with its strength; a passage gains weight * strength / (rrf_k + rank) from
+    every ranking it is in (rank counted from 1)."""
+    fused: dict[int, float] = {}
+    for weight, rankings in sides:
+        for strength, order in rankings:
+            for rank, i in enumerate(order, start=1):
+                fused[i] = fused.get(i, 0.0) + weight * strength / (rrf_k + rank)
+    return fused
 
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:
@@ -612,14 +619,6 @@ AMOUNT = re.compile(
 
 def asks_for_amount(question: str) -> bool:
     return bool(_AMOUNT_QUESTION.search(question))
-
-
-@lru_cache(maxsize=50_000)
-def zipf(word: str) -> float:
-    """How common a word is in Danish, Norwegian or English text (0 = unknown, 7 = "og")."""
-    from wordfreq import zipf_frequency
-
-    return max(zipf_frequency(word, lang) for lang in ("da", "nb", "en"))
 
 
 def _compound_variants(word: str, index: Bm25Index) -> list:

@@ -114,3 +114,18 @@ def query_tokens(word: str) -> set[str]:
     for part in decompound(word):
         out |= query_stems(part)
     return out
+
+
+@lru_cache(maxsize=50_000)
+def zipf(word: str) -> float:
+    """How common a word is in Danish, Norwegian or English text (0 = unknown, 7 = "og")."""
+    from wordfreq import zipf_frequency
+
+    return max(zipf_frequency(word, lang) for lang in LANGUAGES)
+
+
+def term_weight(word: str) -> float:
+    """How much a question word counts when matching passages: specific words far more
+    than common ones ("barsel" or "Mercell" ~5-7, "går" or "actually" 0.5). The one
+    term-weighting rule: the relevance gate, sentence scoring and the composer use it."""
+    return max(0.5, 7.0 - zipf(word))
