@@ -153,6 +153,16 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
     terms = terms_of(query.search_text)
     focus = terms_of(query.text)  # the words of the question itself weigh most
+    for table in (terms, focus):
+        for word in list(table):
+            if query.kind == "definition" and _DEFINE_VERB.match(word):
+                # "Hvordan definerer loven X?": the verb only says a definition is wanted;
+                # matching it would favour every "som definert i …" over the definition of X.
+                del table[word]
+            elif _DOCUMENT_WORD.search(word):
+                # A law's or guide's name says where to look (retrieval uses it), not what the
+                # answer says: inside that document every unit "matches" it.
+                table[word] = (table[word][0], min(table[word][1], 1.0))
     concepts = named_concepts(query.text)
     candidates: list[QuotedUnit] = []
     for rank, hit in enumerate(hits[:PASSAGES]):
@@ -423,8 +433,11 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
                 break
         return factor
     if query.kind == "yesno":
+        # The rule: a well-matching sentence with a modal verb, in a unit that names the
+        # provision it rests on (often in the sentence before: "Efter § 66 … Der kan …").
         best = max(score for _, score in scored)
-        if any(score >= 0.6 * best and _RULE.search(s) and _REFERENCE.search(s) for s, score in scored):
+        if any(score >= 0.6 * best and _RULE.search(s) for s, score in scored) and any(
+                _REFERENCE.search(s) for s, _ in scored):
             return 1.5
     return 1.0
 
@@ -452,6 +465,7 @@ _DEFINITION_CUE = re.compile(r"^\s*(?:hvad|hva|what)\s+(?:er|is|are|betyder|bety
                              r"begrebet|ordet|koden|udtrykket|uttrykket|the term|the code)?\s*", re.I)
 
 
+_DEFINE_VERB = re.compile(r"^defin\w*$")
 _HOW_DEFINED = re.compile(r"\b(?:definerer|defineres|define[sd]?|definition af|definisjon av|definition of)\s+", re.I)
 _DOCUMENT_WORD = re.compile(r"(?:lov|loven|lova|forskrift\w*|direktiv\w*|directive|act|regulation|"
                             r"bekendtgørelse\w*|vejledning\w*|veiledning\w*)$", re.I)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .text import LANGUAGES, stems, words
+from .text import LANGUAGES, content_words, stems, words
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "glossary.yaml"
 
@@ -69,10 +69,13 @@ class Glossary:
 
 
 def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[str]]:
-    """For each question word that named a concept: the stems of all that concept's terms."""
+    """For each question word that named a concept: the stems of all that concept's terms.
+
+    Only the terms' content words count: "lov om offentlige anskaffelser" lends "lov",
+    "offent", "anskaff", never "om", which would match nearly every sentence."""
     out: dict[str, set[str]] = {}
     for concept, qwords in concepts:
-        alt = {s for lang, t in concept.all_terms() for s in stems(words(t), lang)}
+        alt = {s for lang, t in concept.all_terms() for s in stems(content_words(t), lang) if len(s) > 2}
         for w in qwords:
             out.setdefault(w, set()).update(alt)
     return out

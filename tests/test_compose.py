@@ -101,6 +101,14 @@ sources: ["Anskaffelsesforskriften"]
 
 ## Åpen anbudskonkurranse
 Ved åpen anbudskonkurranse er fristen for å levere tilbud minst 30 dager etter at kunngjøringen ble sendt (FOA § 20-3).
+
+## Unntak fra forskriften
+Forskriften gjelder ikke for anskaffelser på forsvarsområdet som definert i forskrift om forsvarsanskaffelser, og ikke for anskaffelser som definert i forsyningsforskriften.
+
+## Definisjoner
+I forskriften menes med
+a. livssyklus: alle faser i varens eller tjenestens levetid;
+b. innovasjon: innføring av en ny eller vesentlig forbedret vare, tjeneste eller prosess.
 """
 
 
@@ -205,6 +213,13 @@ def test_a_comparison_and_a_counted_noun_are_counts(assistant):
     assert "**Indhenter ordregiveren flere end tre tilbud, skal det kort begrundes.**" in begrund.answer
     partners = assistant.ask("Hvor mange partnere har programmet?")
     assert "29 partnere" in quoted(partners).splitlines()[0]
+
+
+def test_how_a_law_defines_a_term_gets_the_definition_not_every_defined_as(assistant):
+    # "definerer" only says a definition is wanted, and the law's name says where to look:
+    # neither may make "som definert i forskrift om …" outrank "innovasjon: innføring av …".
+    answer = assistant.ask("Hvordan definerer anskaffelsesforskriften innovasjon?")
+    assert "innovasjon: innføring av en ny" in quoted(answer).splitlines()[0]
 
 
 def test_a_passage_about_another_procedure_does_not_answer_for_the_one_asked_about(assistant):
