@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     )
     chat_model: str = Field(default="gpt-4o-mini", description="The chat model.")
     llm_timeout: float = Field(default=30.0, description="Seconds every language-model call may take.")
+    translate_query: bool = Field(
+        default=True,
+        description="With a language model: one call translates the question into the corpus's other "
+        "languages before search (glossary terms only when off, or when the call fails).",
+    )
+    translate_timeout: float = Field(
+        default=10.0, gt=0,
+        description="Seconds the translation call may take (one try, at most ASSISTANT_LLM_TIMEOUT); "
+        "after that search runs with glossary terms only.",
+    )
 
     # Retrieval
     top_k: int = Field(default=5, description="Passages an answer draws on.")

@@ -2,7 +2,9 @@
 
 The model name picks the behaviour: "ok" streams `FakeOpenAI.reply`, "error-500" /
 "error-401" / "error-429" answer with that status, "stall" sleeps past any timeout.
-Every request body is kept in `requests` for assertions.
+The translation step's requests (recognised by their system prompt) are answered with
+`FakeOpenAI.translation` when it is set, and `translation_fault` ("error-500", "stall")
+makes only them fail. Every request body is kept in `requests` for assertions.
 """
 
 from __future__ import annotations
@@ -12,10 +14,21 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from assistant.answer import TRANSLATE_SYSTEM_PROMPT
+
+TRANSLATE_OPENING = TRANSLATE_SYSTEM_PROMPT[:40]
+
+
+def is_translation(body: dict) -> bool:
+    messages = body.get("messages") or [{}]
+    return str(messages[0].get("content", "")).startswith(TRANSLATE_OPENING)
+
 
 class FakeOpenAI:
     def __init__(self):
         self.reply = "Svar [1]."
+        self.translation: str | None = None
+        self.translation_fault = ""
         self.requests: list[dict] = []
         self.embedding_dim = 8
         server = self
@@ -30,17 +43,21 @@ class FakeOpenAI:
                 if self.path.endswith("/embeddings"):
                     return self._embeddings(body)
                 model = body.get("model", "ok")
+                reply = server.reply
+                if is_translation(body):
+                    model = server.translation_fault or model
+                    reply = server.reply if server.translation is None else server.translation
                 if model.startswith("error-"):
                     return self._json(int(model.split("-")[1]), {"error": {"message": "fake failure", "type": "server_error"}})
                 if model == "stall":
                     time.sleep(5)  # the client has given up by now
                     return None
                 if body.get("stream"):
-                    return self._stream(server.reply, model)
+                    return self._stream(reply, model)
                 return self._json(200, {
                     "id": "x", "object": "chat.completion", "created": 0, "model": model,
                     "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": server.reply}}],
+                                 "message": {"role": "assistant", "content": reply}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 })
 
@@ -80,6 +97,15 @@ class FakeOpenAI:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def translation_requests(self) -> list[dict]:
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions") and is_translation(r["body"])]
+
+    @property
+    def answer_requests(self) -> list[dict]:
+        return [r["body"] for r in self.requests
+                if r["path"].endswith("/chat/completions") and not is_translation(r["body"])]
 
     def __enter__(self):
         self.thread.start()
