@@ -35,8 +35,9 @@ from typing import Literal
 from filelock import FileLock, Timeout
 
 from .config import Settings
+from .loaders import source_name
 from .store import DocumentRecord, Store, now_iso
-from .sync import FileResult, PlannedFile, Progress, SyncReport, plan, reconcile
+from .sync import EmbeddingDown, FileResult, PlannedFile, Progress, SyncReport, plan, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,18 @@ class CorpusBusy(Exception):
 
 class StoreInUse(CorpusBusy):
     """The web app serves this embedded store, so another process must not write to it."""
+
+
+def embedding_down_text(text: dict[str, str], embedding, exc: Exception, replaced: bool) -> str:
+    """Why an uploaded file was not stored, in one staff language (`text`: STAFF_TEXT[lang]):
+    "not answering" when the endpoint could not be reached, else the endpoint's own reason."""
+    import openai
+
+    kept = text["embedding_kept"] if replaced else text["embedding_not_added"]
+    cause = exc.__cause__.__cause__ if isinstance(exc.__cause__, Exception) else None
+    if isinstance(cause, (openai.APIConnectionError, openai.APITimeoutError)):
+        return text["embedding_down"].format(url=getattr(embedding, "where", "?"), kept=kept)
+    return text["embedding_failed"].format(kept=kept, detail=str(exc))
 
 
 def busy_message(where: str) -> str:
@@ -97,12 +110,36 @@ class Corpus:
 
         Saving happens under the lock too, so a delete or another upload of the same name
         never interleaves with it. Replacing a document is an upload that overwrites.
+        When the embedding endpoint fails, every file not yet stored is reported failed
+        with a message saying so (the store keeps what it had), rather than raising.
         """
         with self.writing(wait):
             saved = save(Path(self.settings.corpus_dir))
             if not saved:
                 return SyncReport()
-            return reconcile(self.store, self.settings, saved, progress)
+            try:
+                return reconcile(self.store, self.settings, saved, progress)
+            except EmbeddingDown as exc:
+                log.warning("upload not stored: %s", exc)
+                return self._embedding_down(exc, saved)
+
+    def _embedding_down(self, exc: EmbeddingDown, saved: list[Path]) -> SyncReport:
+        """The upload's report when the embedding endpoint failed: the files done before it,
+        then one failed row per file not stored, in both staff languages."""
+        from .ui_text import STAFF_TEXT
+
+        done = {r.source for r in exc.report.results}
+        corpus = Path(self.settings.corpus_dir)
+        results = list(exc.report.results)
+        for path in saved:
+            source = source_name(path, corpus)
+            if source in done:
+                continue
+            replaced = self.store.document(source) is not None
+            reason = " / ".join(
+                embedding_down_text(STAFF_TEXT[lang], self.store.embedding, exc, replaced) for lang in ("da", "en"))
+            results.append(FileResult(source, "failed", reason=reason))
+        return SyncReport(results=results, repaired=exc.report.repaired)
 
     def delete(self, source: str, *, keep_file: bool = False, wait: float = 0.0) -> FileResult:
         """Remove a document: its file in the corpus folder (unless `keep_file`) and its chunks.

@@ -26,6 +26,7 @@ from typing import Literal
 
 from .chunking import chunk_document
 from .config import Settings
+from .embeddings import EmbeddingUnavailable
 from .loaders import LoadError, LoadLimits, load_file, source_name
 from .store import DocumentRecord, Store, StoreError, now_iso
 
@@ -58,6 +59,17 @@ class SyncReport:
     @property
     def changed(self) -> bool:
         return any(r.status in {"added", "updated", "removed"} for r in self.results)
+
+
+class EmbeddingDown(EmbeddingUnavailable):
+    """The embedding endpoint failed while a file was written; that file was rolled back,
+    so the store is as it was before it, and the sync stopped (every other file would fail
+    the same way). `report` holds the files finished before; `source` the one that failed."""
+
+    def __init__(self, message: str, report: SyncReport, source: str):
+        super().__init__(message)
+        self.report = report
+        self.source = source
 
 
 @dataclass
@@ -376,7 +388,12 @@ def reconcile(
         if known:
             result = FileResult(item.source, "failed", reason=f"{known} (unchanged since it failed; not read again)")
         else:
-            result = _apply(store, settings, item, progress)
+            try:
+                result = _apply(store, settings, item, progress)
+            except EmbeddingUnavailable as exc:
+                store.repair()  # roll this file back: its pending record and any chunks go
+                failures.save()
+                raise EmbeddingDown(str(exc), report, item.source) from exc
             failures.note(item, result, load_error=result.load_error)
         report.results.append(result)
         if progress.on_result:

@@ -117,6 +117,12 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "h_updated": "opdateret", "h_status": "status", "h_reason": "årsag", "h_time": "tid",
         "h_vote": "stemme", "h_comment": "kommentar", "h_question": "spørgsmål", "h_answer": "svar",
         "h_mode": "tilstand",
+        "embedding_down": "Embedding-serveren på {url} svarer ikke: {kept}. Filen ligger i kildemappen: start "
+                          "serveren og upload eller gen-synkronisér igen, eller sæt ASSISTANT_EMBEDDINGS=local "
+                          "og kør `python ingest.py --rebuild`.",
+        "embedding_failed": "Embedding-serveren afviste filen: {kept}. Årsag: {detail}",
+        "embedding_not_added": "filen blev ikke tilføjet, og kildebiblioteket er uændret",
+        "embedding_kept": "filen blev ikke opdateret, og kildebiblioteket har stadig den forrige version",
     },
     "en": {
         "title": "Corpus (staff)",
@@ -142,6 +148,12 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "h_updated": "updated", "h_status": "status", "h_reason": "reason", "h_time": "time",
         "h_vote": "vote", "h_comment": "comment", "h_question": "question", "h_answer": "answer",
         "h_mode": "mode",
+        "embedding_down": "The embedding server at {url} is not answering: {kept}. The file is in the corpus "
+                          "folder: start the server and upload or re-sync again, or set ASSISTANT_EMBEDDINGS=local "
+                          "and run `python ingest.py --rebuild`.",
+        "embedding_failed": "The embedding server refused the file: {kept}. Reason: {detail}",
+        "embedding_not_added": "the file was not added, and the store is unchanged",
+        "embedding_kept": "the file was not updated, and the store still has the previous version",
     },
 }
 
