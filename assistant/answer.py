@@ -342,7 +342,7 @@ class Assistant:
         try:
             reply = build_translate_chain(model).invoke(translate_inputs(text, targets))
             translations = parse_translations(reply, targets)
-            why = "" if translations else f"unparsable reply {str(reply)[:80]!r}"
+            why = "" if translations else f"unparsable reply of {len(str(reply))} characters"
         except Exception as exc:  # search runs without it; the buyer sees no error
             translations, why = {}, _reason(exc)
         timings["translate_ms"] = round((time.perf_counter() - started) * 1000, 2)
@@ -350,7 +350,9 @@ class Assistant:
             log.warning("query translation failed (%s, %.0f ms): searching with glossary terms only",
                         why, timings["translate_ms"])
         else:
-            log.info("searching with translations %s (%.0f ms)", translations, timings["translate_ms"])
+            # The texts go with the answer (its `translations`), not into the log.
+            log.info("searching with translations into %s (%.0f ms)", ", ".join(translations),
+                     timings["translate_ms"])
         return translations
 
     def _abstention(self, question, standalone, language, result: SearchResult, timings, started,
