@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -193,9 +194,36 @@ def units_from_json(value: str) -> list[Unit]:
         return []
 
 
-@dataclass
+# Chroma metadata holds only strings, numbers and booleans, never None or an empty list: a
+# list field is stored as one string, its items joined by the separator that cannot occur in
+# them (a URL has no spaces; a front-matter line has no line break).
+LIST_SEPARATORS = {"official_urls": " ", "sources": "\n", "topics": "\n"}
+
+
+def list_items(values) -> tuple[str, ...]:
+    """Front-matter list values as stored: each on one line, blank ones left out."""
+    return tuple(" ".join(str(v).split()) for v in values or () if v is not None and str(v).strip())
+
+
+def join_list(items, separator: str = "\n") -> str:
+    return separator.join(list_items(items))
+
+
+@lru_cache(maxsize=4096)
+def split_list(value: str, separator: str = "\n") -> tuple[str, ...]:
+    """The items `join_list` joined. Cached: every chunk of a document carries the same
+    lists, so the BM25 snapshot keeps one tuple per document, not one per chunk."""
+    parts = value.split() if separator == " " else value.split(separator)
+    return tuple(part.strip() for part in parts if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
-    """One retrievable passage with everything a citation needs."""
+    """One retrievable passage with everything a citation needs.
+
+    It owns its serialisation: `metadata()` is what Chroma (and the BM25 snapshot) stores
+    beside the text, `from_metadata` the one way back; `where()` builds a filter on its keys.
+    """
 
     source: str
     text: str
@@ -210,17 +238,24 @@ class Chunk:
     role: Role = "body"
     jurisdiction: str = ""
     as_of: str = ""
-    official_urls: list[str] = field(default_factory=list)  # the document's front-matter links
+    official_urls: tuple[str, ...] = ()  # the document's front-matter links
+    sources: tuple[str, ...] = ()  # the document's front matter: what a note is based on
+    topics: tuple[str, ...] = ()  # the document's front-matter topics
+    # The quotable units as stored (`units_to_json`), kept serialised: a Unit object per
+    # unit of 100,000 chunks would cost the BM25 snapshot some 150 MB. Empty: from the text.
+    units_json: str = field(default="", repr=False, compare=False)
 
     @property
     def units(self) -> list[Unit]:
-        return segment_units(self.text, self.section if self.provision else "")
+        stored = units_from_json(self.units_json) if self.units_json else []
+        return stored or segment_units(self.text, self.section if self.provision else "")
 
     @property
     def indexed_text(self) -> str:
         return indexed_text(self.title, self.section, self.heading, self.text)
 
     def metadata(self) -> dict[str, str | int]:
+        """What Chroma stores beside the text (no None, no lists: see LIST_SEPARATORS)."""
         return {
             "source": self.source,
             "title": self.title,
@@ -232,11 +267,41 @@ class Chunk:
             "subsections": self.subsections,
             "heading": self.heading,
             "role": self.role,
-            "units": units_to_json(self.units),
+            "units": self.units_json or units_to_json(self.units),
             "jurisdiction": self.jurisdiction,
             "as_of": self.as_of,
-            "official_urls": " ".join(self.official_urls),
+            **{name: join_list(getattr(self, name), sep) for name, sep in LIST_SEPARATORS.items()},
         }
+
+    @classmethod
+    def from_metadata(cls, text: str, meta: dict) -> "Chunk":
+        """The chunk `metadata()` described; keys it does not know (the store's "version")
+        are ignored, and a key missing from an older store takes its default."""
+        def string(key: str) -> str:
+            value = meta.get(key)
+            return "" if value is None else str(value)
+
+        return cls(
+            source=string("source"), text=text or "", title=string("title"), section=string("section"),
+            page=int(meta.get("page") or 0), language=string("language"),
+            position=int(meta.get("position") or 0), provision=string("provision"),
+            subsections=string("subsections"), heading=string("heading"),
+            role=meta.get("role") or "body", jurisdiction=string("jurisdiction"), as_of=string("as_of"),
+            units_json=string("units"),
+            **{name: split_list(string(name), sep) for name, sep in LIST_SEPARATORS.items()},
+        )
+
+    @staticmethod
+    def where(**equal: str) -> dict:
+        """A Chroma filter: every named metadata key equals its value (`Chunk.where(source=s)`)."""
+        unknown = set(equal) - METADATA_KEYS
+        if unknown:
+            raise ValueError(f"not a chunk metadata key: {', '.join(sorted(unknown))}")
+        clauses = [{key: value} for key, value in equal.items()]
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+METADATA_KEYS = frozenset(Chunk("", "", "", "", 0, "", 0, units_json="[]").metadata())
 
 
 def indexed_text(title: str, section: str, heading: str, text: str) -> str:
@@ -257,7 +322,7 @@ def normalise_provision(label: str) -> str:
 
 def chunk_document(doc: LoadedDocument) -> list[Chunk]:
     chunks: list[Chunk] = []
-    urls = [s.strip() for s in doc.sources if re.match(r"https?://\S+$", s.strip())]
+    urls = tuple(s.strip() for s in doc.sources if re.match(r"https?://\S+$", s.strip()))
     for section in doc.sections:
         role = section_role(section.headings)
         for piece in _section_pieces(section):
@@ -272,6 +337,8 @@ def chunk_document(doc: LoadedDocument) -> list[Chunk]:
                     jurisdiction=doc.jurisdiction,
                     as_of=doc.as_of,
                     official_urls=urls,
+                    sources=list_items(doc.sources),
+                    topics=list_items(doc.topics),
                     **piece,
                 )
             )

@@ -37,16 +37,16 @@ import bm25s
 import numpy as np
 import yaml
 
-from .chunking import indexed_text, normalise_provision
+from .chunking import Chunk, normalise_provision
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
 from .glossary import Glossary, default_glossary, equivalent_stems
 from .query import COUNTRIES, analyse, mentions
-from .store import Store, StoredChunk
+from .store import Store
 from .text import content_words, doc_tokens, query_stems, query_tokens, stems, term_weight, words
 
 CANDIDATES = 50
-INDEX_VERSION = 5  # bump when tokenisation changes, so cached indexes are rebuilt
+INDEX_VERSION = 6  # bump when tokenisation or the snapshot's format changes, so cached indexes are rebuilt
 EVIDENCE_PASSAGES = 3
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
 TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
@@ -132,41 +132,42 @@ def calibration_for(embedding, settings: Settings, path: Path | None = None) -> 
     return Calibration(key=key, calibrated_with=str(entry.get("calibrated_with", "")), **values)
 
 
-def passage_jurisdiction(meta: dict) -> str:
+def passage_jurisdiction(chunk: Chunk) -> str:
     """DK, NO, EU or "" (guidance with no jurisdiction): the front matter's, else the law's language."""
-    explicit = str(meta.get("jurisdiction") or "").strip().upper()
-    return explicit or LANGUAGE_JURISDICTION.get(meta.get("language", ""), "")
+    explicit = chunk.jurisdiction.strip().upper()
+    return explicit or LANGUAGE_JURISDICTION.get(chunk.language, "")
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Hit:
-    """A retrieved passage with its fused score."""
+    """A retrieved passage: the stored chunk with its fused score and dense similarity.
+
+    The chunk's fields read through (`hit.source`, `hit.section`, ...)."""
 
     id: str
-    text: str
-    source: str
-    title: str
-    section: str
-    page: int
-    language: str
+    chunk: Chunk
     score: float
-    provision: str = ""
     dense: float = 0.0
-    role: str = "body"  # body | steps | pitfalls | sources (from the chunk's section heading)
-    units: str = ""  # the chunk's quotable units (JSON, see chunking.units_to_json)
-    jurisdiction: str = ""
-    as_of: str = ""
-    official_urls: str = ""  # space-separated links from the document's front matter
 
     @classmethod
-    def from_stored(cls, chunk: StoredChunk, score: float, dense: float = 0.0) -> "Hit":
-        m = chunk.meta
-        return cls(
-            id=chunk.id, text=chunk.text, source=m.get("source", ""), title=m.get("title", ""),
-            section=m.get("section", ""), page=int(m.get("page") or 0),
-            language=m.get("language", ""), score=score, provision=m.get("provision", ""),
-            dense=dense,
-        )
+    def from_chunk(cls, id: str, chunk: Chunk, *, score: float, dense: float = 0.0) -> "Hit":
+        return cls(id=id, chunk=chunk, score=score, dense=dense)
+
+    text = property(lambda self: self.chunk.text)
+    source = property(lambda self: self.chunk.source)
+    title = property(lambda self: self.chunk.title)
+    section = property(lambda self: self.chunk.section)
+    page = property(lambda self: self.chunk.page)
+    language = property(lambda self: self.chunk.language)
+    provision = property(lambda self: self.chunk.provision)
+    role = property(lambda self: self.chunk.role)  # body | steps | pitfalls | sources (its heading)
+    jurisdiction = property(lambda self: self.chunk.jurisdiction)
+    as_of = property(lambda self: self.chunk.as_of)
+    # As stored: the quotable units as JSON (chunking.units_to_json), the links space-separated.
+    units = property(lambda self: self.chunk.units_json)
+    official_urls = property(lambda self: " ".join(self.chunk.official_urls))
+    sources = property(lambda self: self.chunk.sources)  # the document's front matter
+    topics = property(lambda self: self.chunk.topics)
 
 
 @dataclass
@@ -194,41 +195,39 @@ class Bm25Index:
     few passages the relevance gate inspects are re-tokenised on demand.
     """
 
-    def __init__(self, ids: list[str], metas: list[dict], texts: list[str], model: bm25s.BM25 | None):
+    def __init__(self, ids: list[str], chunks: list[Chunk], model: bm25s.BM25 | None):
         self.ids = ids
-        self.metas = metas
-        self.texts = texts
+        self.chunks = chunks
         self.model = model
         self.vocab: dict[str, int] = model.vocab_dict if model is not None else {}
         self.position = {cid: i for i, cid in enumerate(ids)}
         self._masks: dict[str, np.ndarray] = {}
-        self.languages = sorted({m.get("language") or "" for m in metas} - {""})
+        self.languages = sorted({c.language for c in chunks} - {""})
         self._tokens: dict[int, frozenset[str]] = {}
-        self.prev, self.next = _neighbours(metas)
+        self.prev, self.next = _neighbours(chunks)
         self.by_provision: dict[str, list[int]] = {}
-        for i, meta in enumerate(metas):
-            if meta.get("provision"):
-                self.by_provision.setdefault(meta["provision"], []).append(i)
+        for i, chunk in enumerate(chunks):
+            if chunk.provision:
+                self.by_provision.setdefault(chunk.provision, []).append(i)
 
     @classmethod
     def build(cls, store: Store) -> "Bm25Index":
-        ids, metas, texts, tokens = [], [], [], []
-        for chunk in store.all_chunks():
-            ids.append(chunk.id)
-            metas.append(_slim(chunk.meta))
-            texts.append(chunk.text)
-            tokens.append(_passage_tokens(metas[-1], chunk.text))
+        ids, chunks, tokens = [], [], []
+        for stored in store.all_chunks():
+            ids.append(stored.id)
+            chunks.append(stored.chunk)
+            tokens.append(_passage_tokens(stored.chunk))
         model = None
         if ids:
             model = bm25s.BM25()
             model.index(tokens, show_progress=False)
-        return cls(ids, metas, texts, model)
+        return cls(ids, chunks, model)
 
     def passage_tokens(self, i: int) -> frozenset[str]:
         if i not in self._tokens:
             if len(self._tokens) > 5000:
                 self._tokens.clear()
-            self._tokens[i] = frozenset(_passage_tokens(self.metas[i], self.texts[i]))
+            self._tokens[i] = frozenset(_passage_tokens(self.chunks[i]))
         return self._tokens[i]
 
     def with_neighbours(self, scores: np.ndarray, weight: float) -> np.ndarray:
@@ -243,7 +242,7 @@ class Bm25Index:
     def language_mask(self, language: str) -> np.ndarray:
         if language not in self._masks:
             self._masks[language] = np.array(
-                [m.get("language") == language for m in self.metas], dtype=np.float32
+                [c.language == language for c in self.chunks], dtype=np.float32
             )
         return self._masks[language]
 
@@ -260,7 +259,8 @@ class Bm25Index:
         if self.model is not None:
             self.model.save(str(tmp / "bm25"))
         (tmp / "chunks.json").write_text(
-            json.dumps({"ids": self.ids, "metas": self.metas, "texts": self.texts}, ensure_ascii=False),
+            json.dumps({"ids": self.ids, "texts": [c.text for c in self.chunks],
+                        "metas": [c.metadata() for c in self.chunks]}, ensure_ascii=False),
             encoding="utf-8",
         )
         shutil.rmtree(folder, ignore_errors=True)
@@ -270,30 +270,24 @@ class Bm25Index:
     def load(cls, folder: Path) -> "Bm25Index":
         data = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(folder / "bm25")) if data["ids"] else None
-        return cls(data["ids"], data["metas"], data["texts"], model)
+        chunks = [Chunk.from_metadata(text, meta) for text, meta in zip(data["texts"], data["metas"], strict=True)]
+        return cls(data["ids"], chunks, model)
 
 
-def _passage_tokens(meta: dict, text: str) -> list[str]:
-    full = indexed_text(meta.get("title", ""), meta.get("section", ""), meta.get("heading", ""), text)
-    return doc_tokens(full, meta.get("language", "da"))
+def _passage_tokens(chunk: Chunk) -> list[str]:
+    return doc_tokens(chunk.indexed_text, chunk.language)
 
 
-def _neighbours(metas: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def _neighbours(chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray]:
     """Index of the previous and next passage of the same document (-1: none)."""
-    n = len(metas)
+    n = len(chunks)
     prev = np.full(n, -1, dtype=np.int64)
     nxt = np.full(n, -1, dtype=np.int64)
-    order = sorted(range(n), key=lambda i: (metas[i].get("source", ""), int(metas[i].get("position") or 0)))
+    order = sorted(range(n), key=lambda i: (chunks[i].source, chunks[i].position))
     for a, b in zip(order, order[1:]):
-        if metas[a].get("source") == metas[b].get("source"):
+        if chunks[a].source == chunks[b].source:
             nxt[a], prev[b] = b, a
     return prev, nxt
-
-
-def _slim(meta: dict) -> dict:
-    keys = ("source", "title", "section", "page", "language", "provision", "subsections", "heading", "position",
-            "role", "units", "jurisdiction", "as_of", "official_urls")
-    return {k: meta.get(k, "") for k in keys}
 
 
 class Retriever:
@@ -395,11 +389,9 @@ class Retriever:
             fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
         order = self._provisions_first(query, index, order, fused)
-        hits = [
-            Hit(id=index.ids[i], text=index.texts[i], score=round(fused.get(i, 0.0), 6),
-                dense=round(cosine.get(i, 0.0), 4), **_hit_meta(index.metas[i]))
-            for i in order[: max(k, 10)]
-        ]
+        hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
+                               dense=round(cosine.get(i, 0.0), 4))
+                for i in order[: max(k, 10)]]
         best_dense = None if degraded else max(cosine.values(), default=0.0)
         evidence = self.evidence(query, index, order[:5], concepts, best_dense)
         abstain = not hits or evidence < cal.abstain_threshold
@@ -456,7 +448,7 @@ class Retriever:
             terms = [t for t in translated.get(lang, []) if t != rendering][:12]
             text = "\n".join([rendering or query] + terms)
             try:
-                found = self.store.query(self.store.embed_query(text), CANDIDATES, where={"language": lang})
+                found = self.store.query(self.store.embed_query(text), CANDIDATES, where=Chunk.where(language=lang))
             except EmbeddingUnavailable as exc:
                 self._dense_error = str(exc)
                 self._dense_down_until = time.monotonic() + self.settings.embedding_retry_seconds
@@ -481,8 +473,8 @@ class Retriever:
         factors: dict[int, float] = {}
         by_source: dict[str, float] = {}
         for i in fused:
-            meta = index.metas[i]
-            where = passage_jurisdiction(meta)
+            chunk = index.chunks[i]
+            where = passage_jurisdiction(chunk)
             factor = 1.0
             national = named - {"EU"}
             if national:
@@ -499,12 +491,12 @@ class Retriever:
                     factor *= OWN_COUNTRY_BOOST
                 elif own and where and where != "EU":
                     factor *= NEIGHBOUR_COUNTRY
-            if len(_LEADER.findall(index.texts[i])) >= 3:
+            if len(_LEADER.findall(chunk.text)) >= 3:
                 factor *= CONTENTS_FACTOR
             if documents:
-                source = meta.get("source", "")
+                source = chunk.source
                 if source not in by_source:
-                    label = f"{source} {meta.get('title', '')}".replace("_", " ")
+                    label = f"{source} {chunk.title}".replace("_", " ")
                     by_source[source] = NAMED_DOCUMENT_BOOST if any(mentions(h, label) for h in documents) else 1.0
                 factor *= by_source[source]
             if factor != 1.0:
@@ -518,11 +510,11 @@ class Retriever:
         scored: dict[int, float] = {}
         for provision, sub, law in wanted:
             for i in index.by_provision.get(provision, []):
-                meta = index.metas[i]
+                chunk = index.chunks[i]
                 bonus = 1.0
-                if law and law in meta.get("source", "").lower():
+                if law and law in chunk.source.lower():
                     bonus += 1.0
-                if sub and sub in _sub_range(meta.get("subsections", "")):
+                if sub and sub in _sub_range(chunk.subsections):
                     bonus += 0.5
                 scored[i] = max(scored.get(i, 0.0), bonus + fused.get(i, 0.0) * 10)
         first = sorted(scored, key=lambda i: -scored[i])
@@ -565,7 +557,7 @@ class Retriever:
             if concept_stems.get(w, set()) & passage or any(all(p & passage for p in v) if isinstance(v, list) else v & passage for v in variants):
                 found += weight
         lexical = found / total if total else 0.0
-        if asks_for_amount(query) and not any(AMOUNT.search(index.texts[i]) for i in top[:EVIDENCE_PASSAGES]):
+        if asks_for_amount(query) and not any(AMOUNT.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES]):
             lexical *= 0.5  # "what did it cost?" needs a passage that states an amount
         if dense is None:
             return lexical
@@ -592,17 +584,6 @@ def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list
         return []
     best = max(score for score, _ in rankings) or 1.0
     return [(max(LIST_FLOOR, score / best), order) for score, order in rankings]
-
-
-def _hit_meta(meta: dict) -> dict:
-    return {
-        "source": meta.get("source", ""), "title": meta.get("title", ""),
-        "section": meta.get("section", ""), "page": int(meta.get("page") or 0),
-        "language": meta.get("language", ""), "provision": meta.get("provision", ""),
-        "role": meta.get("role") or "body", "units": meta.get("units") or "",
-        "jurisdiction": meta.get("jurisdiction") or "", "as_of": meta.get("as_of") or "",
-        "official_urls": meta.get("official_urls") or "",
-    }
 
 
 _AMOUNT_QUESTION = re.compile(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
@@ -39,12 +39,13 @@ import httpx
 import numpy as np
 from chromadb.errors import NotFoundError
 
-from .chunking import Chunk
+from .chunking import Chunk, join_list, split_list
 from .config import Settings
 from .embeddings import make_embedding
 
 BATCH = 5000  # below Chroma's maximum batch size (5461)
 DELETING = "-"
+VERSION = "version"  # the store's own key on every chunk: the document version it belongs to
 Collection = Literal["chunks", "docs", "lease"]
 
 
@@ -75,13 +76,27 @@ class DocumentRecord:
     pending: str = ""  # version being written, or "-" while deleting
     as_of: str = ""  # the legal date the document describes (front matter)
     review_by: str = ""  # staff must re-check it by this date (front matter)
+    sources: tuple[str, ...] = ()  # what the document is based on (front matter)
+    topics: tuple[str, ...] = ()  # front matter
 
     def overdue(self, today) -> bool:
         """Past its review date: the inventory and `assistant docs` flag it."""
         return bool(self.review_by) and self.review_by < today.isoformat()
 
     def metadata(self) -> dict:
-        return {k: v for k, v in asdict(self).items()}
+        """The record as Chroma metadata (lists joined: Chroma stores no empty list)."""
+        return {k: join_list(v) if k in _LISTS else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> "DocumentRecord":
+        values = {f.name: meta.get(f.name) or "" for f in fields(cls)}
+        values["chunks"] = int(meta.get("chunks") or 0)
+        for name in _LISTS:
+            values[name] = split_list(str(values[name]))
+        return cls(**values)
+
+
+_LISTS = ("sources", "topics")
 
 
 @dataclass(kw_only=True)
@@ -96,11 +111,18 @@ class Audit:
         return not self.mismatched and not self.orphan_ids
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class StoredChunk:
+    """A chunk as the store holds it: its id and the document version it belongs to."""
+
     id: str
-    text: str
-    meta: dict
+    chunk: Chunk
+    version: str = ""
+
+    @classmethod
+    def from_chroma(cls, cid: str, text: str, meta: dict | None) -> "StoredChunk":
+        meta = meta or {}
+        return cls(id=cid, chunk=Chunk.from_metadata(text, meta), version=str(meta.get(VERSION) or ""))
 
 
 def doc_key(source: str) -> str:
@@ -247,12 +269,13 @@ class Store:
 
     def documents(self) -> dict[str, DocumentRecord]:
         got = self._on("docs", "get", include=["metadatas"])
-        return {meta["source"]: _record(meta) for meta in got["metadatas"] or []}
+        records = (DocumentRecord.from_metadata(meta) for meta in got["metadatas"] or [])
+        return {record.source: record for record in records}
 
     def document(self, source: str) -> DocumentRecord | None:
         """One document's record, without reading the whole manifest."""
         got = self._on("docs", "get", ids=[doc_key(source)], include=["metadatas"])
-        return _record(got["metadatas"][0]) if got["metadatas"] else None
+        return DocumentRecord.from_metadata(got["metadatas"][0]) if got["metadatas"] else None
 
     def _put_record(self, record: DocumentRecord) -> None:
         self._on(
@@ -278,11 +301,10 @@ class Store:
     def write_document(self, record: DocumentRecord, chunks: list[Chunk], on_progress=None) -> None:
         """Replace a document's chunks with a new version, crash-safely."""
         old = self.document(record.source)
-        pending = DocumentRecord(**{**record.metadata(), "pending": record.content_hash})
         if old is not None:  # keep serving the committed version until the commit
-            pending = DocumentRecord(**{**old.metadata(), "pending": record.content_hash})
+            pending = replace(old, pending=record.content_hash)
         else:
-            pending.content_hash = ""
+            pending = replace(record, pending=record.content_hash, content_hash="")
         self._put_record(pending)
 
         done = 0
@@ -294,7 +316,7 @@ class Store:
                 ids=[chunk_id(c.source, record.content_hash, c.position) for c in batch],
                 embeddings=[np.asarray(v, dtype=np.float32) for v in vectors],
                 documents=[c.text for c in batch],
-                metadatas=[{**c.metadata(), "version": record.content_hash} for c in batch],
+                metadatas=[{**c.metadata(), VERSION: record.content_hash} for c in batch],
             )
             done += len(batch)
             if on_progress:
@@ -319,9 +341,9 @@ class Store:
         return True
 
     def _delete_chunks(self, source: str, keep_version: str | None) -> None:
-        where: dict = {"source": source}
+        where = Chunk.where(source=source)
         if keep_version is not None:
-            where = {"$and": [{"source": source}, {"version": {"$ne": keep_version}}]}
+            where = {"$and": [where, {VERSION: {"$ne": keep_version}}]}
         while True:
             got = self._on("chunks", "get", where=where, include=[], limit=BATCH)
             if not got["ids"]:
@@ -434,14 +456,14 @@ class Store:
         return self._on("chunks", "count")
 
     def all_chunks(self, page: int = 5000):
-        """Every stored chunk (id, text, metadata), in pages."""
+        """Every stored chunk, in pages."""
         offset = 0
         while True:
             got = self._on("chunks", "get", include=["documents", "metadatas"], limit=page, offset=offset)
             if not got["ids"]:
                 return
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield StoredChunk(cid, text, meta)
+                yield StoredChunk.from_chroma(cid, text, meta)
             offset += len(got["ids"])
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -457,17 +479,11 @@ class Store:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (StoredChunk(cid, text, meta), 1.0 - float(dist))
+            (StoredChunk.from_chroma(cid, text, meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0]
             )
         ]
-
-
-def _record(meta: dict) -> DocumentRecord:
-    fields = {k: meta.get(k, "") for k in DocumentRecord.__dataclass_fields__}
-    fields["chunks"] = int(meta.get("chunks") or 0)
-    return DocumentRecord(**fields)
 
 
 # Transport failures of the HTTP client (chromadb 1.x talks httpx) and of sockets. The

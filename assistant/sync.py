@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .chunking import chunk_document
+from .chunking import chunk_document, list_items
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
 from .loaders import LoadError, LoadLimits, load_file, source_name
@@ -449,6 +449,8 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
         kind=doc.kind,
         as_of=doc.as_of,
         review_by=doc.review_by,
+        sources=list_items(doc.sources),
+        topics=list_items(doc.topics),
     )
 
     def on_progress(done: int, total: int) -> None:

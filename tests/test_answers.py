@@ -73,8 +73,8 @@ def test_offline_answer_quotes_the_sources_verbatim_with_numbers(world):
     for c in answer.citations:
         assert f"[{c.n}]" in answer.answer
         for quote in c.quote.split(" … "):
-            assert any(quote in " ".join(chunk.text.split()) for chunk in store.all_chunks()
-                       if chunk.meta["source"] == c.source)
+            assert any(quote in " ".join(s.chunk.text.split()) for s in store.all_chunks()
+                       if s.chunk.source == c.source)
 
 
 def test_answer_follows_the_question_language_and_abstains_plainly(world):
@@ -141,9 +141,11 @@ def test_llm_condenses_follow_up_questions(world):
 
 
 def test_check_citations_keeps_only_given_sources():
+    from assistant.chunking import Chunk
     from assistant.retrieval import Hit
 
-    hit = Hit("a", "Tilbudsfristen er mindst 30 dage. Andet indhold.", "x.md", "X", "§ 76", 0, "da", 1.0)
+    chunk = Chunk("x.md", "Tilbudsfristen er mindst 30 dage. Andet indhold.", "X", "§ 76", 0, "da", 0)
+    hit = Hit.from_chunk("a", chunk, score=1.0)
     text, citations = check_citations("Fristen er 30 dage [1][2]. Se også [0].", [hit])
     assert text == "Fristen er 30 dage [1]. Se også." and len(citations) == 1
     assert citations[0].quote == "Tilbudsfristen er mindst 30 dage."

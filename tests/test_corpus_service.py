@@ -43,8 +43,8 @@ def cli(settings, *args: str, ingest: bool = False, extra_env: dict | None = Non
 
 def stored_sources(store: Store) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for chunk in store.all_chunks():
-        counts[chunk.meta["source"]] = counts.get(chunk.meta["source"], 0) + 1
+    for stored in store.all_chunks():
+        counts[stored.chunk.source] = counts.get(stored.chunk.source, 0) + 1
     return counts
 
 
@@ -217,7 +217,7 @@ def test_rebuild_replaces_every_vector_and_a_changed_embedding_works(settings, s
     assert len(vectors) == sum(r.chunks for r in store.documents().values())
     assert {len(v) for v in vectors} == {256}  # no vector of the old embedding is left
     hits = store.query(store.embed_query("markedsdialog før udbud"), 3)
-    assert hits and hits[0][0].meta["source"] == "markedsdialog.md"
+    assert hits and hits[0][0].chunk.source == "markedsdialog.md"
 
 
 def test_dry_run_writes_nothing(settings, sample_corpus):

@@ -42,9 +42,9 @@ def assert_consistent(settings, expect_files: bool) -> None:
     records = store.documents()
     versions: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
-    for chunk in store.all_chunks():
-        source = chunk.meta["source"]
-        versions.setdefault(source, set()).add(chunk.meta["version"])
+    for stored in store.all_chunks():
+        source = stored.chunk.source
+        versions.setdefault(source, set()).add(stored.version)
         counts[source] = counts.get(source, 0) + 1
     assert set(versions) <= set(records), "orphan chunks of a document with no record"
     for source, record in records.items():

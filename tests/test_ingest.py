@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import chunk_document
+from assistant.chunking import Chunk, chunk_document
 from assistant.embeddings import LocalEmbedding
 from assistant.loaders import load_file
 from assistant.store import EmbeddingMismatch, Store
@@ -21,8 +21,8 @@ from .conftest import EVAL_DOCS, ROOT, make_pdf, settings_env, settings_for
 
 def chunks_by_source(store: Store) -> dict[str, list]:
     out: dict[str, list] = {}
-    for chunk in store.all_chunks():
-        out.setdefault(chunk.meta["source"], []).append(chunk)
+    for stored in store.all_chunks():
+        out.setdefault(stored.chunk.source, []).append(stored.chunk)
     return out
 
 
@@ -93,7 +93,7 @@ def test_sync_adds_skips_unchanged_replaces_changed_and_removes_deleted(settings
     first = sync(store, settings)
     assert first.count("added") == 5 and not first.failed
     before = chunks_by_source(store)
-    assert before["report.pdf"][0].meta["page"] in (1, 2)
+    assert before["report.pdf"][0].page in (1, 2)
 
     calls = []
     original = store.embedding.__class__.__call__
@@ -215,8 +215,9 @@ def test_second_ingest_waits_or_exits_with_a_clear_message(settings, sample_corp
 def test_rebuild_starts_afresh(settings, sample_corpus):
     assert cli(settings).returncode == 0
     store = Store(settings)
-    store.chunks.upsert(ids=["stale-vector"], embeddings=[[0.5] * 512], documents=["stale"],
-                        metadatas=[{"source": "gone.md"}])  # what no file explains
+    gone = Chunk("gone.md", "stale", "Gone", "", 0, "da", 0)  # what no file explains
+    store.chunks.upsert(ids=["stale-vector"], embeddings=[[0.5] * 512], documents=[gone.text],
+                        metadatas=[gone.metadata()])
     run = cli(settings, "--rebuild")
     assert run.returncode == 0 and "5 added" in run.stdout
     store = Store(settings)
@@ -233,8 +234,8 @@ def test_real_eval_corpus_is_ingested_with_provisions_and_pages(tmp_path):
     assert report.count("added") == 5 and not report.failed
     stored = chunks_by_source(store)
     law = stored["udbudsloven_LBK-2025-116.txt"]
-    assert any(c.meta["provision"] == "§ 39" for c in law)
-    assert any(c.meta["section"].startswith("§ 8-2") for c in stored["anskaffelsesforskriften_FOR-2016-08-12-974.html"])
-    pages = {c.meta["page"] for c in stored["barcelona_innovative_procurement_guide_0.1.en.pdf"]}
+    assert any(c.provision == "§ 39" for c in law)
+    assert any(c.section.startswith("§ 8-2") for c in stored["anskaffelsesforskriften_FOR-2016-08-12-974.html"])
+    pages = {c.page for c in stored["barcelona_innovative_procurement_guide_0.1.en.pdf"]}
     assert min(pages) >= 1 and max(pages) >= 25
     assert sync(store, settings, [EVAL_DOCS]).count("unchanged") == 5

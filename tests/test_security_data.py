@@ -25,8 +25,8 @@ SECRET = "root:x:0:0:hemmelig-adgangskode:/root:/bin/bash"
 
 def stored_texts(store: Store) -> dict[str, str]:
     out: dict[str, str] = {}
-    for chunk in store.all_chunks():
-        out[chunk.meta["source"]] = out.get(chunk.meta["source"], "") + chunk.text
+    for stored in store.all_chunks():
+        out[stored.chunk.source] = out.get(stored.chunk.source, "") + stored.chunk.text
     return out
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assistant.chunking import chunk_document
 from assistant.loaders import load_file
-from assistant.store import DELETING, DocumentRecord, Store, now_iso
+from assistant.store import DELETING, VERSION, DocumentRecord, Store, now_iso
 
 from .conftest import LAW_TEXT
 
@@ -24,8 +26,8 @@ def written(settings, text: str = LAW_TEXT):
 
 def versions(store: Store) -> dict[str, int]:
     out: dict[str, int] = {}
-    for chunk in store.all_chunks():
-        out[chunk.meta["version"]] = out.get(chunk.meta["version"], 0) + 1
+    for stored in store.all_chunks():
+        out[stored.version] = out.get(stored.version, 0) + 1
     return out
 
 
@@ -44,10 +46,10 @@ def store(settings):
 
 def test_a_new_document_killed_before_its_commit_is_rolled_back(settings, store):
     record, chunks = written(settings)
-    pending = DocumentRecord(**{**record.metadata(), "content_hash": "", "pending": record.content_hash})
+    pending = replace(record, content_hash="", pending=record.content_hash)
     store._put_record(pending)  # step 1 done, then chunks added, then killed before the commit
     store.chunks.upsert(ids=["x-1"], embeddings=[[0.1] * 512], documents=["half"],
-                        metadatas=[{"source": "lov.txt", "version": record.content_hash}])
+                        metadatas=[{**chunks[0].metadata(), VERSION: record.content_hash}])
     assert store.repair() == ["lov.txt"]
     assert store.documents() == {} and store.count() == 0
 
@@ -57,28 +59,28 @@ def test_an_update_killed_after_its_commit_keeps_the_new_version_only(settings, 
     store.write_document(old, old_chunks)
     new, new_chunks = written(settings, LAW_TEXT.replace("prøveindkøb", "forsøgsindkøb"))
     # What write_document leaves when killed between the commit and the old chunks' deletion:
-    store._put_record(DocumentRecord(**{**old.metadata(), "pending": new.content_hash}))
+    store._put_record(replace(old, pending=new.content_hash))
     store.chunks.upsert(ids=[f"new-{c.position}" for c in new_chunks], embeddings=[[0.2] * 512] * len(new_chunks),
                         documents=[c.text for c in new_chunks],
-                        metadatas=[{**c.metadata(), "version": new.content_hash} for c in new_chunks])
-    store._put_record(DocumentRecord(**{**new.metadata(), "pending": new.content_hash}))
+                        metadatas=[{**c.metadata(), VERSION: new.content_hash} for c in new_chunks])
+    store._put_record(replace(new, pending=new.content_hash))
     assert_repaired_to(store, new.content_hash, len(new_chunks))
 
 
 def test_an_update_killed_before_its_commit_keeps_serving_the_old_version(settings, store):
     old, old_chunks = written(settings)
     store.write_document(old, old_chunks)
-    new, _ = written(settings, LAW_TEXT.replace("prøveindkøb", "forsøgsindkøb"))
-    store._put_record(DocumentRecord(**{**old.metadata(), "pending": new.content_hash}))
+    new, new_chunks = written(settings, LAW_TEXT.replace("prøveindkøb", "forsøgsindkøb"))
+    store._put_record(replace(old, pending=new.content_hash))
     store.chunks.upsert(ids=["new-0"], embeddings=[[0.2] * 512], documents=["half of the new version"],
-                        metadatas=[{"source": "lov.txt", "version": new.content_hash}])
+                        metadatas=[{**new_chunks[0].metadata(), VERSION: new.content_hash}])
     assert_repaired_to(store, old.content_hash, len(old_chunks))
 
 
 def test_a_delete_killed_halfway_finishes(settings, store):
     record, chunks = written(settings)
     store.write_document(record, chunks)
-    store._put_record(DocumentRecord(**{**record.metadata(), "pending": DELETING}))
+    store._put_record(replace(record, pending=DELETING))
     assert store.repair() == ["lov.txt"]
     assert store.documents() == {} and store.count() == 0
 
