@@ -115,6 +115,8 @@ class Citation:
     language: str = ""
     as_of: str = ""  # the legal date the source describes ("Gælder pr.")
     official_urls: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # what the cited document is based on (front matter)
+    topics: list[str] = field(default_factory=list)  # the cited document's topics (front matter)
 
 
 @dataclass
@@ -708,7 +710,8 @@ def _first_sentence(text: str) -> str:
 
 def _citation(n: int, hit: Hit, quote: str) -> Citation:
     return Citation(n, hit.source, hit.title, hit.page, hit.section, quote, round(hit.score, 6),
-                    language=hit.language, as_of=hit.as_of, official_urls=hit.official_urls.split())
+                    language=hit.language, as_of=hit.as_of, official_urls=hit.official_urls.split(),
+                    sources=list(hit.sources), topics=list(hit.topics))
 
 
 def _finish(timings: dict, started: float) -> dict:

@@ -36,10 +36,10 @@ _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image
 LABELS = {
     "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
            "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
-           "file": "Fil", "skip": "Gå til det citerede afsnit"},
+           "file": "Fil", "skip": "Gå til det citerede afsnit", "based_on": "Bygger på", "topics": "Emner"},
     "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
            "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
-           "file": "File", "skip": "Go to the cited section"},
+           "file": "File", "skip": "Go to the cited section", "based_on": "Based on", "topics": "Topics"},
 }
 
 STYLE = """
@@ -68,6 +68,11 @@ def slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80] or "x"
+
+
+def topic_label(topic: str) -> str:
+    """A front-matter topic as a reader sees it: "klagenaevnet-for-udbud" -> "klagenaevnet for udbud"."""
+    return " ".join(topic.replace("_", " ").replace("-", " ").split())
 
 
 def read_url(source: str, *, section: str = "", quote: str = "", lang: str = "da") -> str:
@@ -193,6 +198,8 @@ def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: 
         meta.append((t["as_of"], e(doc.as_of)))
     if doc.jurisdiction:
         meta.append((t["jurisdiction"], e(doc.jurisdiction)))
+    if doc.topics:
+        meta.append((t["topics"], e(", ".join(topic_label(x) for x in doc.topics))))
     links = [u for u in (official_urls or doc.sources) if re.match(r"https://[\w.-]+(?:/\S*)?$", u or "")]
     meta_html = "".join(f"<div><dt>{k}:</dt><dd>{v}</dd></div>" for k, v in meta)
     official = "".join(f"<li><a href='{e(u)}' rel='noopener noreferrer'>{e(t['official'])}: {e(u)}</a></li>"
@@ -200,6 +207,8 @@ def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: 
     other_sources = [s for s in doc.sources if s not in links]
     if other_sources:
         official += "".join(f"<li>{e(s)}</li>" for s in other_sources[:8])
+    based_on = (f"<p class='based-on' id='based-on'><strong>{e(t['based_on'])}:</strong></p>"
+                f"<ul aria-labelledby='based-on'>{official}</ul>") if official else ""
     skip = f"<a href='#cited'>{e(t['skip'])}</a> · " if cited_done else ""
     back = "/"
     return (
@@ -209,6 +218,6 @@ def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: 
         f"<nav class='top' aria-label='{e(t['back'])}'>{skip}<a href='{e(back)}'>{e(t['back'])}</a> · "
         f"<a href='{e(raw_url)}' download>{e(t['raw'])}</a></nav>"
         f"<header class='doc-header'><h1 lang='{e(doc.language or lang)}'>{e(doc.title)}</h1>"
-        f"<dl>{meta_html}</dl>{f'<ul>{official}</ul>' if official else ''}</header>"
+        f"<dl>{meta_html}</dl>{based_on}</header>"
         f"<main lang='{e(doc.language or lang)}'>{''.join(parts)}</main></body></html>"
     )

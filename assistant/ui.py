@@ -28,6 +28,7 @@ from .corpus import CorpusBusy
 from .loaders import SUPPORTED
 from .security import drop_upload_copy
 from .services import Services
+from .source_page import topic_label
 from .sync import Progress, SyncReport
 from .ui_assets import CSS, JS, NOTE_JS, login_message
 from .ui_text import GRADIO_DA, STAFF_TEXT, TEXT
@@ -76,12 +77,13 @@ def render_sources(answer: Answer | None, lang: str) -> str:
             f" · <a class='official-link' href='{html.escape(url)}' target='_blank' rel='noopener noreferrer'>"
             f"{html.escape(t['official'])}: {html.escape(_host(url))}</a>"
             for url in (getattr(c, "official_urls", None) or [])[:3] if _safe_url(url))
+        basis = _basis(c, t)
         raw = ("" if c.source.lower().endswith(".pdf") else
                f" · <a class='raw-link' href='{html.escape(file_url(c.source))}' download>{html.escape(t['download'])}</a>")
         cards.append(
             f"<article class='source-card' id='source-{c.n}' tabindex='-1' aria-labelledby='source-{c.n}-title'>"
             f"<h3 id='source-{c.n}-title'>[{c.n}] {html.escape(c.title or c.source)}</h3>"
-            f"<p class='where'>{where}</p>{as_of}"
+            f"<p class='where'>{where}</p>{as_of}{basis}"
             f"<blockquote>{html.escape(c.quote)}</blockquote>"
             f"<p class='links'><a class='source-link' href='{html.escape(source_link(c, lang))}' target='_blank' "
             f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a>{raw}{official}</p></article>"
@@ -91,6 +93,26 @@ def render_sources(answer: Answer | None, lang: str) -> str:
         return (f"<section class='sources-nearest' aria-labelledby='nearest-title'>"
                 f"<h2 id='nearest-title'>{html.escape(t['nearest'])}</h2>{body}</section>")
     return f"<section class='sources-answer' aria-label='{html.escape(t['sources'])}'>{body}</section>"
+
+
+def _basis(c, t: dict) -> str:
+    """What the cited document is based on and its topics (its front matter), when it says.
+    The official links among its sources are already links on the card."""
+    links = set(getattr(c, "official_urls", None) or [])
+    based_on = [s for s in (getattr(c, "sources", None) or []) if s not in links]
+    topics = [topic_label(x) for x in (getattr(c, "topics", None) or [])]
+    out = ""
+    if based_on:
+        shown = "; ".join(html.escape(s) for s in based_on[:MAX_BASIS])
+        more = f" (+{len(based_on) - MAX_BASIS})" if len(based_on) > MAX_BASIS else ""
+        out += f"<p class='based-on'><strong>{html.escape(t['based_on'])}:</strong> {shown}{more}</p>"
+    if topics:
+        out += (f"<p class='topics'><strong>{html.escape(t['topics'])}:</strong> "
+                f"{', '.join(html.escape(x) for x in topics)}</p>")
+    return out
+
+
+MAX_BASIS = 4  # sources named on a card; the reading page lists them all
 
 
 def _safe_url(url: str) -> bool:
@@ -398,7 +420,8 @@ def inventory_rows(services: Services, lang: str = "da") -> list[list]:
     overdue = STAFF_TEXT[lang]["overdue"]
     return [[r.title, r.source, r.language, r.jurisdiction, r.chunks, r.as_of,
              f"{r.review_by} ⚠ {overdue}" if r.overdue(today) else r.review_by,
-             r.updated or r.ingested_at[:10]] for r in records]
+             r.updated or r.ingested_at[:10], ", ".join(topic_label(x) for x in r.topics),
+             "; ".join(r.sources)] for r in records]
 
 
 def delete_choices(services: Services) -> list[tuple[str, str]]:
@@ -410,7 +433,7 @@ def delete_choices(services: Services) -> list[tuple[str, str]]:
 
 
 INVENTORY_KEYS = ["h_title", "h_file", "h_language", "h_jurisdiction", "h_chunks", "h_as_of", "h_review_by",
-                  "h_updated"]
+                  "h_updated", "h_topics", "h_sources"]
 RESULT_KEYS = ["h_file", "h_status", "h_chunks", "h_reason"]
 VOTE_KEYS = ["h_time", "h_vote", "h_comment", "h_question", "h_answer", "h_mode"]
 GAP_KEYS = ["h_time", "h_question", "h_language", "h_status"]
@@ -448,7 +471,7 @@ def build_staff(services: Services) -> gr.Blocks:
                                      # Fixed widths: on a phone the table scrolls inside its box
                                      # instead of squeezing each header to a letter a line.
                                      column_widths=["240px", "180px", "80px", "110px", "80px", "110px",
-                                                    "150px", "110px"])
+                                                    "150px", "110px", "200px", "320px"])
             with gr.Row():
                 refresh = gr.Button(t["refresh"], elem_id="refresh")
                 resync = gr.Button(t["resync"], elem_id="resync")

@@ -30,6 +30,8 @@ TEXT: dict[str, dict[str, str]] = {
         "download": "Hent originalen",
         "as_of": "Gælder pr.",
         "official": "Officiel kilde",
+        "based_on": "Bygger på",
+        "topics": "Emner",
         "page": "s.",
         "comment": "Kommentar til det seneste svar (valgfri)",
         "comment_send": "Send kommentar",
@@ -70,6 +72,8 @@ TEXT: dict[str, dict[str, str]] = {
         "download": "Download the original",
         "as_of": "Valid as of",
         "official": "Official source",
+        "based_on": "Based on",
+        "topics": "Topics",
         "page": "p.",
         "comment": "Comment on the latest answer (optional)",
         "comment_send": "Send comment",
@@ -116,7 +120,7 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "h_chunks": "bidder", "h_as_of": "gælder pr.", "h_review_by": "gennemses senest",
         "h_updated": "opdateret", "h_status": "status", "h_reason": "årsag", "h_time": "tid",
         "h_vote": "stemme", "h_comment": "kommentar", "h_question": "spørgsmål", "h_answer": "svar",
-        "h_mode": "tilstand",
+        "h_mode": "tilstand", "h_topics": "emner", "h_sources": "bygger på",
         "embedding_down": "Embedding-serveren på {url} svarer ikke: {kept}. Filen ligger i kildemappen: start "
                           "serveren og upload eller gen-synkronisér igen, eller sæt ASSISTANT_EMBEDDINGS=local "
                           "og kør `python ingest.py --rebuild`.",
@@ -147,7 +151,7 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "h_chunks": "chunks", "h_as_of": "as of", "h_review_by": "review by",
         "h_updated": "updated", "h_status": "status", "h_reason": "reason", "h_time": "time",
         "h_vote": "vote", "h_comment": "comment", "h_question": "question", "h_answer": "answer",
-        "h_mode": "mode",
+        "h_mode": "mode", "h_topics": "topics", "h_sources": "based on",
         "embedding_down": "The embedding server at {url} is not answering: {kept}. The file is in the corpus "
                           "folder: start the server and upload or re-sync again, or set ASSISTANT_EMBEDDINGS=local "
                           "and run `python ingest.py --rebuild`.",

@@ -24,6 +24,12 @@ def test_markdown_page_has_header_cited_section_and_highlight(tmp_path):
     assert "---" not in page and "title:" not in page  # front matter is a header, not YAML
     assert "<dd>2026-11-28</dd>" in page and "<dd>DK</dd>" in page
     assert "href='https://www.retsinformation.dk/eli/lta/2025/116'" in page
+    # What the note is based on, under its label, and its topics (front matter).
+    based_on = page[page.index("id='based-on'"):page.index("</header>")]
+    assert "Bygger på:" in based_on and "retsinformation.dk/eli/lta/2025/116</a></li>" in based_on
+    assert "<dt>Emner:</dt><dd>markedsdialog</dd>" in page
+    english = page_for(tmp_path, "m.md", HOSTILE, lang="en")
+    assert "Based on:" in english and "<dt>Topics:</dt><dd>markedsdialog</dd>" in english
     cited = page.index("id='cited'")
     assert page.index("Hvad må ordregiveren?") > cited > page.index("<main")
     import re
