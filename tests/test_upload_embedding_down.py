@@ -27,7 +27,7 @@ def closed_port() -> int:
 
 def snapshot(store: Store) -> tuple[dict, list[str]]:
     records = {source: r.metadata() for source, r in store.documents().items()}
-    return records, sorted((c.id, c.text) for c in store.all_chunks())
+    return records, sorted((s.id, s.chunk.text) for s in store.all_chunks())
 
 
 def test_upload_while_the_embedding_server_is_down_fails_per_file_and_changes_nothing(tmp_path):
