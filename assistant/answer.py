@@ -259,8 +259,11 @@ class Assistant:
         try:
             if composer != "baseline":
                 translations = self._translate(standalone, query, timings)
+            # The question analysed above is the one searched when it stands alone (with history,
+            # the analysis also read the earlier turns, so search analyses the standalone text).
             result = self.retriever.search(standalone, k=max(SOURCES_FOR_LLM, self.settings.top_k),
-                                           translations=translations)
+                                           translations=translations,
+                                           asked=query if standalone == question and not history else None)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
             yield Answer(question, message(language, "store"), True, self._mode(), language=language,

@@ -129,3 +129,24 @@ def term_weight(word: str) -> float:
     than common ones ("barsel" or "Mercell" ~5-7, "går" or "actually" 0.5). The one
     term-weighting rule: the relevance gate, sentence scoring and the composer use it."""
     return max(0.5, 7.0 - zipf(word))
+
+
+def corpus_forms(word: str, vocab) -> list:
+    """Ways an index with vocabulary `vocab` (stemmed tokens) knows a question word: its
+    stems ([stems]), or a Danish/Norwegian compound's two parts ([[head stems, tail stems]]);
+    [] when the index has never seen the word in any form.
+
+    Unlike `decompound`, which splits by a general dictionary when indexing, this splits by
+    what the index holds, so a compound the dictionary lacks ("indkøbsafdeling") still
+    counts as known when both its parts occur in the corpus.
+    """
+    stems_ = query_stems(word)
+    if stems_ & vocab.keys():
+        return [stems_]
+    if len(word) >= 8:
+        for cut in range(4, len(word) - 3):
+            head, tail = word[:cut], word[cut:]
+            for h in (head, head[:-1] if head.endswith(("s", "e")) else None):
+                if h and query_stems(h) & vocab.keys() and query_stems(tail) & vocab.keys():
+                    return [[query_stems(h), query_stems(tail)]]
+    return []

@@ -13,7 +13,8 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
 from assistant.answer import Assistant, check_citations
-from assistant.retrieval import Retriever, parse_provisions
+from assistant.boosts import parse_provisions
+from assistant.retrieval import Retriever
 from assistant.store import Store
 from assistant.sync import sync
 

@@ -1,0 +1,151 @@
+"""Boosts on the fused ranking: jurisdiction scope, a named document, provisions asked for.
+
+Pure functions of the analysed question, the BM25 snapshot (for each passage's chunk) and
+the fused scores:
+
+- `scope_factors`: a question that names a country prefers that country's law and lets the
+  other's fall back; EU law applies in both countries, so it stays neutral (preferred when
+  the question names the EU); guidance without a jurisdiction is neutral. A Danish or
+  Norwegian question naming none prefers its own country's law. A document the question
+  names ("ifølge Barcelonas vejledning") is preferred; a table of contents falls back.
+- `provisions_first`: a question that names a provision ("§ 39", "artikel 31",
+  "FOA § 7-9", "stk. 2") gets that provision first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .bm25 import Bm25Index
+from .chunking import Chunk, normalise_provision
+from .query import COUNTRIES, Query, mentions
+from .text import words
+
+CANDIDATES = 50  # passages each ranking contributes (the same depth as retrieval's lists)
+
+NAMED_BOOST = 1.5
+OTHER_COUNTRY = 0.5
+OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
+NEIGHBOUR_COUNTRY = 0.9
+NAMED_DOCUMENT_BOOST = 1.5
+LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
+# A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
+# and answers none: it falls back behind the passages it points to.
+CONTENTS_FACTOR = 0.3
+_LEADER = re.compile(r"\.{5,}|(?:\. ){4,}|…{3,}")
+
+# Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
+LAW_ALIASES = {
+    "foa": "anskaffelsesforskrift", "anskaffelsesforskriften": "anskaffelsesforskrift",
+    "loa": "anskaffelseslov", "anskaffelsesloven": "anskaffelseslov",
+    "udbudsloven": "udbudslov", "udbl": "udbudslov", "ul": "udbudslov",
+    "direktivet": "direktiv", "directive": "direktiv",
+}
+# A letter after the number is part of the label ("§ 3 a"), except the preposition "i"
+# before a word ("§ 39 i udbudsloven").
+_PROVISION_QUERY = re.compile(
+    r"(?:(?P<law>\b[a-zæøå]+\b)\s+)?(?P<label>§+\s*\d+(?:-\d+)?(?:\s?(?!i\s+[a-zæøå])[a-z]\b)?|"
+    r"\b(?:artikel|article|art\.?)\s*\d+[a-z]?)"
+    r"(?:[,\s]+(?:stk\.?|nr\.?|ledd|paragraph)?\s*\(?(?P<sub>\d+)\)?(?:\s*ledd)?)?",
+    re.I,
+)
+_STK_ONLY = re.compile(r"\bstk\.?\s*(\d+)", re.I)
+
+Provision = tuple[str, str, str]  # (provision, sub-section, law hint)
+
+
+def passage_jurisdiction(chunk: Chunk) -> str:
+    """DK, NO, EU or "" (guidance with no jurisdiction): the front matter's, else the law's language."""
+    explicit = chunk.jurisdiction.strip().upper()
+    return explicit or LANGUAGE_JURISDICTION.get(chunk.language, "")
+
+
+def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
+    """Jurisdiction, named-document and table-of-contents factors for the fused scores."""
+    named = set(asked.countries)
+    own = LANGUAGE_JURISDICTION.get(asked.language, "")
+    documents = [h for h in asked.hinges if h.lower() not in COUNTRIES]
+    factors: dict[int, float] = {}
+    by_source: dict[str, float] = {}
+    for i in fused:
+        chunk = index.chunks[i]
+        where = passage_jurisdiction(chunk)
+        factor = 1.0
+        national = named - {"EU"}
+        if national:
+            if where in national:
+                factor *= NAMED_BOOST
+            elif where and where != "EU":
+                factor *= OTHER_COUNTRY
+        else:
+            # No country named: a Danish or Norwegian question prefers its own country's
+            # law; one that names the EU prefers EU law as much.
+            if "EU" in named and where == "EU":
+                factor *= OWN_COUNTRY_BOOST
+            elif own and where == own:
+                factor *= OWN_COUNTRY_BOOST
+            elif own and where and where != "EU":
+                factor *= NEIGHBOUR_COUNTRY
+        if len(_LEADER.findall(chunk.text)) >= 3:
+            factor *= CONTENTS_FACTOR
+        if documents:
+            source = chunk.source
+            if source not in by_source:
+                label = f"{source} {chunk.title}".replace("_", " ")
+                by_source[source] = NAMED_DOCUMENT_BOOST if any(mentions(h, label) for h in documents) else 1.0
+            factor *= by_source[source]
+        if factor != 1.0:
+            factors[i] = factor
+    return factors
+
+
+def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],
+                     fused: dict[int, float]) -> list[int]:
+    """`order` with the passages of the provisions asked for first (the named law's, then
+    the named sub-section's, then the better fused score)."""
+    if not wanted:
+        return order
+    scored: dict[int, float] = {}
+    for provision, sub, law in wanted:
+        for i in index.by_provision.get(provision, []):
+            chunk = index.chunks[i]
+            bonus = 1.0
+            if law and law in chunk.source.lower():
+                bonus += 1.0
+            if sub and sub in _sub_range(chunk.subsections):
+                bonus += 0.5
+            scored[i] = max(scored.get(i, 0.0), bonus + fused.get(i, 0.0) * 10)
+    first = sorted(scored, key=lambda i: -scored[i])
+    if not any(law for _, _, law in wanted):
+        # Without a named law, prefer the provision from the documents already ranked well.
+        first.sort(key=lambda i: -(scored[i] + (1.0 if i in order[:CANDIDATES] else 0.0)))
+    seen = set(first)
+    return first + [i for i in order if i not in seen]
+
+
+def _sub_range(value: str) -> set[str]:
+    if not value:
+        return set()
+    if "-" in value:
+        a, b = value.split("-", 1)
+        if a.isdigit() and b.isdigit():
+            return {str(n) for n in range(int(a), int(b) + 1)}
+    return {value}
+
+
+def parse_provisions(query: str) -> list[Provision]:
+    """(provision, sub-section, law hint) for each provision the question names."""
+    found = []
+    for m in _PROVISION_QUERY.finditer(query):
+        label = normalise_provision(m.group("label").replace("§§", "§"))
+        law = LAW_ALIASES.get((m.group("law") or "").lower(), "")
+        sub = m.group("sub") or ""
+        if not sub:
+            stk = _STK_ONLY.search(query[m.end() : m.end() + 20])
+            sub = stk.group(1) if stk else ""
+        found.append((label, sub, law))
+    if not found:
+        return []
+    # A law named anywhere in the question applies to every provision in it.
+    laws = [LAW_ALIASES[w] for w in words(query) if w in LAW_ALIASES]
+    return [(p, s, law or (laws[0] if laws else "")) for p, s, law in found]
