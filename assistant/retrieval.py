@@ -10,7 +10,8 @@ dense embedding per corpus language, fuse, boost, gate.
    Each ranking is weighted by how strong its best match is, so the Danish law, the
    Norwegian regulation and the English guides each get a fair ranking.
 3. `fuse` (pure): weighted reciprocal rank fusion of all rankings.
-4. Boosts (`assistant.boosts`): jurisdiction scope, a named document, provisions first.
+4. Boosts (`assistant.boosts`): jurisdiction scope, a named document; then `rerank` (pure)
+   reorders the top by how much of the question each passage covers; provisions asked for first.
 5. The gate (`assistant.gate`): evidence from 0 to 1; below the threshold, abstain.
 
 Fusion weights and the gate come from the calibration of the embedding in use
@@ -46,6 +47,11 @@ EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
 TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
 LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
 NEIGHBOUR_WEIGHT = 0.3
+# Measured on both gold sets (2 Dec 2026): reordering the top 5 lifts MRR@10 on both
+# (0.585 -> 0.597, 0.656 -> 0.689); deeper (10, 20) also lifts the corpus set's Hit@5 but
+# costs the real documents' MRR and one answer-level case.
+RERANK_DEPTH = 5
+RERANK_WEIGHT = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -228,13 +234,15 @@ class Retriever:
         for i, factor in scope_factors(question.asked, index, fused).items():
             fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
+        gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
+        order = self._rerank(question, index, order, fused)
         order = provisions_first(question.provisions, index, order, fused)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
                 for i in order[: max(k, 10)]]
 
         best_dense = None if degraded else max(cosine.values(), default=0.0)
-        evidence = gate.evidence(question, index, order[:5], best_dense, cal.dense_full)
+        evidence = gate.evidence(question, index, gated, best_dense, cal.dense_full)
         abstain = not hits or evidence < cal.abstain_threshold
         done = time.perf_counter()
         return SearchResult(
@@ -252,6 +260,12 @@ class Retriever:
             degraded=degraded,
             scope=sorted(question.asked.countries),
         )
+
+    def _rerank(self, question: SearchQuery, index: Bm25Index, order: list[int], fused: dict[int, float]) -> list[int]:
+        """Stage 4b: the top of the fused list reordered by how much of the question each
+        passage covers on its own (the gate's measure, one passage at a time)."""
+        cover = {i: gate.coverage(question, index, [i]) for i in order[:RERANK_DEPTH]}
+        return rerank(order, fused, cover)
 
     def _bm25_lists(self, index: Bm25Index, question: SearchQuery) -> list[tuple[float, list[int]]]:
         """Stage 2a: one BM25 ranking per corpus language: the question's words plus its glossary
@@ -315,6 +329,21 @@ def fuse(sides: list[tuple[float, list[tuple[float, list[int]]]]], rrf_k: int) -
             for rank, i in enumerate(order, start=1):
                 fused[i] = fused.get(i, 0.0) + weight * strength / (rrf_k + rank)
     return fused
+
+
+def rerank(order: list[int], fused: dict[int, float], cover: dict[int, float],
+           weight: float | None = None) -> list[int]:
+    """The passages in `cover` (the top of `order`) by fused score x (1 + weight x coverage),
+    the rest as they were; `fused` is updated to the new scores. Fusion ranks by agreement
+    between lists; a passage that holds every specific word of the question should still
+    beat one that holds half of them at the top."""
+    weight = RERANK_WEIGHT if weight is None else weight
+    if weight <= 0 or not cover:
+        return order
+    for i, share in cover.items():
+        fused[i] *= 1.0 + weight * share
+    head = sorted(cover, key=lambda i: -fused[i])
+    return head + [i for i in order if i not in cover]
 
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:

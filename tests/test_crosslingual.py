@@ -125,3 +125,14 @@ def test_calibration_keeps_answerable_questions_and_refuses_the_rest(retriever):
     assert result.abstain == 1.0
     entry = result.entry("test")
     assert entry["abstain_threshold"] == round(result.abstain_threshold, 3) and "5 questions" in entry["calibrated_with"]
+
+
+def test_rerank_puts_the_passage_that_covers_the_question_first_and_leaves_the_rest():
+    from assistant.retrieval import rerank
+
+    fused = {1: 0.10, 2: 0.09, 3: 0.08, 4: 0.07}
+    # Passage 2 holds every specific word of the question, passage 1 a third of them.
+    order = rerank([1, 2, 3, 4], fused, {1: 0.33, 2: 1.0, 3: 0.5}, weight=1.0)
+    assert order == [2, 1, 3, 4]
+    assert fused[2] == 0.18 and fused[4] == 0.07
+    assert rerank([1, 2], {1: 0.1, 2: 0.09}, {1: 0.0, 2: 1.0}, weight=0.0) == [1, 2]
