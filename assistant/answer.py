@@ -25,6 +25,10 @@ from .store import StoreUnavailable
 from .text import query_stems, words
 
 Status = Literal["answered", "weak", "abstained", "error"]
+Mode = Literal["llm", "extractive"]
+# Why an answer abstained: the relevance gate, or a hinge of the question no passage holds
+# (`query.out_of_scope`: a name, a year, live or personal data, a case's outcome).
+AbstainReason = Literal["", "gate", "named", "year", "live", "personal", "outcome"]
 Composer = Literal["units", "baseline"]
 
 log = logging.getLogger(__name__)
@@ -103,7 +107,7 @@ MESSAGES = {
 LANGUAGE_NAMES = {"da": "Danish", "nb": "Norwegian (bokmål)", "en": "English"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Citation:
     n: int
     source: str
@@ -119,12 +123,12 @@ class Citation:
     topics: list[str] = field(default_factory=list)  # the cited document's topics (front matter)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Answer:
     question: str
     answer: str  # Markdown, with [n] markers
     abstained: bool
-    mode: str  # "llm" | "extractive"
+    mode: Mode
     citations: list[Citation] = field(default_factory=list)
     language: str = "da"
     standalone_question: str = ""
@@ -132,7 +136,7 @@ class Answer:
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     status: Status = "answered"  # weak: from partial evidence; error: store down, empty question
-    reason: str = ""  # why it abstained: gate | named | year | live | personal
+    reason: AbstainReason = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -248,8 +252,8 @@ class Assistant:
         history = bound_history(history)
         language = detect_language(question) if question else "da"
         if not question:
-            yield Answer(question, message(language, "empty"), True, self._mode(), language=language,
-                         status="error", error="empty_question")
+            yield Answer(question=question, answer=message(language, "empty"), abstained=True,
+                         mode=self._mode(), language=language, status="error", error="empty_question")
             return
         query = analyse(question, earlier=previous_questions(history), today=self.today())
         standalone = (combine_with_history(question, history) if composer == "baseline"
@@ -266,8 +270,9 @@ class Assistant:
                                            asked=query if standalone == question and not history else None)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
-            yield Answer(question, message(language, "store"), True, self._mode(), language=language,
-                         standalone_question=standalone, error="store_unavailable", status="error")
+            yield Answer(question=question, answer=message(language, "store"), abstained=True,
+                         mode=self._mode(), language=language, standalone_question=standalone,
+                         error="store_unavailable", status="error")
             return
         timings["retrieval_ms"] = round(result.timings.get("total_ms", 0.0), 2)
         answers = self._answers(question, standalone, language, result, timings, started, query, composer)
@@ -298,7 +303,7 @@ class Assistant:
 
     # --- modes ---------------------------------------------------------------------------------
 
-    def _mode(self) -> str:
+    def _mode(self) -> Mode:
         return "llm" if self.llm_enabled else "extractive"
 
     def _standalone(self, question: str, query: Query, history: list[dict] | None) -> str:
@@ -361,7 +366,7 @@ class Assistant:
         return translations
 
     def _abstention(self, question, standalone, language, result: SearchResult, timings, started,
-                    reason: str, missing: list[str] | None = None) -> Answer:
+                    reason: AbstainReason, missing: list[str] | None = None) -> Answer:
         nearest = [h for h in result.hits if h.role != "sources"][:3]
         if reason in {"named", "year"}:
             lines = [message(language, reason, missing=", ".join(missing or []))]
@@ -376,7 +381,8 @@ class Assistant:
         else:
             nearest = []
         citations = [_citation(n, h, _first_sentence(h.text)) for n, h in enumerate(nearest, start=1)]
-        return Answer(question, "\n".join(lines), True, self._mode(), citations, language, standalone,
+        return Answer(question=question, answer="\n".join(lines), abstained=True, mode=self._mode(),
+                      citations=citations, language=language, standalone_question=standalone,
                       timings=_finish(timings, started), status="abstained", reason=reason)
 
     def _extractive(self, question, standalone, language, result, timings, started, notice="", error="",
@@ -388,8 +394,10 @@ class Assistant:
             return self._abstention(question, standalone, language, result, timings, started, "gate")
         weak = composition.support == "partial"
         text, citations = format_composition(composition, hits, language, notice, weak)
-        return Answer(question, text, False, "extractive", citations, language, standalone, notice, error,
-                      _finish(timings, started), status="weak" if weak else "answered")
+        return Answer(question=question, answer=text, abstained=False, mode="extractive",
+                      citations=citations, language=language, standalone_question=standalone,
+                      notice=notice, error=error, timings=_finish(timings, started),
+                      status="weak" if weak else "answered")
 
     def _extractive_baseline(self, question, standalone, language, result, timings, started, notice="",
                              error="") -> Answer:
@@ -405,8 +413,10 @@ class Assistant:
             quotes.setdefault(n, []).append(s.text)
             lines.append(f"> {s.text} [{n}]\n")
         citations = [_citation(n, hits[i], " … ".join(quotes[n])) for i, n in numbers.items()]
-        return Answer(question, "\n".join(lines).strip(), False, "extractive", citations, language,
-                      standalone, notice, error, _finish(timings, started))
+        return Answer(question=question, answer="\n".join(lines).strip(), abstained=False,
+                      mode="extractive", citations=citations, language=language,
+                      standalone_question=standalone, notice=notice, error=error,
+                      timings=_finish(timings, started))
 
     def _llm_answer(self, question, standalone, language, result, timings, started,
                     query: Query) -> Iterator[Answer]:
@@ -417,7 +427,8 @@ class Assistant:
         try:
             for piece in chain.stream(prompt_inputs(standalone, hits, language, query, self.today())):
                 text += piece
-                yield Answer(question, text, False, "llm", [], language, standalone)
+                yield Answer(question=question, answer=text, abstained=False, mode="llm",
+                             language=language, standalone_question=standalone)
         except Exception as exc:
             reason = _reason(exc)
             log.warning("LLM call failed: %s", reason)
@@ -432,11 +443,12 @@ class Assistant:
                                    notice=message(language, "ungrounded"), error="no_citations",
                                    query=query)
             return
-        yield Answer(question, checked, not citations, "llm", citations, language, standalone,
+        yield Answer(question=question, answer=checked, abstained=not citations, mode="llm",
+                     citations=citations, language=language, standalone_question=standalone,
                      timings=_finish(timings, started))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SearchedAnswer(Answer):
     """An `Answer` from a search that used the model's translations of the question
     (`translations`: {language: text}, empty when the call failed), so staff and API clients
@@ -712,9 +724,10 @@ def _first_sentence(text: str) -> str:
 
 
 def _citation(n: int, hit: Hit, quote: str) -> Citation:
-    return Citation(n, hit.source, hit.title, hit.page, hit.section, quote, round(hit.score, 6),
-                    language=hit.language, as_of=hit.as_of, official_urls=hit.official_urls.split(),
-                    sources=list(hit.sources), topics=list(hit.topics))
+    return Citation(n=n, source=hit.source, title=hit.title, page=hit.page, section=hit.section,
+                    quote=quote, score=round(hit.score, 6), language=hit.language, as_of=hit.as_of,
+                    official_urls=hit.official_urls.split(), sources=list(hit.sources),
+                    topics=list(hit.topics))
 
 
 def _finish(timings: dict, started: float) -> dict:

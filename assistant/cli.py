@@ -110,7 +110,8 @@ def run_sync(write, paths=None, wait: float = 0.0):
         def on_result(result):
             bar.advance(files)
 
-        return write(paths, syncing.Progress(on_plan, on_file, on_chunks, on_result), wait=wait)
+        return write(paths, syncing.Progress(on_plan=on_plan, on_file=on_file, on_chunks=on_chunks,
+                                             on_result=on_result), wait=wait)
 
 
 def _print_plan(planned) -> None:

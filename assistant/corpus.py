@@ -138,7 +138,7 @@ class Corpus:
             replaced = self.store.document(source) is not None
             reason = " / ".join(
                 embedding_down_text(STAFF_TEXT[lang], self.store.embedding, exc, replaced) for lang in ("da", "en"))
-            results.append(FileResult(source, "failed", reason=reason))
+            results.append(FileResult(source=source, status="failed", reason=reason))
         return SyncReport(results=results, repaired=exc.report.repaired)
 
     def delete(self, source: str, *, keep_file: bool = False, wait: float = 0.0) -> FileResult:
@@ -150,10 +150,10 @@ class Corpus:
         with self.writing(wait):
             record = self.store.document(source)
             if record is None:
-                return FileResult(source, "failed", reason="no such document (see the inventory)")
+                return FileResult(source=source, status="failed", reason="no such document (see the inventory)")
             path = self._corpus_file(source, record)
             if path is None and not keep_file:
-                return FileResult(source, "failed", reason=(
+                return FileResult(source=source, status="failed", reason=(
                     "its file is outside the corpus folder, and only files there are deleted: "
                     "remove it with --keep-file to drop its chunks and leave the file"))
             note = ""
@@ -162,7 +162,7 @@ class Corpus:
             elif path is not None:
                 note = "chunks only: the file stays in the corpus folder, so the next sync adds it back"
             self.store.remove_document(source)
-            return FileResult(source, "removed", reason=note)
+            return FileResult(source=source, status="removed", reason=note)
 
     def rebuild(self, paths: Iterable[Path] | None = None, progress: Progress | None = None, *,
                 wait: float = 0.0) -> SyncReport:

