@@ -1,0 +1,193 @@
+"""Unit tests for the pure text functions: language detection, decompounding, term
+weighting, sentence splitting and glossary matching (no store, no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.extractive import split_sentences
+from assistant.glossary import Concept, Glossary, default_glossary, equivalent_stems
+from assistant.language import detect_language
+from assistant.text import decompound, doc_tokens, query_tokens, stems, term_weight
+
+# --- language detection ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question, language", [
+    ("Hvor lang er tilbudsfristen ved et udbud?", "da"),
+    ("Hvor lang er tilbudsfristen ved en anbudskonkurranse?", "nb"),
+    ("Må vi købe ind uden udbud?", "da"),
+    ("Må vi kjøpe inn uten anbud?", "nb"),  # kj- and the Norwegian word for a tender
+    ("Kan vi gjennomføre en markedsdialog?", "nb"),  # gj-
+    ("Er det tillatt å forhandle med leverandørene?", "nb"),  # the infinitive "å"
+    ("Er det tilladt at forhandle med leverandørerne?", "da"),
+    ("Hvor lang tid har vi til å svare?", "nb"),
+    ("Hvem vandt kontrakten?", "da"),
+    ("Hvem vant kontrakten?", "nb"),
+    ("Hvor mange dage har vi?", "da"),
+    ("Hvor mange dager har vi?", "nb"),
+    ("What is the deadline for tenders?", "en"),
+    ("Which court hears a supplier's lawsuit?", "en"),
+])
+def test_short_questions_get_their_language(question, language):
+    assert detect_language(question) == language
+
+
+@pytest.mark.parametrize("text", ["", "   ", "123 456", "Mercell", "§ 12-2"])
+def test_text_without_evidence_falls_back_to_the_default(text):
+    assert detect_language(text) == "da"
+    assert detect_language(text, default="en") == "en"
+
+
+def test_a_danish_norwegian_tie_goes_to_the_default():
+    # "hvad" is Danish, "anbud" Norwegian: equal evidence.
+    assert detect_language("Hvad er fristen for anbud?") == "da"
+    assert detect_language("Hvad er fristen for anbud?", default="nb") == "nb"
+
+
+# --- decompounding and tokens ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("tilbudsfristen", ("tilbud", "fristen")),  # linking -s-
+    ("kontraktsverdi", ("kontrakt", "verdi")),
+    ("tildelingskriterier", ("tildeling", "kriterier")),
+    ("rammeaftale", ("ramme", "aftale")),
+    ("innovationspartnerskab", ("innovation", "partnerskab")),
+])
+def test_compounds_split_into_dictionary_words(word, parts):
+    assert decompound(word) == parts
+
+
+@pytest.mark.parametrize("word", [
+    "kontrakt",  # a word of its own
+    "udbud",  # too short to be a compound
+    "leverandørerne",  # an inflected word: "-erne" is an ending, not a second word
+    "tilbud2025",  # not letters only
+])
+def test_non_compounds_give_nothing(word):
+    assert decompound(word) == ()
+
+
+def test_danish_passages_index_compound_parts_and_drop_stop_words():
+    tokens = doc_tokens("Tilbudsfristen er 35 dage", "da")
+    assert {"tilbudsfrist", "tilbud", "frist", "35"} <= set(tokens)
+    assert "er" not in tokens
+
+
+def test_english_passages_are_not_decompounded():
+    assert "tilbud" not in doc_tokens("The tilbudsfristen rule", "en")
+
+
+def test_a_question_word_matches_passages_that_spell_the_compound_apart():
+    # "tilbudsfristen" in a question finds "fristen for tilbud" in a passage.
+    passage = set(doc_tokens("Fristen for tilbud er 35 dage", "da"))
+    assert {"tilbud", "frist"} <= query_tokens("tilbudsfristen") & passage
+
+
+# --- term weighting ---------------------------------------------------------------------------
+
+
+def test_rare_domain_words_weigh_more_than_common_ones():
+    assert term_weight("tilbudsfrist") > term_weight("udbud") > term_weight("går")
+    assert term_weight("barsel") > term_weight("actually")
+
+
+@pytest.mark.parametrize("word", ["og", "the", "er"])
+def test_the_commonest_words_weigh_the_floor(word):
+    assert term_weight(word) == 0.5
+
+
+def test_an_unknown_word_weighs_most():
+    assert term_weight("mercell") == 7.0
+
+
+# --- sentence splitting -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("Ordregiveren skal jf. § 12, stk. 2 dokumentere valget. Dokumentationen opbevares i tre år.",
+     ["Ordregiveren skal jf. § 12, stk. 2 dokumentere valget.", "Dokumentationen opbevares i tre år."]),
+    ("Der kan f.eks. være tale om møder med leverandører. Dialogen skal dokumenteres skriftligt.",
+     ["Der kan f.eks. være tale om møder med leverandører.", "Dialogen skal dokumenteres skriftligt."]),
+    ("Se nr. 3 i bilaget for detaljer. Den næste regel følger her.",
+     ["Se nr. 3 i bilaget for detaljer.", "Den næste regel følger her."]),
+    ("Beløbet er 500.000 kr. Det svarer til tærskelværdien for varer.",
+     ["Beløbet er 500.000 kr. Det svarer til tærskelværdien for varer."]),
+    ("The buyer may consult the market, e.g. by meetings. Then it publishes the notice.",
+     ["The buyer may consult the market, e.g. by meetings.", "Then it publishes the notice."]),
+])
+def test_abbreviations_do_not_end_a_sentence(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+def test_provisions_and_subsections_start_sentences():
+    text = ("§ 2. En ordregiver skal overholde principperne om ligebehandling. Stk. 2. Ordregiveren "
+            "skal dokumentere valget af procedure. Stk. 3. Dokumentationen opbevares i tre år.")
+    assert split_sentences(text) == [
+        "§ 2. En ordregiver skal overholde principperne om ligebehandling.",
+        "Stk. 2. Ordregiveren skal dokumentere valget af procedure.",
+        "Stk. 3. Dokumentationen opbevares i tre år.",
+    ]
+
+
+def test_numbered_and_bulleted_items_are_sentences_of_their_own():
+    numbered = "Kravene er følgende:\n1. Tilbuddet skal være skriftligt.\n2. Prisen skal fremgå tydeligt."
+    assert split_sentences(numbered) == ["Kravene er følgende:", "1. Tilbuddet skal være skriftligt.",
+                                         "2. Prisen skal fremgå tydeligt."]
+    bullets = "Kravene er følgende:\n- Tilbuddet skal være skriftligt\n- Prisen skal fremgå tydeligt"
+    assert split_sentences(bullets)[1:] == ["- Tilbuddet skal være skriftligt", "- Prisen skal fremgå tydeligt"]
+
+
+def test_fragments_under_three_words_are_not_sentences():
+    assert split_sentences("Ja. Kort svar. Ordregiveren må gennemføre markedsdialog.") == [
+        "Ordregiveren må gennemføre markedsdialog."]
+
+
+# --- glossary matching ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_glossary() -> Glossary:
+    return Glossary([
+        Concept("framework_agreement", {"da": ("rammeaftale",), "nb": ("rammeavtale",),
+                                        "en": ("framework agreement",)}),
+        Concept("tender_deadline", {"da": ("tilbudsfrist",), "nb": ("tilbudsfrist", "anbudsfrist"),
+                                    "en": ("tender deadline", "deadline")}),
+    ])
+
+
+def test_an_english_phrase_finds_its_danish_and_norwegian_terms(small_glossary):
+    found = small_glossary.match("What is a framework agreement?")
+    assert [(c.id, words) for c, words in found] == [("framework_agreement", {"framework", "agreement"})]
+    equivalents = equivalent_stems(found)
+    assert set(equivalents) == {"framework", "agreement"}
+    assert set(stems(["rammeaftale"], "da")) <= equivalents["agreement"]
+    assert set(stems(["rammeavtale"], "nb")) <= equivalents["agreement"]
+
+
+@pytest.mark.parametrize("question, named", [
+    ("Hvor længe må rammeaftalen løbe?", "rammeaftalen"),
+    ("Hvor lenge kan rammeavtalene vare?", "rammeavtalene"),
+    ("Which framework agreements apply?", "agreements"),
+])
+def test_inflected_forms_name_the_concept(small_glossary, question, named):
+    found = small_glossary.match(question)
+    assert [c.id for c, _ in found] == ["framework_agreement"] and named in found[0][1]
+
+
+def test_the_longest_term_wins_over_a_shorter_one_inside_it(small_glossary):
+    found = small_glossary.match("When is the tender deadline?")
+    assert [(c.id, words) for c, words in found] == [("tender_deadline", {"tender", "deadline"})]
+
+
+@pytest.mark.parametrize("question", ["Hvad koster en kop kaffe?", "", "agreement"])
+def test_unrelated_text_names_no_concept(small_glossary, question):
+    assert small_glossary.match(question) == []
+
+
+def test_the_shipped_glossary_links_the_three_languages():
+    found = {c.id for c, _ in default_glossary().match("Hvad er tilbudsfristen for en rammeaftale?")}
+    assert {"tender_deadline", "framework_agreement"} <= found
+    english = {c.id for c, _ in default_glossary().match("innovation partnership or competitive dialogue")}
+    assert {"innovation_partnership", "competitive_dialogue"} <= english
