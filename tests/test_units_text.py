@@ -191,3 +191,11 @@ def test_the_shipped_glossary_links_the_three_languages():
     assert {"tender_deadline", "framework_agreement"} <= found
     english = {c.id for c, _ in default_glossary().match("innovation partnership or competitive dialogue")}
     assert {"innovation_partnership", "competitive_dialogue"} <= english
+
+
+def test_a_concepts_stop_words_are_not_lent_to_the_question():
+    # "om" would match nearly every Danish/Norwegian sentence.
+    glossary = Glossary([Concept("procurement_law", {"nb": ("lov om offentlige anskaffelser",),
+                                                     "en": ("procurement act",)})])
+    lent = equivalent_stems(glossary.match("What does the procurement act say?"))["act"]
+    assert set(stems(["anskaffelser"], "nb")) <= lent and "om" not in lent
