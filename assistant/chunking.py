@@ -25,6 +25,10 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .loaders import LoadedDocument, Section, soft_break
 
+# Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
+# every document whose record names another version, so stores made by an older release get
+# the new chunks (units, sources, topics) without a manual --rebuild.
+CHUNKER_VERSION = "2026-12-02"
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
 OVERLAP_WORDS = 40

@@ -78,6 +78,7 @@ class DocumentRecord:
     review_by: str = ""  # staff must re-check it by this date (front matter)
     sources: tuple[str, ...] = ()  # what the document is based on (front matter)
     topics: tuple[str, ...] = ()  # front matter
+    chunker: str = ""  # chunking.CHUNKER_VERSION the chunks were made by ("": before versions)
 
     def overdue(self, today) -> bool:
         """Past its review date: the inventory and `assistant docs` flag it."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .chunking import chunk_document, list_items
+from .chunking import CHUNKER_VERSION, chunk_document, list_items
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
 from .loaders import LoadError, LoadLimits, load_file, source_name
@@ -347,8 +347,11 @@ def plan(
         elif source in mismatched:
             action = "update"
             reason = f"repaired: {mismatched[source]} of {record.chunks} chunks were stored"
-        elif record.content_hash == digest and not record.pending:
+        elif record.content_hash == digest and not record.pending and record.chunker == CHUNKER_VERSION:
             action = "unchanged"
+        elif record.content_hash == digest and not record.pending:
+            action = "update"
+            reason = "re-chunked: indexed by an earlier version of the assistant"
         else:
             action = "update"
         chunks = record.chunks if record else 0
@@ -388,7 +391,7 @@ def reconcile(
     for index, item in enumerate(planned, start=1):
         if progress.on_file:
             progress.on_file(item, index, len(planned))
-        if item.reason and item.action == "update":  # a broken document: start it afresh
+        if item.action == "update" and item.source in audit.mismatched:  # broken: start it afresh
             store.remove_document(item.source)
         known = failures.known(item) if item.action in {"add", "update"} else ""
         if known:
@@ -460,6 +463,7 @@ def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progre
         review_by=doc.review_by,
         sources=list_items(doc.sources),
         topics=list_items(doc.topics),
+        chunker=CHUNKER_VERSION,
     )
 
     def on_progress(done: int, total: int) -> None:

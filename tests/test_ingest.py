@@ -115,6 +115,27 @@ def test_sync_adds_skips_unchanged_replaces_changed_and_removes_deleted(settings
     assert set(store.documents()) == set(after)
 
 
+def test_a_store_made_by_an_earlier_chunker_is_re_chunked_by_the_next_sync(settings, sample_corpus):
+    # A release that changes chunking (units, front-matter sources) must reach stores built
+    # before it without a manual --rebuild: the record names the chunker that made it.
+    from dataclasses import replace
+
+    from assistant.chunking import CHUNKER_VERSION
+
+    store = Store(settings)
+    assert sync(store, settings).count("added") == 5
+    record = store.documents()["markedsdialog.md"]
+    assert record.chunker == CHUNKER_VERSION
+    store._put_record(replace(record, chunker="", sources=()))  # as an older release left it
+    report = sync(store, settings)
+    row = next(r for r in report.results if r.source == "markedsdialog.md")
+    assert row.status == "updated" and "earlier version" in row.reason
+    assert report.count("unchanged") == 4
+    renewed = store.documents()["markedsdialog.md"]
+    assert renewed.chunker == CHUNKER_VERSION and renewed.sources == ("Udbudsloven § 39",)
+    assert store.audit().clean and sync(store, settings).count("unchanged") == 5
+
+
 BAD_FILES = {
     "empty.md": (b"", "empty file"),
     "corrupt.pdf": (b"%PDF-1.4\n1 0 obj << /Type /Catalog >>\ngarbage\x00\x01", "corrupt PDF"),
