@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -137,6 +137,9 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     status: Status = "answered"  # weak: from partial evidence; error: store down, empty question
     reason: AbstainReason = ""
+    # LLM mode: the model's renderings of the question that were searched ({language: text});
+    # empty when none were made or the call failed (then timings["translate_ms"] says it ran).
+    translations: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -279,7 +282,7 @@ class Assistant:
         for answer in answers:
             # Keyword search only (the embedding endpoint is down): every answer says so.
             answer = _with_notice(answer, result.notice(language)) if result.degraded else answer
-            yield _searched_with(answer, translations) if "translate_ms" in timings else answer
+            yield replace(answer, translations=dict(translations)) if translations else answer
 
     def _answers(self, question, standalone, language, result: SearchResult, timings, started, query: Query,
                  composer: Composer) -> Iterator[Answer]:
@@ -446,20 +449,6 @@ class Assistant:
         yield Answer(question=question, answer=checked, abstained=not citations, mode="llm",
                      citations=citations, language=language, standalone_question=standalone,
                      timings=_finish(timings, started))
-
-
-@dataclass(kw_only=True)
-class SearchedAnswer(Answer):
-    """An `Answer` from a search that used the model's translations of the question
-    (`translations`: {language: text}, empty when the call failed), so staff and API clients
-    see what was searched; `timings["translate_ms"]` is the call's time."""
-
-    translations: dict[str, str] = field(default_factory=dict)
-
-
-def _searched_with(answer: Answer, translations: dict[str, str]) -> Answer:
-    return SearchedAnswer(**{f.name: getattr(answer, f.name) for f in fields(Answer)},
-                          translations=dict(translations))
 
 
 def _refused_whatever_found(query: Query, vocabulary) -> str:
