@@ -221,7 +221,7 @@ def split_list(value: str, separator: str = "\n") -> tuple[str, ...]:
     return tuple(part.strip() for part in parts if part.strip())
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Chunk:
     """One retrievable passage with everything a citation needs.
 
@@ -305,7 +305,7 @@ class Chunk:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-METADATA_KEYS = frozenset(Chunk("", "", "", "", 0, "", 0, units_json="[]").metadata())
+METADATA_KEYS = frozenset(Chunk(source="", text="", title="", section="", page=0, language="", position=0, units_json="[]").metadata())
 
 
 def indexed_text(title: str, section: str, heading: str, text: str) -> str:

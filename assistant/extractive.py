@@ -26,7 +26,7 @@ _ABBREVIATIONS = {
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(«]?[A-ZÆØÅ§0-9])|\n{2,}|\n(?=[-•·*]\s|\d+[.)]\s|\([0-9a-z]\)\s)")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Sentence:
     text: str
     hit_index: int
@@ -97,7 +97,7 @@ def best_sentences(question: str, hits: list[Hit], limit: int = MAX_SENTENCES) -
         for position, text in enumerate(split_sentences(hit.text)):
             score = score_sentence(text, terms) * (1.0 - 0.08 * i)  # earlier passages first on ties
             if score > 0:
-                candidates.append(Sentence(text, i, position, score))
+                candidates.append(Sentence(text=text, hit_index=i, position=position, score=score))
     candidates.sort(key=lambda s: -s.score)
     if candidates:  # a sentence far weaker than the best one is noise, not support
         floor = RELATIVE_FLOOR * candidates[0].score
@@ -115,7 +115,7 @@ def best_sentences(question: str, hits: list[Hit], limit: int = MAX_SENTENCES) -
             break
     if not chosen and hits:  # nothing overlaps: the opening of the best passage
         first = split_sentences(hits[0].text)[:1] or [hits[0].text[:300]]
-        chosen = [Sentence(first[0], 0, 0, 0.0)]
+        chosen = [Sentence(text=first[0], hit_index=0, position=0, score=0.0)]
     return sorted(chosen, key=lambda s: (s.hit_index, s.position))
 
 

@@ -18,7 +18,7 @@ from .text import LANGUAGES, content_words, stems, words
 DEFAULT_PATH = Path(__file__).parent / "data" / "glossary.yaml"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Concept:
     id: str
     terms: dict[str, tuple[str, ...]]  # language -> terms
@@ -45,8 +45,8 @@ class Glossary:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         concepts = [
             Concept(
-                str(item["id"]),
-                {lang: tuple(str(t).lower() for t in item.get(lang) or []) for lang in LANGUAGES},
+                id=str(item["id"]),
+                terms={lang: tuple(str(t).lower() for t in item.get(lang) or []) for lang in LANGUAGES},
             )
             for item in data.get("concepts", [])
         ]

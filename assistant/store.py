@@ -61,7 +61,7 @@ class EmbeddingMismatch(StoreError):
     pass
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DocumentRecord:
     source: str
     title: str

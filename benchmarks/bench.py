@@ -227,11 +227,13 @@ def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
                 words = seed.text.split()
                 cut = rng.randrange(len(words)) if words else 0
                 text = " ".join(words[cut:] + words[:cut]) + f" (kopi {copy})"
-                batch.append(Chunk(f"synthetic/{copy:05d}.txt", text, seed.title, seed.section, seed.page,
-                                   seed.language, len(batch), seed.provision, seed.subsections, seed.heading))
+                batch.append(Chunk(source=f"synthetic/{copy:05d}.txt", text=text, title=seed.title,
+                                   section=seed.section, page=seed.page, language=seed.language,
+                                   position=len(batch), provision=seed.provision,
+                                   subsections=seed.subsections, heading=seed.heading))
             batch = batch[: target - store.count()]
-            record = DocumentRecord(f"synthetic/{copy:05d}.txt", "synthetic", "da", f"{copy:064d}",
-                                    len(batch), now_iso())
+            record = DocumentRecord(source=f"synthetic/{copy:05d}.txt", title="synthetic", language="da",
+                                    content_hash=f"{copy:064d}", chunks=len(batch), ingested_at=now_iso())
             store.write_document(record, batch)
             copy += 1
             status.update(f"Scaling up the store… {store.count()} chunks")

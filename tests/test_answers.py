@@ -145,7 +145,8 @@ def test_check_citations_keeps_only_given_sources():
     from assistant.chunking import Chunk
     from assistant.retrieval import Hit
 
-    chunk = Chunk("x.md", "Tilbudsfristen er mindst 30 dage. Andet indhold.", "X", "§ 76", 0, "da", 0)
+    chunk = Chunk(source="x.md", text="Tilbudsfristen er mindst 30 dage. Andet indhold.", title="X", section="§ 76",
+                  page=0, language="da", position=0)
     hit = Hit.from_chunk("a", chunk, score=1.0)
     text, citations = check_citations("Fristen er 30 dage [1][2]. Se også [0].", [hit])
     assert text == "Fristen er 30 dage [1]. Se også." and len(citations) == 1

@@ -41,16 +41,17 @@ En note uden kilder og emner i sin front matter om rammeaftaler og deres løbeti
 
 
 def test_a_chunk_survives_chroma_and_the_bm25_snapshot_with_every_field(settings):
-    chunk = Chunk("klage.md", "Standstill-perioden er ti dage:\n- ved elektronisk afsendelse\n- ellers 15 dage",
-                  "Klageadgang", "Klageadgang > Standstill", 3, "da", 0, provision="§ 4", subsections="2",
+    chunk = Chunk(source="klage.md", text="Standstill-perioden er ti dage:\n- ved elektronisk afsendelse\n- ellers 15 dage",
+                  title="Klageadgang", section="Klageadgang > Standstill", page=3, language="da", position=0, provision="§ 4", subsections="2",
                   heading="Klageadgang > Standstill", role="steps", jurisdiction="DK", as_of="2026-12-01",
                   official_urls=("https://www.retsinformation.dk/eli/lta/2025/116", "https://kfst.dk/a"),
                   sources=("Udbudsloven §§ 171 og 173", "Direktiv 2014/24/EU: https://eur-lex.europa.eu/x"),
                   topics=("standstill", "klagenaevnet-for-udbud"))
-    empty = Chunk("klage.md", "Et afsnit uden lister.", "Klageadgang", "Klageadgang", 0, "da", 1)
+    empty = Chunk(source="klage.md", text="Et afsnit uden lister.", title="Klageadgang", section="Klageadgang",
+                  page=0, language="da", position=1)
     assert empty.sources == empty.topics == empty.official_urls == ()
-    record = DocumentRecord("klage.md", "Klageadgang", "da", "ab" * 32, 2, now_iso(),
-                            sources=chunk.sources, topics=chunk.topics)
+    record = DocumentRecord(source="klage.md", title="Klageadgang", language="da", content_hash="ab" * 32, chunks=2,
+                            ingested_at=now_iso(), sources=chunk.sources, topics=chunk.topics)
     store = Store(settings)
     store.write_document(record, [chunk, empty])  # Chroma refuses None and empty lists
 

@@ -236,7 +236,8 @@ def test_second_ingest_waits_or_exits_with_a_clear_message(settings, sample_corp
 def test_rebuild_starts_afresh(settings, sample_corpus):
     assert cli(settings).returncode == 0
     store = Store(settings)
-    gone = Chunk("gone.md", "stale", "Gone", "", 0, "da", 0)  # what no file explains
+    gone = Chunk(source="gone.md", text="stale", title="Gone", section="", page=0, language="da",
+                 position=0)  # what no file explains
     store.chunks.upsert(ids=["stale-vector"], embeddings=[[0.5] * 512], documents=[gone.text],
                         metadatas=[gone.metadata()])
     run = cli(settings, "--rebuild")

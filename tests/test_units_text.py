@@ -150,9 +150,9 @@ def test_fragments_under_three_words_are_not_sentences():
 @pytest.fixture(scope="module")
 def small_glossary() -> Glossary:
     return Glossary([
-        Concept("framework_agreement", {"da": ("rammeaftale",), "nb": ("rammeavtale",),
+        Concept(id="framework_agreement", terms={"da": ("rammeaftale",), "nb": ("rammeavtale",),
                                         "en": ("framework agreement",)}),
-        Concept("tender_deadline", {"da": ("tilbudsfrist",), "nb": ("tilbudsfrist", "anbudsfrist"),
+        Concept(id="tender_deadline", terms={"da": ("tilbudsfrist",), "nb": ("tilbudsfrist", "anbudsfrist"),
                                     "en": ("tender deadline", "deadline")}),
     ])
 
@@ -195,7 +195,7 @@ def test_the_shipped_glossary_links_the_three_languages():
 
 def test_a_concepts_stop_words_are_not_lent_to_the_question():
     # "om" would match nearly every Danish/Norwegian sentence.
-    glossary = Glossary([Concept("procurement_law", {"nb": ("lov om offentlige anskaffelser",),
+    glossary = Glossary([Concept(id="procurement_law", terms={"nb": ("lov om offentlige anskaffelser",),
                                                      "en": ("procurement act",)})])
     lent = equivalent_stems(glossary.match("What does the procurement act say?"))["act"]
     assert set(stems(["anskaffelser"], "nb")) <= lent and "om" not in lent
