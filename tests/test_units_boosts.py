@@ -1,0 +1,99 @@
+"""Unit tests for the pure stages after fusion: jurisdiction scope (`boosts.scope_factors`),
+provisions first (`boosts.provisions_first`) and the gate (`gate.coverage`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import bm25s
+
+from assistant import gate
+from assistant.bm25 import Bm25Index
+from assistant.boosts import (
+    CONTENTS_FACTOR,
+    NAMED_BOOST,
+    NEIGHBOUR_COUNTRY,
+    OTHER_COUNTRY,
+    OWN_COUNTRY_BOOST,
+    parse_provisions,
+    provisions_first,
+    scope_factors,
+)
+from assistant.chunking import Chunk
+from assistant.glossary import default_glossary
+from assistant.query import analyse
+from assistant.retrieval import analyse_search
+from assistant.text import doc_tokens
+
+TODAY = date(2026, 12, 2)
+
+
+def chunk(source: str, text: str, *, language: str, jurisdiction: str = "", provision: str = "",
+          position: int = 0) -> Chunk:
+    return Chunk(source=source, text=text, title=source, section=provision or source, page=0,
+                 language=language, position=position, provision=provision, jurisdiction=jurisdiction)
+
+
+def index_of(chunks: list[Chunk]) -> Bm25Index:
+    model = bm25s.BM25()
+    model.index([doc_tokens(c.indexed_text, c.language) for c in chunks], show_progress=False)
+    return Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, model)
+
+
+DK = chunk("udbudsloven.txt", "§ 57. Fristen for modtagelse af tilbud er mindst 35 dage.", language="da",
+           jurisdiction="DK", provision="§ 57")
+NO = chunk("foa.html", "§ 20-3. Fristen for å motta tilbud skal være minst 30 dager.", language="nb",
+           jurisdiction="NO", provision="§ 20-3")
+EU = chunk("direktiv.txt", "Article 27. The minimum time limit for receipt of tenders is 35 days.", language="en",
+           jurisdiction="EU", provision="artikel 27")
+GUIDE = chunk("guide.pdf", "Guidance on deadlines for tenders in open procedures.", language="en")
+CONTENTS = chunk("guide.pdf", "1. Deadlines ........ 5\n2. Criteria ........ 9\n3. Contracts ........ 12",
+                 language="en", position=1)
+INDEX = index_of([DK, NO, EU, GUIDE, CONTENTS])
+FUSED = {i: 0.1 for i in range(5)}
+
+
+def test_an_unscoped_danish_question_prefers_danish_law_and_leaves_eu_law_and_guidance_neutral():
+    factors = scope_factors(analyse("Hvad er fristen for tilbud ved offentligt udbud?", today=TODAY), INDEX, FUSED)
+    assert factors[0] == OWN_COUNTRY_BOOST and factors[1] == NEIGHBOUR_COUNTRY
+    assert 2 not in factors and 3 not in factors  # EU law and guidance: neutral
+
+
+def test_a_question_that_names_norway_is_scoped_to_norwegian_law():
+    factors = scope_factors(analyse("Hvad er fristen for tilbud i Norge?", today=TODAY), INDEX, FUSED)
+    assert factors[1] == NAMED_BOOST and factors[0] == OTHER_COUNTRY and 2 not in factors
+
+
+def test_a_table_of_contents_falls_back():
+    factors = scope_factors(analyse("What are the deadlines?", today=TODAY), INDEX, FUSED)
+    assert factors[4] == CONTENTS_FACTOR
+
+
+def test_the_provision_asked_for_comes_first_and_the_named_law_before_another_law_of_that_number():
+    other = chunk("anskaffelsesforskrift.html", "§ 57. Noe annet.", language="nb", jurisdiction="NO", provision="§ 57")
+    index = index_of([GUIDE, other, DK])
+    order = [0, 1, 2]
+    assert provisions_first(parse_provisions("Hvad siger udbudsloven § 57?"), index, order, {0: 0.3, 1: 0.1, 2: 0.1}) == [2, 1, 0]
+    assert provisions_first([], index, order, {}) == order
+
+
+def test_coverage_weighs_the_specific_words_of_the_question():
+    question = analyse_search("Hvad er fristen for tilbud ved offentligt udbud?", glossary=default_glossary(),
+                              languages=INDEX.languages, today=TODAY)
+    # A glossary term counts in any language: the English guide covers the Danish question too.
+    assert gate.coverage(question, INDEX, [0]) == gate.coverage(question, INDEX, [3]) == 1.0
+    other = index_of([chunk("kontrakt.md", "Ordregiveren kan ændre kontrakten, hvis ændringen ikke er væsentlig.",
+                            language="da")])
+    assert gate.coverage(question, other, [0]) < 0.5
+    assert gate.coverage(question, INDEX, []) == 0.0
+    absent = analyse_search("Hvor mange ugers barsel har en kollega?", glossary=default_glossary(),
+                            languages=INDEX.languages, today=TODAY)
+    assert gate.coverage(absent, INDEX, [0, 1, 2]) < 0.3  # nothing here is about parental leave
+
+
+def test_an_amount_question_needs_a_passage_that_states_an_amount():
+    question = analyse_search("Hvad koster det at klage?", glossary=default_glossary(), languages=INDEX.languages,
+                              today=TODAY)
+    with_amount = index_of([chunk("gebyr.md", "Det koster 20.000 kr. at klage.", language="da")])
+    without = index_of([chunk("gebyr.md", "Det koster noget at klage.", language="da")])
+    assert gate.coverage(question, with_amount, [0]) == 2 * gate.coverage(question, without, [0])
