@@ -21,8 +21,6 @@ from .chunking import Chunk, normalise_provision
 from .query import COUNTRIES, Query, mentions
 from .text import words
 
-CANDIDATES = 50  # passages each ranking contributes (the same depth as retrieval's lists)
-
 NAMED_BOOST = 1.5
 OTHER_COUNTRY = 0.5
 OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
@@ -100,9 +98,10 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
 
 
 def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],
-                     fused: dict[int, float]) -> list[int]:
+                     fused: dict[int, float], depth: int) -> list[int]:
     """`order` with the passages of the provisions asked for first (the named law's, then
-    the named sub-section's, then the better fused score)."""
+    the named sub-section's, then the better fused score; without a named law, those among
+    the first `depth` of `order` first)."""
     if not wanted:
         return order
     scored: dict[int, float] = {}
@@ -118,7 +117,7 @@ def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int]
     first = sorted(scored, key=lambda i: -scored[i])
     if not any(law for _, _, law in wanted):
         # Without a named law, prefer the provision from the documents already ranked well.
-        first.sort(key=lambda i: -(scored[i] + (1.0 if i in order[:CANDIDATES] else 0.0)))
+        first.sort(key=lambda i: -(scored[i] + (1.0 if i in order[:depth] else 0.0)))
     seen = set(first)
     return first + [i for i in order if i not in seen]
 

@@ -42,7 +42,7 @@ from .query import Query, analyse
 from .store import Store
 from .text import content_words, query_tokens, stems, words
 
-CANDIDATES = 50
+CANDIDATES = 50  # passages each per-language ranking contributes
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
 TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
 LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
@@ -236,7 +236,7 @@ class Retriever:
         order = sorted(fused, key=lambda i: -fused[i])
         gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
         order = self._rerank(question, index, order, fused)
-        order = provisions_first(question.provisions, index, order, fused)
+        order = provisions_first(question.provisions, index, order, fused, CANDIDATES)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
                 for i in order[: max(k, 10)]]

@@ -73,8 +73,8 @@ def test_the_provision_asked_for_comes_first_and_the_named_law_before_another_la
     other = chunk("anskaffelsesforskrift.html", "§ 57. Noe annet.", language="nb", jurisdiction="NO", provision="§ 57")
     index = index_of([GUIDE, other, DK])
     order = [0, 1, 2]
-    assert provisions_first(parse_provisions("Hvad siger udbudsloven § 57?"), index, order, {0: 0.3, 1: 0.1, 2: 0.1}) == [2, 1, 0]
-    assert provisions_first([], index, order, {}) == order
+    assert provisions_first(parse_provisions("Hvad siger udbudsloven § 57?"), index, order, {0: 0.3, 1: 0.1, 2: 0.1}, 50) == [2, 1, 0]
+    assert provisions_first([], index, order, {}, 50) == order
 
 
 def test_coverage_weighs_the_specific_words_of_the_question():
