@@ -52,10 +52,14 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
                 all(p & passage for p in f) if isinstance(f, list) else f & passage for f in forms):
             found += weight
     lexical = found / total if total else 0.0
-    if asks_for_amount(question.text) and not any(
-            AMOUNT.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES]):
+    if _lacks_amount(question, index, top):
         lexical *= 0.5  # "what did it cost?" needs a passage that states an amount
     return lexical
+
+
+def _lacks_amount(question, index: Bm25Index, top: list[int]) -> bool:
+    return asks_for_amount(question.text) and not any(
+        AMOUNT.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
 
 
 def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float) -> float:
@@ -70,7 +74,10 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     is blended in, on the embedding's calibrated scale (`dense_full` counts as full
     support); without one (`dense=None`: the endpoint is down) the lexical share decides.
     """
-    lexical = coverage(question, index, top)
+    lexical = coverage(question, index, top)  # already halved when an amount is missing
     if dense is None:
         return lexical
-    return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * min(1.0, dense / dense_full)
+    support = min(1.0, dense / dense_full)
+    if _lacks_amount(question, index, top):
+        support *= 0.5  # a similar passage that states no amount cannot answer "what did it cost?" either
+    return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * support

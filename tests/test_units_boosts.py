@@ -97,3 +97,12 @@ def test_an_amount_question_needs_a_passage_that_states_an_amount():
     with_amount = index_of([chunk("gebyr.md", "Det koster 20.000 kr. at klage.", language="da")])
     without = index_of([chunk("gebyr.md", "Det koster noget at klage.", language="da")])
     assert gate.coverage(question, with_amount, [0]) == 2 * gate.coverage(question, without, [0])
+
+
+def test_a_similar_passage_without_an_amount_cannot_vouch_for_a_cost_question():
+    # The dense side blends in; a close passage that names no amount still must not carry
+    # "what does it cost?" over the threshold.
+    question = analyse_search("Hvad koster det at klage?", glossary=default_glossary(), languages=["da"], today=TODAY)
+    without = index_of([chunk("gebyr.md", "Det koster noget at klage.", language="da")])
+    with_amount = index_of([chunk("gebyr.md", "Det koster 20.000 kr. at klage.", language="da")])
+    assert gate.evidence(question, without, [0], 0.5, 0.5) == 0.5 * gate.evidence(question, with_amount, [0], 0.5, 0.5)
