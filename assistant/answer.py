@@ -286,17 +286,22 @@ class Assistant:
 
     def _answers(self, question, standalone, language, result: SearchResult, timings, started, query: Query,
                  composer: Composer) -> Iterator[Answer]:
-        if result.abstain:
-            yield self._abstention(question, standalone, language, result, timings, started, "gate")
-            return
         if composer == "baseline":
-            yield self._extractive_baseline(question, standalone, language, result, timings, started,
-                                            notice=message(language, "offline"))
+            if result.abstain:
+                yield self._abstention(question, standalone, language, result, timings, started, "gate")
+            else:
+                yield self._extractive_baseline(question, standalone, language, result, timings, started,
+                                                notice=message(language, "offline"))
             return
+        # The specific reason first: "who won …", live data or a name no source mentions tells the
+        # buyer where to look instead, which the gate's "the sources do not cover it" does not.
         scope = out_of_scope(query, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:SOURCES_FOR_LLM]])
         if scope.reason:
             yield self._abstention(question, standalone, language, result, timings, started, scope.reason,
                                    missing=scope.missing)
+            return
+        if result.abstain:
+            yield self._abstention(question, standalone, language, result, timings, started, "gate")
             return
         if self.llm_enabled:
             yield from self._llm_answer(question, standalone, language, result, timings, started, query)
