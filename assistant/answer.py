@@ -205,17 +205,8 @@ class Assistant:
     @property
     def chat_model(self):
         if self._chat_model is None and self.settings.llm_enabled:
-            from langchain_openai import ChatOpenAI
-
-            self._chat_model = ChatOpenAI(
-                model=self.settings.chat_model,
-                api_key=self.settings.openai_api_key,
-                base_url=self.settings.openai_base_url,
-                timeout=self.settings.llm_timeout,
-                max_retries=1,
-                temperature=0,
-                streaming=True,
-            )
+            self._chat_model = _openai_chat(self.settings, timeout=self.settings.llm_timeout, max_retries=1,
+                                            streaming=True)
         return self._chat_model
 
     @property
@@ -225,16 +216,9 @@ class Assistant:
         `translate_timeout` and `llm_timeout`. An injected `chat_model` answers only: without
         an endpoint in the settings there is no translation (unless `translator` is given)."""
         if self._translator is None and self.settings.llm_enabled and self.settings.translate_query:
-            from langchain_openai import ChatOpenAI
-
-            self._translator = ChatOpenAI(
-                model=self.settings.chat_model,
-                api_key=self.settings.openai_api_key,
-                base_url=self.settings.openai_base_url,
-                timeout=min(self.settings.translate_timeout, self.settings.llm_timeout),
-                max_retries=0,  # the buyer is waiting, and search works without it
-                temperature=0,
-            )
+            # One try: the buyer is waiting, and search works without it.
+            self._translator = _openai_chat(self.settings, max_retries=0,
+                                            timeout=min(self.settings.translate_timeout, self.settings.llm_timeout))
         return self._translator if self.settings.translate_query else None
 
     def ask(self, question: str, history: list[dict] | None = None, composer: Composer = "units") -> Answer:
@@ -454,6 +438,14 @@ class Assistant:
         yield Answer(question=question, answer=checked, abstained=not citations, mode="llm",
                      citations=citations, language=language, standalone_question=standalone,
                      timings=_finish(timings, started))
+
+
+def _openai_chat(settings: Settings, *, timeout: float, max_retries: int, streaming: bool = False):
+    """The configured OpenAI-compatible chat endpoint (answers and the translation step)."""
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(model=settings.chat_model, api_key=settings.openai_api_key, base_url=settings.openai_base_url,
+                      timeout=timeout, max_retries=max_retries, temperature=0, streaming=streaming)
 
 
 def _refused_whatever_found(query: Query, vocabulary) -> str:

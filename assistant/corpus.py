@@ -123,11 +123,18 @@ class Corpus:
                 log.warning("upload not stored: %s", exc)
                 return self._embedding_down(exc, saved)
 
+    def embedding_down_reason(self, exc: EmbeddingDown, source: str, languages=("da", "en")) -> str:
+        """Why `source` was not stored while the embedding endpoint failed, in the staff
+        languages given (joined by " / "): not added, or the previous version kept."""
+        from .ui_text import STAFF_TEXT
+
+        replaced = self.store.document(source) is not None
+        return " / ".join(embedding_down_text(STAFF_TEXT.get(lang, STAFF_TEXT["da"]), self.store.embedding, exc, replaced)
+                          for lang in languages)
+
     def _embedding_down(self, exc: EmbeddingDown, saved: list[Path]) -> SyncReport:
         """The upload's report when the embedding endpoint failed: the files done before it,
         then one failed row per file not stored, in both staff languages."""
-        from .ui_text import STAFF_TEXT
-
         done = {r.source for r in exc.report.results}
         corpus = Path(self.settings.corpus_dir)
         results = list(exc.report.results)
@@ -135,10 +142,7 @@ class Corpus:
             source = source_name(path, corpus)
             if source in done:
                 continue
-            replaced = self.store.document(source) is not None
-            reason = " / ".join(
-                embedding_down_text(STAFF_TEXT[lang], self.store.embedding, exc, replaced) for lang in ("da", "en"))
-            results.append(FileResult(source=source, status="failed", reason=reason))
+            results.append(FileResult(source=source, status="failed", reason=self.embedding_down_reason(exc, source)))
         return SyncReport(results=results, repaired=exc.report.repaired)
 
     def delete(self, source: str, *, keep_file: bool = False, wait: float = 0.0) -> FileResult:

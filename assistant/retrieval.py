@@ -179,10 +179,11 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
     for lang, rendering in renderings.items():
         if lang in translated and lang != asked.language:
             translated[lang].append(rendering)
+    content = content_words(text)
     return SearchQuery(
         text=text, asked=asked, concepts=concepts, concept_stems=equivalent_stems(concepts),
-        terms=[w for w in dict.fromkeys(content_words(text)) if not w.isdigit() or len(w) >= 3],
-        tokens=[t for w in content_words(text) for t in query_tokens(w)],
+        terms=[w for w in dict.fromkeys(content) if not w.isdigit() or len(w) >= 3],
+        tokens=[t for w in content for t in query_tokens(w)],
         translated=translated, renderings=renderings, provisions=parse_provisions(text),
     )
 

@@ -347,11 +347,12 @@ def plan(
         elif source in mismatched:
             action = "update"
             reason = f"repaired: {mismatched[source]} of {record.chunks} chunks were stored"
-        elif record.content_hash == digest and not record.pending and record.chunker == CHUNKER_VERSION:
-            action = "unchanged"
         elif record.content_hash == digest and not record.pending:
-            action = "update"
-            reason = "re-chunked: indexed by an earlier version of the assistant"
+            if record.chunker == CHUNKER_VERSION:
+                action = "unchanged"
+            else:
+                action = "update"
+                reason = "re-chunked: indexed by an earlier version of the assistant"
         else:
             action = "update"
         chunks = record.chunks if record else 0

@@ -24,7 +24,7 @@ from fastapi import Request  # module level: FastAPI resolves the /files/ route'
 from . import staff_log
 from .answer import Answer
 from .config import Settings
-from .corpus import CorpusBusy, embedding_down_text
+from .corpus import CorpusBusy
 from .loaders import SUPPORTED
 from .security import drop_upload_copy
 from .services import Services
@@ -524,10 +524,6 @@ def build_staff(services: Services) -> gr.Blocks:
                 rows = report_rows(services.corpus.upload(save, bar(progress), wait=600)) + refused
             except CorpusBusy as exc:
                 rows = [["", "failed", 0, str(exc)]]
-            except EmbeddingDown as exc:
-                # The file being embedded was rolled back; the rest of the store is as it was.
-                text = STAFF_TEXT.get(language, STAFF_TEXT["da"])
-                rows = [[exc.source, "failed", 0, embedding_down_text(text, services.store.embedding, exc, True)]]
             return rows, inventory_rows(services, language), choices(), None
 
         upload.click(do_upload, inputs=[files, replace, ui_lang], outputs=[upload_result, inventory, to_delete, files],
@@ -559,8 +555,7 @@ def build_staff(services: Services) -> gr.Blocks:
                 rows = [["", "failed", 0, str(exc)]]
             except EmbeddingDown as exc:
                 # The file being embedded was rolled back; the rest of the store is as it was.
-                text = STAFF_TEXT.get(language, STAFF_TEXT["da"])
-                rows = [[exc.source, "failed", 0, embedding_down_text(text, services.store.embedding, exc, True)]]
+                rows = [[exc.source, "failed", 0, services.corpus.embedding_down_reason(exc, exc.source, (language,))]]
             return rows, inventory_rows(services, language), choices()
 
         resync.click(do_resync, inputs=ui_lang, outputs=[resync_result, inventory, to_delete], api_name="resync")
