@@ -25,7 +25,7 @@ NAMED_BOOST = 1.5
 OTHER_COUNTRY = 0.5
 OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
 NEIGHBOUR_COUNTRY = 0.9
-OWN_LANGUAGE_BOOST = 1.0  # an unscoped English question: passages in English (EU, international guidance)
+OWN_LANGUAGE_BOOST = 1.5  # an unscoped English question: passages in English (EU, international guidance)
 NAMED_DOCUMENT_BOOST = 1.5
 LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
 # A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
