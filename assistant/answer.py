@@ -279,7 +279,7 @@ class Assistant:
             return
         # The specific reason first: "who won …", live data or a name no source mentions tells the
         # buyer where to look instead, which the gate's "the sources do not cover it" does not.
-        scope = out_of_scope(query, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:SOURCES_FOR_LLM]])
+        scope = self.retriever.out_of_scope(query, result.hits[:SOURCES_FOR_LLM])
         if scope.reason:
             yield self._abstention(question, standalone, language, result, timings, started, scope.reason,
                                    missing=scope.missing)

@@ -190,7 +190,7 @@ class TutorialBaseline:
 
 
 def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
-    from .query import analyse, out_of_scope
+    from .query import analyse
 
     def run(question: str) -> Ranked:
         result = retriever.search(question, k=max(k, 10))
@@ -200,8 +200,7 @@ def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
         ]
         # The assistant's whole decision: the relevance gate, then the question's hinges
         # (a name, year, live or personal data no passage holds), as in `Assistant.stream`.
-        scope = out_of_scope(analyse(question, today=retriever.settings.today),
-                             [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:5]])
+        scope = retriever.out_of_scope(analyse(question, today=retriever.settings.today), result.hits[:5])
         return Ranked(hits=hits, abstained=result.abstain or bool(scope.reason))
 
     return run
@@ -255,7 +254,7 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     """
     from dataclasses import replace
 
-    from .query import analyse, out_of_scope
+    from .query import analyse
 
     def run(dense_w: float, bm25_w: float, dense_full: float | None = None):
         rows = []  # (answerable, rank, evidence, hinge abstain, best dense)
@@ -267,8 +266,8 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
                 for q in questions:
                     result = retriever.search(q.question, k=10)
                     hits = [{"source": h.source, "text": h.text} for h in result.hits[:10]]
-                    scope = out_of_scope(analyse(q.question, today=retriever.settings.today),
-                                         [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in result.hits[:5]])
+                    scope = retriever.out_of_scope(analyse(q.question, today=retriever.settings.today),
+                                                   result.hits[:5])
                     rows.append((q.answerable, first_match(hits, q.expect) if q.answerable else 0,
                                  result.evidence, bool(scope.reason) or not result.hits,
                                  max((h.dense for h in result.hits), default=0.0)))

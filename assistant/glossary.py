@@ -52,6 +52,15 @@ class Glossary:
         ]
         return cls(concepts)
 
+    def aliases(self, name: str) -> list[str]:
+        """The other terms of the concept `name` is a term of, in every language ([] when
+        `name` is not one of the glossary's terms as a whole)."""
+        for lang in LANGUAGES:
+            concept = self._index.get((lang, tuple(stems(words(name), lang))))
+            if concept:
+                return [t for _, t in concept.all_terms() if t != name.lower()]
+        return []
+
     def match(self, question: str) -> list[tuple[Concept, set[str]]]:
         """Concepts named in the question, each with the question words that named it."""
         qwords = words(question)

@@ -38,7 +38,7 @@ from .chunking import Chunk
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
 from .glossary import Glossary, default_glossary, equivalent_stems
-from .query import Query, analyse
+from .query import OutOfScope, Query, analyse, out_of_scope
 from .store import Store
 from .text import content_words, query_tokens, stems, words
 
@@ -261,6 +261,12 @@ class Retriever:
             degraded=degraded,
             scope=sorted(question.asked.countries),
         )
+
+    def out_of_scope(self, asked: Query, hits: list[Hit]) -> OutOfScope:
+        """`query.out_of_scope` over these passages (source, title, section and text), with
+        the glossary's other names for a name the question hinges on."""
+        return out_of_scope(asked, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in hits],
+                            aliases=self.glossary.aliases)
 
     def _rerank(self, question: SearchQuery, index: Bm25Index, order: list[int], fused: dict[int, float]) -> list[int]:
         """Stage 4b: the top of the fused list reordered by how much of the question each

@@ -14,6 +14,7 @@ from gradio_client import Client
 from assistant.answer import Assistant
 from assistant.chunking import section_role, segment_units
 from assistant.compose import period_status, periods
+from assistant.glossary import default_glossary
 from assistant.language import detect_language
 from assistant.loaders import unwrap_markdown
 from assistant.query import (
@@ -359,6 +360,22 @@ def test_hinge_terms_and_out_of_scope():
     assert out_of_scope(future, ["Fra 2026-2027 er den 216.000 euro"]).reason == "year"
     assert out_of_scope(analyse("Hvad er tærskelværdien i 2026?", today=TODAY),
                         ["Fra 2026-2027 er den 216.000 euro"]).reason == ""
+
+
+def test_an_english_name_of_a_danish_law_is_found_under_the_laws_own_name():
+    """With a multilingual embedding the passages found for an English question about the
+    Danish act are the act's own text, which never says "Public Procurement Act": the
+    question must not be refused for naming something no source mentions."""
+    glossary = default_glossary()
+    law_text = ["udbudsloven_LBK-2025-116.txt\nUdbudsloven\n§ 57\n§ 57. En ordregiver skal fastsætte en frist"]
+    asked = analyse("What is the minimum time limit under the Danish Public Procurement Act?", today=TODAY)
+    assert out_of_scope(asked, law_text).reason == "named"  # without the glossary's names
+    assert out_of_scope(asked, law_text, aliases=glossary.aliases).reason == ""
+    # A one-word proper name has no other name: the glossary's "national tender portal"
+    # does not stand in for Doffin.
+    doffin = analyse("How do I reset the password for my personal Doffin user account?", today=TODAY)
+    portal = ["guide.md\nGuide\nNotices\nPublish the notice on the national tender portal."]
+    assert out_of_scope(doffin, portal, aliases=glossary.aliases).reason == "named"
 
 
 # --- once through the real /chat API -----------------------------------------------------------
