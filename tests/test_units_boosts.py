@@ -11,10 +11,12 @@ from assistant import gate
 from assistant.bm25 import Bm25Index
 from assistant.boosts import (
     CONTENTS_FACTOR,
+    GUIDANCE_WHEN_SCOPED,
     NAMED_BOOST,
     NEIGHBOUR_COUNTRY,
     OTHER_COUNTRY,
     OWN_COUNTRY_BOOST,
+    OWN_LANGUAGE_BOOST,
     parse_provisions,
     provisions_first,
     scope_factors,
@@ -62,10 +64,19 @@ def test_an_unscoped_danish_question_prefers_danish_law_and_leaves_eu_law_and_gu
 def test_a_question_that_names_norway_is_scoped_to_norwegian_law():
     factors = scope_factors(analyse("Hvad er fristen for tilbud i Norge?", today=TODAY), INDEX, FUSED)
     assert factors[1] == NAMED_BOOST and factors[0] == OTHER_COUNTRY and 2 not in factors
+    assert factors[3] == GUIDANCE_WHEN_SCOPED < 1  # guidance is not Norway's law
+
+
+def test_an_unscoped_english_question_prefers_passages_in_english():
+    """An English question that names no country has no "own law"; its own language's
+    documents (EU law, international guidance) come before the two countries' law."""
+    factors = scope_factors(analyse("What is the deadline for tenders?", today=TODAY), INDEX, FUSED)
+    assert factors[2] == factors[3] == OWN_LANGUAGE_BOOST > 1
+    assert 0 not in factors and 1 not in factors
 
 
 def test_a_table_of_contents_falls_back():
-    factors = scope_factors(analyse("What are the deadlines?", today=TODAY), INDEX, FUSED)
+    factors = scope_factors(analyse("Hvilke frister gælder?", today=TODAY), INDEX, FUSED)
     assert factors[4] == CONTENTS_FACTOR
 
 
