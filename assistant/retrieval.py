@@ -183,7 +183,7 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
     return SearchQuery(
         text=text, asked=asked, concepts=concepts, concept_stems=equivalent_stems(concepts),
         terms=[w for w in dict.fromkeys(content) if not w.isdigit() or len(w) >= 3],
-        tokens=[t for w in content for t in query_tokens(w)],
+        tokens=[t for w in content for t in sorted(query_tokens(w))],  # sorted: the same order in every process
         translated=translated, renderings=renderings, provisions=parse_provisions(text),
     )
 
