@@ -6,9 +6,11 @@ the fused scores:
 - `scope_factors`: a question that names a country prefers that country's law and lets the
   other's fall back; EU law applies in both countries, so it stays neutral (preferred when
   the question names the EU); guidance without a jurisdiction falls back a little. A Danish
-  or Norwegian question naming none prefers its own country's law, an English one passages
-  in English (EU law, international guidance). A document the question
+  or Norwegian question naming none prefers its own country's law; an English one has no
+  own country, so it stays neutral. A document the question
   names ("ifølge Barcelonas vejledning") is preferred; a table of contents falls back.
+- `value_factors`: a question that asks for a figure (a deadline, a count, an amount, a
+  share) prefers the passages that state one of that kind (`query.has_value`).
 - `provisions_first`: a question that names a provision ("§ 39", "artikel 31",
   "FOA § 7-9", "stk. 2") gets that provision first.
 """
@@ -19,7 +21,7 @@ import re
 
 from .bm25 import Bm25Index
 from .chunking import Chunk, normalise_provision
-from .query import COUNTRIES, Query, mentions
+from .query import COUNTRIES, Query, has_value, mentions
 from .text import words
 
 NAMED_BOOST = 1.5
@@ -27,10 +29,9 @@ OTHER_COUNTRY = 0.5
 OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
 NEIGHBOUR_COUNTRY = 0.9
 # A question that names a country: guidance with no jurisdiction (the Barcelona guide) is not
-# that country's law and falls back a little. Measured: evalcorpus MRR@10 0.620 -> 0.626,
+# that country's law and falls back a little. Measured: evalcorpus MRR@10 0.649 -> 0.656,
 # corpus set unchanged; 0.65 gains nothing more.
 GUIDANCE_WHEN_SCOPED = 0.8
-OWN_LANGUAGE_BOOST = 1.5  # an unscoped English question: passages in English (EU, international guidance)
 NAMED_DOCUMENT_BOOST = 1.5
 LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
 # A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
@@ -92,8 +93,10 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
                 factor *= OWN_COUNTRY_BOOST
             elif own and where and where != "EU":
                 factor *= NEIGHBOUR_COUNTRY
-            elif not own and chunk.language == asked.language:
-                factor *= OWN_LANGUAGE_BOOST
+            # An English question naming no country stays neutral: preferring English passages
+            # (measured at x1.5) lifted the gold sets, whose unscoped English questions are all
+            # about the English guides, but buried the law for "What is the minimum time limit
+            # for tenders in an open procedure?" (6 such probes: Hit@5 0.33 -> 0.00).
         if len(_LEADER.findall(chunk.text)) >= 3:
             factor *= CONTENTS_FACTOR
         if documents:
@@ -105,6 +108,23 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
         if factor != 1.0:
             factors[i] = factor
     return factors
+
+
+# Measured on both gold sets (2 Dec 2026): 1.1 lifts MRR@10 on the real documents 0.613 ->
+# 0.656 and on the corpus set 0.704 -> 0.712, at one corpus question out of the top 5 (a
+# question whose answer is that the figure is not published); 1.05 / 1.4 give the same on
+# the real documents, more costs Hit@5.
+VALUE_BOOST = 1.1
+FIGURE_KINDS = frozenset({"deadline", "count", "amount", "share"})
+
+
+def value_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
+    """The expected answer's type: "Hvor lang er fristen?" wants a passage that states a
+    period, "hvor mange ansøgere" one that states a number of them. Applied after the gate
+    has judged relevance: a figure makes a passage a better answer, not a more relevant one."""
+    if asked.kind not in FIGURE_KINDS or VALUE_BOOST == 1.0:
+        return {}
+    return {i: VALUE_BOOST for i in fused if has_value(asked, index.chunks[i].text)}
 
 
 def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],

@@ -28,7 +28,7 @@ from typing import Literal
 
 from .chunking import Unit, segment_units, units_from_json
 from .extractive import question_terms, score_sentence, sentence_tokens, similar, split_sentences
-from .query import Query
+from .query import VALUE, Query, has_value
 from .text import content_words, query_stems
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
@@ -39,25 +39,6 @@ PASSAGES = 10
 
 Period = Literal["current", "earlier", "future", "none"]
 
-_VALUE = {
-    "deadline": re.compile(r"\b(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|four|five|"
-                           r"six|seven|eight|nine|ten|twelve)\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
-                           r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
-    "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
-                        r"no more than|ikke flere end|fewer than|flere end|mere end|færre end|flere enn|"
-                        r"mer enn|færre enn|more than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
-                        r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
-                        r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
-                        r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),
-    "amount": re.compile(r"\d[\d.,\s]*\d?\s*(?:kr\b|kr\.|kroner|dkk|nok|eur\b|euro|€|mio\.?|mia\.?|"
-                         r"million\w*|milliard\w*)|(?:dkk|nok|eur|€)\s*\d", re.I),
-    "share": re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|pct\b|procent|prosent|percent)", re.I),
-    "yesno": re.compile(r"\b(?:må|kan|skal|bør|kræver|krever|tillad\w*|tillat\w*|forbud\w*|forbudt|"
-                        r"may|must|shall|can|cannot|allowed|permitted|prohibited|required|"
-                        r"lov til|ikke lov|er ikke|is not|ikke)\b", re.I),
-    "definition": re.compile(r"\b(?:er en|er et|er den|er det|betyder|betegner|forstås|defineres|"
-                             r"menes|betyr|is a|is an|is the|means|refers to|defined as)\b", re.I),
-}
 # Sentences about the document itself ("This note explains …", "Here, we provide guidance on …").
 _META = re.compile(
     r"^\s*(?:(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|document|dokument\w*|"
@@ -198,7 +179,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
-            status = period_status(text, heading, today, query.years) if _VALUE["amount"].search(text) else "none"
+            status = period_status(text, heading, today, query.years) if VALUE["amount"].search(text) else "none"
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
             if query.wants_earlier:
@@ -280,7 +261,7 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
 
 def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     factor = 1.0
-    wanted = _VALUE.get(query.kind)
+    wanted = VALUE.get(query.kind)
     if wanted is not None:
         # A definition or a yes/no rule shows in its wording less surely than a figure does.
         strong = query.kind not in {"definition", "yesno"}
@@ -297,39 +278,11 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     return factor
 
 
-_NUMBER = (r"(?:\d+|en|et|én|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|elleve|tolv|tyve|tjue|"
-           r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)")
-_HOW_MUCH = re.compile(r"\b(?:hvor meget|hvor mye|how much|hvor højt?|hvor høyt?|how high|hvor stor\w*|how large)\b", re.I)
-_MULTIPLE = re.compile(r"\b(?:\d+|to|tre|fire|fem|two|three|four|five)\s+gange\b|\b(?:dobbelt\w*|double|twice|"
-                       r"\d+ times)\b", re.I)
-_HOW_MANY = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)", re.I)
-
-
-def has_value(query: Query, text: str) -> bool:
-    """Whether a text carries a value of the kind the question wants. For "hvor mange
-    partnere …" a number before the word counted ("29 partnere") is such a value too."""
-    wanted = _VALUE.get(query.kind)
-    if wanted is None:
-        return True
-    if wanted.search(text):
-        return True
-    if query.kind == "amount" and _HOW_MUCH.search(query.text) and (
-            _VALUE["share"].search(text) or _MULTIPLE.search(text)):
-        return True  # "hvor meget må de udgøre?": a share or a multiple is the amount
-    if query.kind == "count":
-        m = _HOW_MANY.search(query.text)
-        if m and m.group(1).lower() not in {"dage", "dager", "days", "år", "years", "procent", "prosent"}:
-            stem = sorted(query_stems(m.group(1).lower()), key=len)[0]
-            if len(stem) >= 4 and re.search(rf"\b{_NUMBER}\s+(?:[\wæøå-]+\s+)?{re.escape(stem)}", text, re.I):
-                return True
-    return False
-
-
 def _answering(scored: list[tuple[str, float]], query: Query) -> float:
     """The score of the sentence that would answer: for a question that wants a value, the
     best sentence carrying one (a unit whose value sits apart from the question's words
     answers less directly)."""
-    wanted = _VALUE.get(query.kind)
+    wanted = VALUE.get(query.kind)
     if wanted is not None and query.kind not in {"yesno", "definition"}:
         with_value = [score for sentence, score in scored if has_value(query, sentence)]
         if with_value:
@@ -526,7 +479,7 @@ def _language_factor(query: Query, hit) -> float:
 def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:
     """The unit's text (a long paragraph cut to the answering sentences and their
     neighbours) and the sentences to highlight."""
-    wanted = _VALUE.get(query.kind)
+    wanted = VALUE.get(query.kind)
     best = max(s for _, s in scored)
 
     def answers(sentence: str, score: float) -> bool:

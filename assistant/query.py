@@ -38,6 +38,29 @@ _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
     ("yesno", re.compile(r"^\s*(må|kan|skal|bør|er det|gælder|gjelder|har|may|can|must|should|is it|"
                          r"are we|do we|does|is|er)\b", re.I)),
 ]
+# What a value of each kind looks like in a passage ("35 dage", "mindst tre ansøgere",
+# "5.404.000 euro", "30 pct."): the composer leads with a unit that has one, and retrieval
+# prefers passages that have one.
+VALUE = {
+    "deadline": re.compile(r"\b(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|four|five|"
+                           r"six|seven|eight|nine|ten|twelve)\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
+                           r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
+    "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
+                        r"no more than|ikke flere end|fewer than|flere end|mere end|færre end|flere enn|"
+                        r"mer enn|færre enn|more than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
+                        r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
+                        r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
+                        r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),
+    "amount": re.compile(r"\d[\d.,\s]*\d?\s*(?:kr\b|kr\.|kroner|dkk|nok|eur\b|euro|€|mio\.?|mia\.?|"
+                         r"million\w*|milliard\w*)|(?:dkk|nok|eur|€)\s*\d", re.I),
+    "share": re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|pct\b|procent|prosent|percent)", re.I),
+    "yesno": re.compile(r"\b(?:må|kan|skal|bør|kræver|krever|tillad\w*|tillat\w*|forbud\w*|forbudt|"
+                        r"may|must|shall|can|cannot|allowed|permitted|prohibited|required|"
+                        r"lov til|ikke lov|er ikke|is not|ikke)\b", re.I),
+    "definition": re.compile(r"\b(?:er en|er et|er den|er det|betyder|betegner|forstås|defineres|"
+                             r"menes|betyr|is a|is an|is the|means|refers to|defined as)\b", re.I),
+}
+
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
 
@@ -337,3 +360,31 @@ def out_of_scope(query: Query, passages: list[str], *,
     if query.outcome:
         return OutOfScope(reason="outcome")
     return OutOfScope()
+
+
+_NUMBER = (r"(?:\d+|en|et|én|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|elleve|tolv|tyve|tjue|"
+           r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty)")
+_HOW_MUCH = re.compile(r"\b(?:hvor meget|hvor mye|how much|hvor højt?|hvor høyt?|how high|hvor stor\w*|how large)\b", re.I)
+_MULTIPLE = re.compile(r"\b(?:\d+|to|tre|fire|fem|two|three|four|five)\s+gange\b|\b(?:dobbelt\w*|double|twice|"
+                       r"\d+ times)\b", re.I)
+_HOW_MANY = re.compile(r"\b(?:hvor mange|how many)\s+([\wæøå-]+)", re.I)
+
+
+def has_value(query: Query, text: str) -> bool:
+    """Whether a text carries a value of the kind the question wants. For "hvor mange
+    partnere …" a number before the word counted ("29 partnere") is such a value too."""
+    wanted = VALUE.get(query.kind)
+    if wanted is None:
+        return True
+    if wanted.search(text):
+        return True
+    if query.kind == "amount" and _HOW_MUCH.search(query.text) and (
+            VALUE["share"].search(text) or _MULTIPLE.search(text)):
+        return True  # "hvor meget må de udgøre?": a share or a multiple is the amount
+    if query.kind == "count":
+        m = _HOW_MANY.search(query.text)
+        if m and m.group(1).lower() not in {"dage", "dager", "days", "år", "years", "procent", "prosent"}:
+            stem = sorted(query_stems(m.group(1).lower()), key=len)[0]
+            if len(stem) >= 4 and re.search(rf"\b{_NUMBER}\s+(?:[\wæøå-]+\s+)?{re.escape(stem)}", text, re.I):
+                return True
+    return False

@@ -10,8 +10,9 @@ dense embedding per corpus language, fuse, boost, gate.
    Each ranking is weighted by how strong its best match is, so the Danish law, the
    Norwegian regulation and the English guides each get a fair ranking.
 3. `fuse` (pure): weighted reciprocal rank fusion of all rankings.
-4. Boosts (`assistant.boosts`): jurisdiction scope, a named document; then `rerank` (pure)
-   reorders the top by how much of the question each passage covers; provisions asked for first.
+4. Boosts (`assistant.boosts`): jurisdiction scope, a named document; after the gate's look,
+   a figure of the kind asked for; then `rerank` (pure) reorders the top by how much of the
+   question each passage covers; provisions asked for first.
 5. The gate (`assistant.gate`): evidence from 0 to 1; below the threshold, abstain.
 
 Fusion weights and the gate come from the calibration of the embedding in use
@@ -33,7 +34,7 @@ import yaml
 
 from . import gate
 from .bm25 import Bm25Index, Bm25Snapshot
-from .boosts import Provision, parse_provisions, provisions_first, scope_factors
+from .boosts import Provision, parse_provisions, provisions_first, scope_factors, value_factors
 from .chunking import Chunk
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
@@ -236,6 +237,11 @@ class Retriever:
             fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
         gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
+        figures = value_factors(question.asked, index, fused)
+        if figures:
+            for i, factor in figures.items():
+                fused[i] *= factor
+            order = sorted(fused, key=lambda i: -fused[i])
         order = self._rerank(question, index, order, fused)
         order = provisions_first(question.provisions, index, order, fused, CANDIDATES)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),

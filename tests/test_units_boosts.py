@@ -16,10 +16,11 @@ from assistant.boosts import (
     NEIGHBOUR_COUNTRY,
     OTHER_COUNTRY,
     OWN_COUNTRY_BOOST,
-    OWN_LANGUAGE_BOOST,
+    VALUE_BOOST,
     parse_provisions,
     provisions_first,
     scope_factors,
+    value_factors,
 )
 from assistant.chunking import Chunk
 from assistant.glossary import default_glossary
@@ -67,12 +68,23 @@ def test_a_question_that_names_norway_is_scoped_to_norwegian_law():
     assert factors[3] == GUIDANCE_WHEN_SCOPED < 1  # guidance is not Norway's law
 
 
-def test_an_unscoped_english_question_prefers_passages_in_english():
-    """An English question that names no country has no "own law"; its own language's
-    documents (EU law, international guidance) come before the two countries' law."""
+def test_an_unscoped_english_question_leaves_both_countries_law_and_the_guides_neutral():
+    """An English question that names no country has no "own law": the Danish act, the
+    Norwegian regulation and the English guides compete on their match alone."""
     factors = scope_factors(analyse("What is the deadline for tenders?", today=TODAY), INDEX, FUSED)
-    assert factors[2] == factors[3] == OWN_LANGUAGE_BOOST > 1
-    assert 0 not in factors and 1 not in factors
+    assert not {0, 1, 2, 3} & set(factors)
+
+
+def test_a_question_asking_for_a_figure_prefers_passages_that_state_one():
+    """ "How many days ..." wants a period: of two passages on the topic, the one stating
+    "35 dage" is preferred; a question asking for no figure boosts nothing."""
+    days = chunk("a.txt", "§ 57. Fristen skal som minimum være 35 dage.", language="da", provision="§ 57")
+    none = chunk("b.txt", "§ 56. Ved offentligt udbud kan enhver afgive tilbud.", language="da", provision="§ 56")
+    index = index_of([days, none])
+    factors = value_factors(analyse("Hvor lang er tilbudsfristen ved offentligt udbud?", today=TODAY),
+                            index, {0: 0.1, 1: 0.1})
+    assert factors == {0: VALUE_BOOST} and VALUE_BOOST > 1
+    assert value_factors(analyse("Hvad er et offentligt udbud?", today=TODAY), index, {0: 0.1, 1: 0.1}) == {}
 
 
 def test_a_table_of_contents_falls_back():
