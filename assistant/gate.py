@@ -39,7 +39,7 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
     glossary term counting in any language. `question` is a `retrieval.SearchQuery`."""
     if not question.terms or not top:
         return 0.0
-    concept_stems = question.concept_stems
+    concept_stems = question.concept_stems  # the words that named a glossary concept
     passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
     found = total = 0.0
     for w in question.terms:
@@ -48,7 +48,16 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
         if not forms:
             weight *= UNSEEN_BOOST
         total += weight
-        if concept_stems.get(w, set()) & passage or any(
+        # A glossary word is held when the passage holds the word itself or one of its
+        # concept's terms whole (all of that term's content stems). Any single stem of any
+        # term was too loose: "bundet til én leverandør" lent "leverandør", which every
+        # Norwegian procurement passage holds (measured: evalcorpus Hit@5 0.842 -> 0.868,
+        # MRR@10 0.656 -> 0.706; corpus 0.865 -> 0.874, 0.712 -> 0.727).
+        if w in concept_stems:
+            held = bool(query_stems(w) & passage) or any(term <= passage for term in question.concept_terms.get(w, ()))
+        else:
+            held = False
+        if held or any(
                 all(p & passage for p in f) if isinstance(f, list) else f & passage for f in forms):
             found += weight
     lexical = found / total if total else 0.0

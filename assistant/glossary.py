@@ -90,6 +90,19 @@ def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[
     return out
 
 
+def equivalent_terms(concepts: list[tuple[Concept, set[str]]]) -> dict[str, list[frozenset[str]]]:
+    """For each question word that named a concept: each of that concept's terms as the set of
+    its content stems. A passage holds a term when it holds all of them: "bundet til én
+    leverandør" is not found in every passage that says "leverandør"."""
+    out: dict[str, list[frozenset[str]]] = {}
+    for concept, qwords in concepts:
+        terms = [frozenset(s for s in stems(content_words(t), lang) if len(s) > 2) for lang, t in concept.all_terms()]
+        terms = [t for t in dict.fromkeys(terms) if t]
+        for w in qwords:
+            out.setdefault(w, []).extend(terms)
+    return out
+
+
 @lru_cache(maxsize=2)
 def default_glossary() -> Glossary:
     """The glossary the settings name (ASSISTANT_GLOSSARY, from the environment or `.env`),

@@ -38,7 +38,7 @@ from .boosts import Provision, parse_provisions, provisions_first, scope_factors
 from .chunking import Chunk
 from .config import Settings
 from .embeddings import EmbeddingUnavailable
-from .glossary import Glossary, default_glossary, equivalent_stems
+from .glossary import Glossary, default_glossary, equivalent_stems, equivalent_terms
 from .query import OutOfScope, Query, analyse, out_of_scope
 from .store import Store
 from .text import content_words, query_tokens, stems, words
@@ -163,6 +163,7 @@ class SearchQuery:
     translated: dict[str, list[str]]  # corpus language -> the question's terms in it
     renderings: dict[str, str]  # corpus language -> the whole question in it (LLM mode)
     provisions: list[Provision]
+    concept_terms: dict[str, list[frozenset[str]]] = field(default_factory=dict)  # question word -> its concept's terms, each as its stems
 
 
 def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today: date | None = None,
@@ -183,6 +184,7 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
     content = content_words(text)
     return SearchQuery(
         text=text, asked=asked, concepts=concepts, concept_stems=equivalent_stems(concepts),
+        concept_terms=equivalent_terms(concepts),
         terms=[w for w in dict.fromkeys(content) if not w.isdigit() or len(w) >= 3],
         tokens=[t for w in content for t in sorted(query_tokens(w))],  # sorted: the same order in every process
         translated=translated, renderings=renderings, provisions=parse_provisions(text),

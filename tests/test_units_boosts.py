@@ -103,8 +103,10 @@ def test_the_provision_asked_for_comes_first_and_the_named_law_before_another_la
 def test_coverage_weighs_the_specific_words_of_the_question():
     question = analyse_search("Hvad er fristen for tilbud ved offentligt udbud?", glossary=default_glossary(),
                               languages=INDEX.languages, today=TODAY)
-    # A glossary term counts in any language: the English guide covers the Danish question too.
-    assert gate.coverage(question, INDEX, [0]) == gate.coverage(question, INDEX, [3]) == 1.0
+    # A glossary term counts in any language: the English guide ("tenders in open procedures")
+    # covers the Danish question; § 57 here never names the open procedure, so it covers less.
+    assert gate.coverage(question, INDEX, [3]) == 1.0
+    assert 0.6 < gate.coverage(question, INDEX, [0]) < 1.0
     other = index_of([chunk("kontrakt.md", "Ordregiveren kan ændre kontrakten, hvis ændringen ikke er væsentlig.",
                             language="da")])
     assert gate.coverage(question, other, [0]) < 0.5
@@ -112,6 +114,18 @@ def test_coverage_weighs_the_specific_words_of_the_question():
     absent = analyse_search("Hvor mange ugers barsel har en kollega?", glossary=default_glossary(),
                             languages=INDEX.languages, today=TODAY)
     assert gate.coverage(absent, INDEX, [0, 1, 2]) < 0.3  # nothing here is about parental leave
+
+
+def test_a_glossary_term_of_several_words_counts_only_when_the_passage_holds_it_whole():
+    """ "tied to one vendor" names vendor lock-in; a Norwegian passage that merely says
+    "leverandør" (as nearly every one does) must not count as covering it, one that says
+    "bundet til én leverandør" must."""
+    question = analyse_search("How do we avoid being tied to one vendor?", glossary=default_glossary(),
+                              languages=["nb"], today=TODAY)
+    assert "vendor" in question.concept_stems
+    passing = index_of([chunk("a.html", "Leverandøren skal levere tilbud innen fristen.", language="nb")])
+    whole = index_of([chunk("b.html", "Oppdragsgiveren bør unngå å bli bundet til én leverandør.", language="nb")])
+    assert gate.coverage(question, whole, [0]) > gate.coverage(question, passing, [0]) + 0.25
 
 
 def test_an_amount_question_needs_a_passage_that_states_an_amount():
