@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .text import LANGUAGES, content_words, stems, words
+from .text import LANGUAGES, content_words, decompound, stems, words
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "glossary.yaml"
 
@@ -93,10 +93,17 @@ def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[
 def equivalent_terms(concepts: list[tuple[Concept, set[str]]]) -> dict[str, list[frozenset[str]]]:
     """For each question word that named a concept: each of that concept's terms as the set of
     its content stems. A passage holds a term when it holds all of them: "bundet til én
-    leverandør" is not found in every passage that says "leverandør"."""
+    leverandør" is not found in every passage that says "leverandør". A one-word compound
+    is also held by its parts ("anskaffelsesforskriften": a passage on "forskriften" in a
+    note on "anskaffelser"), as an ordinary compound question word is (`text.corpus_forms`)."""
     out: dict[str, list[frozenset[str]]] = {}
     for concept, qwords in concepts:
-        terms = [frozenset(s for s in stems(content_words(t), lang) if len(s) > 2) for lang, t in concept.all_terms()]
+        terms = []
+        for lang, t in concept.all_terms():
+            content = content_words(t)
+            terms.append(frozenset(s for s in stems(content, lang) if len(s) > 2))
+            if len(content) == 1 and decompound(content[0]):
+                terms.append(frozenset(s for s in stems(list(decompound(content[0])), lang) if len(s) > 2))
         terms = [t for t in dict.fromkeys(terms) if t]
         for w in qwords:
             out.setdefault(w, []).extend(terms)
