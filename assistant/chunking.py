@@ -28,7 +28,7 @@ from .loaders import LoadedDocument, Section, soft_break
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get
 # the new chunks (units, sources, topics) without a manual --rebuild.
-CHUNKER_VERSION = "2026-12-02"
+CHUNKER_VERSION = "2026-12-02b"
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
 OVERLAP_WORDS = 40
@@ -387,17 +387,24 @@ def _plain_pieces(text: str, section: str, heading: str) -> list[dict]:
 def _provision_pieces(label: str, title_line: str, parent: str, text: str) -> list[dict]:
     label = re.sub(r"\s+", " ", label.strip().rstrip("."))
     provision = normalise_provision(label)
-    display = re.sub(r"\s+", " ", title_line.strip()).rstrip(".")
-    display = display if len(display) <= 90 else label
+    title = re.sub(r"\s+", " ", title_line.strip()).rstrip(".")
+    display = title if len(title) <= 90 else label  # the citation label stays short
+    # The provision's own title names what it regulates ("Vilkår for bruk av konkurranse med
+    # forhandling ..."), so every piece indexes it: in its label when the label is the title,
+    # else in its heading (a long title; a piece of sub-sections, labelled "§ 5-4, stk. 9-11").
+    # A plain-text law's first line is already in the text.
+    titled = f"{parent} > {title}" if parent else title
+    if title == label or text.startswith(title):
+        titled = parent
     if words(text) <= MAX_WORDS:
-        return [_piece(text, display, parent, provision, "")]
+        return [_piece(text, display, parent if display == title else titled, provision, "")]
 
     pieces = []
     for numbers, part in _pack_subsections(text):
         sub = numbers[0] if numbers[0] == numbers[-1] else f"{numbers[0]}-{numbers[-1]}"
         sub_label = f"{label}, stk. {sub}" if "§" in label else f"{label}({sub})"
         for fragment in split_by_size(part):
-            pieces.append(_piece(fragment, sub_label, parent, provision, sub))
+            pieces.append(_piece(fragment, sub_label, titled, provision, sub))
     return pieces
 
 

@@ -88,6 +88,30 @@ def test_norwegian_html_provisions_keep_numbered_paragraphs(tmp_path: Path):
     assert chunks[0].language == "nb"
 
 
+def test_a_provision_title_is_searchable_however_long_and_in_every_piece(tmp_path: Path):
+    """A title over the citation label's length, and the pieces of a provision split at its
+    sub-sections, still index the title: it names what the provision regulates."""
+    long_title = "Vilkår for bruk av konkurranse med forhandling etter forutgående kunngjøring og dialog"
+    filler = " ".join(["oppdragsgiveren skal dokumentere forløpet"] * 45)
+    page = tmp_path / "forskrift.html"
+    page.write_text(
+        "<html><head><title>Forskrift</title></head><body><h3>Kapittel 13</h3>"
+        f"<article><h4><span>§ 13-2</span>. <span>{long_title}</span></h4>"
+        "<article>Oppdragsgiveren kan bruke prosedyren dersom anskaffelsen inkluderer design.</article></article>"
+        "<article><h4><span>§ 5-4</span>. <span>Beregning av anslått verdi</span></h4>"
+        f"<article>(1) {filler}.</article><article>(2) {filler}.</article><article>(3) {filler}.</article>"
+        "</article></body></html>",
+        encoding="utf-8",
+    )
+    chunks = chunk_document(load_file(page, tmp_path))
+    titled = [c for c in chunks if c.provision == "§ 13-2"]
+    assert [c.section for c in titled] == ["§ 13-2"]  # the citation label stays short
+    assert long_title in titled[0].indexed_text
+    pieces = [c for c in chunks if c.provision == "§ 5-4"]
+    assert len(pieces) >= 2 and pieces[1].section.startswith("§ 5-4, stk.")
+    assert all("Beregning av anslått verdi" in c.indexed_text for c in pieces)
+
+
 def test_sync_adds_skips_unchanged_replaces_changed_and_removes_deleted(settings, sample_corpus):
     store = Store(settings)
     first = sync(store, settings)
