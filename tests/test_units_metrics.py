@@ -156,3 +156,18 @@ def test_answer_metrics_count_facts_abstentions_weak_answers_and_language():
     overall = answer_metrics(results)["overall"]
     assert overall == {"cases": 4, "key_facts": 0.667, "false_abstain": 0.333, "weak": 0.333,
                        "abstain": 1.0, "language": 0.75}
+
+
+def test_the_gate_sits_midway_between_the_last_refused_question_and_the_next_answerable():
+    from assistant.evaluation import threshold_between
+
+    answerable = [0.30, 0.50, 0.52, 0.60, 0.70]
+    # One answerable question may be refused: the cap is just under 0.50. Out-of-scope
+    # questions at 0.36 and 0.46 are refused either way; the middle of 0.46..0.50 refuses
+    # the same ones as the cap without standing at the answerable question's edge.
+    assert threshold_between(answerable, [0.36, 0.46, 0.65], allowed=1) == pytest.approx(0.48)
+    # Nothing to refuse under the cap: the cap itself.
+    assert threshold_between(answerable, [0.55, 0.65], allowed=1) == pytest.approx(0.49)
+    # Never above the cap, never refusing more answerable questions than allowed.
+    assert threshold_between(answerable, [0.49], allowed=0) == pytest.approx(0.29)
+    assert threshold_between([], [0.4], allowed=0) == 0.5
