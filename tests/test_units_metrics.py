@@ -171,3 +171,17 @@ def test_the_gate_sits_midway_between_the_last_refused_question_and_the_next_ans
     # Never above the cap, never refusing more answerable questions than allowed.
     assert threshold_between(answerable, [0.49], allowed=0) == pytest.approx(0.29)
     assert threshold_between([], [0.4], allowed=0) == 0.5
+
+
+def test_fusion_weights_are_chosen_for_the_worst_gold_set_not_the_largest():
+    from assistant.evaluation import best_weights
+
+    measured = {
+        # The large notes set likes (1, 2) a little; the real documents lose much more with it.
+        (1.0, 2.0): [(0.89, 0.70, 38), (0.90, 0.75, 120)],
+        (0.5, 2.0): [(0.89, 0.72, 38), (0.89, 0.74, 120)],
+    }
+    assert best_weights(measured) == (0.5, 2.0)
+    # Equal worst sets: the better result over all questions decides.
+    assert best_weights({(1.0, 1.0): [(0.9, 0.7, 10), (0.8, 0.7, 90)],
+                         (2.0, 1.0): [(0.8, 0.7, 10), (0.9, 0.65, 90)]}) == (2.0, 1.0)
