@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from .bm25 import Bm25Index
+from .query import asking_clause
 from .text import corpus_forms, query_stems, term_weight
 
 EVIDENCE_PASSAGES = 3
@@ -31,7 +32,10 @@ AMOUNT = re.compile(
 
 
 def asks_for_amount(question: str) -> bool:
-    return bool(_AMOUNT_QUESTION.search(question))
+    """Whether the question asks what something cost. Only its asking sentence counts: in
+    "we'd rather pay for the outcome we need. Does the guide give an example?" the payment
+    is the situation, not what is asked."""
+    return bool(_AMOUNT_QUESTION.search(asking_clause(question)))
 
 
 def coverage(question, index: Bm25Index, top: list[int]) -> float:

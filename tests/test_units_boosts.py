@@ -143,3 +143,16 @@ def test_a_similar_passage_without_an_amount_cannot_vouch_for_a_cost_question():
     without = index_of([chunk("gebyr.md", "Det koster noget at klage.", language="da")])
     with_amount = index_of([chunk("gebyr.md", "Det koster 20.000 kr. at klage.", language="da")])
     assert gate.evidence(question, without, [0], 0.5, 0.5) == 0.5 * gate.evidence(question, with_amount, [0], 0.5, 0.5)
+
+
+def test_a_payment_in_the_situation_does_not_make_a_cost_question():
+    # Only the asking sentence decides: the buyer asks for an example, not for a price, so a
+    # passage without an amount is not halved (it was, and the right passage was refused).
+    text = "We'd rather pay for the outcome we need than for equipment. Does the guide give an example?"
+    question = analyse_search(text, glossary=default_glossary(), languages=["en"], today=TODAY)
+    example = index_of([chunk("guide.md", "A simple example: buy light instead of lampposts; pay for the outcome.",
+                              language="en")])
+    assert not gate.asks_for_amount(text) and gate.asks_for_amount("What did the city pay for it?")
+    priced = index_of([chunk("guide.md", "A simple example: buy light instead of lampposts; pay for the outcome, "
+                                         "EUR 20,000.", language="en")])
+    assert gate.evidence(question, example, [0], 0.5, 0.5) == gate.evidence(question, priced, [0], 0.5, 0.5)
