@@ -53,12 +53,15 @@ eval: setup
 	$(PY) -m assistant.cli eval eval/gold-corpus.jsonl --answers eval/answers-corpus.jsonl --docs corpus
 	@echo "English questions about the two laws that name no country (a known weak spot):"
 	$(PY) -m assistant.cli eval eval/unscoped-english.jsonl --docs ../shared/eval-corpus/docs
+	@echo "30 questions over the real documents written blind to the gold sets (a check, never tuned on):"
+	$(PY) -m assistant.cli eval eval/blind-evalcorpus.jsonl --docs ../shared/eval-corpus/docs
 	$(PY) -m assistant.cli eval --answers eval/out-of-scope-calibration.jsonl --docs corpus
 	@if $(PY) -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/models', timeout=3)" $(E5_URL) 2>/dev/null; then \
 	  echo "Retrieval with the embedding server at $(E5_URL) (multilingual-e5-small):"; \
 	  $(E5_ENV) $(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --docs ../shared/eval-corpus/docs; \
 	  $(E5_ENV) $(PY) -m assistant.cli eval eval/gold-corpus.jsonl --docs corpus; \
 	  $(E5_ENV) $(PY) -m assistant.cli eval eval/unscoped-english.jsonl --docs ../shared/eval-corpus/docs; \
+	  $(E5_ENV) $(PY) -m assistant.cli eval eval/blind-evalcorpus.jsonl --docs ../shared/eval-corpus/docs; \
 	else echo "No embedding server at $(E5_URL): e5 figures skipped (make e5-server)."; fi
 
 # Fusion weights and gate for the embedding in use, written to assistant/data/calibration.yaml.
