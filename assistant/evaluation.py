@@ -225,6 +225,7 @@ class CalibrationResult:
     bm25_weight: float
     dense_full: float
     abstain_threshold: float
+    degraded_threshold: float  # for keyword-only search while the endpoint is down
     hit_at_5: float
     mrr_at_10: float
     abstain: float
@@ -235,6 +236,7 @@ class CalibrationResult:
         return {
             "dense_weight": self.dense_weight, "bm25_weight": self.bm25_weight,
             "dense_full": round(self.dense_full, 3), "abstain_threshold": round(self.abstain_threshold, 3),
+            "degraded_threshold": round(self.degraded_threshold, 3),
             "calibrated_with": f"assistant calibrate {sources}: {self.questions} questions, hit@5 "
                                f"{self.hit_at_5:.3f}, mrr@10 {self.mrr_at_10:.3f}, abstain {self.abstain:.3f}, "
                                f"false abstain {self.false_abstain:.3f}",
@@ -289,13 +291,14 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     each embedding's own scale. Threshold: false abstention stays within `max_false_abstain`
     (questions that hinge on a missing name count against it first), and within that budget
     the gate sits midway between the last out-of-scope question it must still refuse and the
-    next answerable one (`threshold_between`).
+    next answerable one (`threshold_between`); the same rule on keyword-only search gives
+    the threshold for while the endpoint is down.
     """
     from dataclasses import replace
 
     from .query import analyse
 
-    def run(dense_w: float, bm25_w: float, dense_full: float | None = None):
+    def run(dense_w: float, bm25_w: float, dense_full: float | None = None, dense: bool = True):
         rows = []  # (answerable, rank, evidence, hinge abstain, best dense, gold set)
         for number, (questions, retriever) in enumerate(sets):
             base = retriever.calibration
@@ -303,7 +306,7 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
                                             dense_full=dense_full or base.dense_full)
             try:
                 for q in questions:
-                    result = retriever.search(q.question, k=10)
+                    result = retriever.search(q.question, k=10, dense=dense)
                     hits = [{"source": h.source, "text": h.text} for h in result.hits[:10]]
                     scope = retriever.out_of_scope(analyse(q.question, today=retriever.settings.today),
                                                    result.hits[:5])
@@ -334,9 +337,14 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     allowed = max(0, int(max_false_abstain * n_answerable) - hinge_false)
     unanswerable = [(ev, hinge) for a, _, ev, hinge, *_ in rows if not a]
     threshold = threshold_between(answerable, [ev for ev, hinge in unanswerable if not hinge], allowed)
+    # The same rule for keyword-only search (the endpoint down): the evidence is lexical alone.
+    lexical = run(*best, dense_full, dense=False)
+    degraded = threshold_between([ev for a, _, ev, hinge, *_ in lexical if a and not hinge],
+                                 [ev for a, _, ev, hinge, *_ in lexical if not a and not hinge], allowed)
     hit5, mrr = quality(rows)
     return CalibrationResult(
         key=key, dense_weight=best[0], bm25_weight=best[1], dense_full=dense_full, abstain_threshold=threshold,
+        degraded_threshold=degraded,
         hit_at_5=hit5, mrr_at_10=mrr,
         abstain=sum(hinge or ev < threshold for ev, hinge in unanswerable) / (len(unanswerable) or 1),
         false_abstain=sum(a and (hinge or ev < threshold) for a, _, ev, hinge, *_ in rows) / n_answerable,

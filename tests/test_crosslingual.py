@@ -95,6 +95,27 @@ def test_settings_override_the_embeddings_calibration(retriever):
     assert (tuned.abstain_threshold, tuned.bm25_weight, tuned.dense_weight) == (0.9, 3.0, base.dense_weight)
 
 
+def test_keyword_only_search_is_judged_on_its_own_threshold(retriever, tmp_path):
+    # With the endpoint down the evidence is lexical alone, on a lower scale than the blend.
+    table = tmp_path / "calibration.yaml"
+    table.write_text("procurement-local-chargram: {dense_weight: 0.5, bm25_weight: 2.0, dense_full: 0.5, "
+                     "abstain_threshold: 0.99, degraded_threshold: 0.05}\n", encoding="utf-8")
+    cal = calibration_for(retriever.store.embedding, retriever.settings, table)
+    assert cal.threshold(False) == 0.99 and cal.threshold(True) == 0.05
+    question = "Hvor længe må en rammeaftale løbe?"
+    retriever.calibration = cal
+    try:
+        assert retriever.search(question).abstain  # nothing clears 0.99
+        keyword_only = retriever.search(question, dense=False)
+        assert keyword_only.degraded and not keyword_only.abstain
+    finally:
+        retriever.calibration = calibration_for(retriever.store.embedding, retriever.settings)
+    without = tmp_path / "old.yaml"
+    without.write_text("procurement-local-chargram: {dense_weight: 0.5, bm25_weight: 2.0, dense_full: 0.5, "
+                       "abstain_threshold: 0.4}\n", encoding="utf-8")
+    assert calibration_for(retriever.store.embedding, retriever.settings, without).threshold(True) == 0.4
+
+
 def test_an_uncalibrated_embedding_gets_generic_values(retriever):
     class Other:
         calibration_key = "some-new-model"
@@ -125,6 +146,7 @@ def test_calibration_keeps_answerable_questions_and_refuses_the_rest(retriever):
     assert result.abstain == 1.0
     entry = result.entry("test")
     assert entry["abstain_threshold"] == round(result.abstain_threshold, 3) and "5 questions" in entry["calibrated_with"]
+    assert 0.0 <= entry["degraded_threshold"] <= 1.0
 
 
 def test_rerank_puts_the_passage_that_covers_the_question_first_and_leaves_the_rest():
