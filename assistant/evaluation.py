@@ -277,6 +277,18 @@ def best_weights(per_set: dict[tuple[float, float], list[tuple[float, float, int
     return max(per_set, key=lambda w: score(per_set[w]))
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Row:
+    """One gold question under one calibration trial."""
+
+    answerable: bool
+    rank: int  # of the first matching passage, 0 if none in the top 10
+    evidence: float
+    hinge: bool  # refused before the gate (a name, year, live or personal data no passage holds)
+    dense: float  # the best passage's dense similarity
+    gold_set: int  # which of the gold sets it came from
+
+
 def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
               max_false_abstain: float = MAX_FALSE_ABSTAIN) -> CalibrationResult:
     """Choose the fusion weights, full-support similarity and abstain threshold for the
@@ -298,8 +310,8 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
 
     from .query import analyse
 
-    def run(dense_w: float, bm25_w: float, dense_full: float | None = None, dense: bool = True):
-        rows = []  # (answerable, rank, evidence, hinge abstain, best dense, gold set)
+    def run(dense_w: float, bm25_w: float, dense_full: float | None = None, dense: bool = True) -> list[_Row]:
+        rows = []
         for number, (questions, retriever) in enumerate(sets):
             base = retriever.calibration
             retriever.calibration = replace(base, dense_weight=dense_w, bm25_weight=bm25_w,
@@ -310,43 +322,49 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
                     hits = [{"source": h.source, "text": h.text} for h in result.hits[:10]]
                     scope = retriever.out_of_scope(analyse(q.question, today=retriever.settings.today),
                                                    result.hits[:5])
-                    rows.append((q.answerable, first_match(hits, q.expect) if q.answerable else 0,
-                                 result.evidence, bool(scope.reason) or not result.hits,
-                                 max((h.dense for h in result.hits), default=0.0), number))
+                    rows.append(_Row(answerable=q.answerable,
+                                     rank=first_match(hits, q.expect) if q.answerable else 0,
+                                     evidence=result.evidence, hinge=bool(scope.reason) or not result.hits,
+                                     dense=max((h.dense for h in result.hits), default=0.0), gold_set=number))
             finally:
                 retriever.calibration = base
         return rows
 
-    def quality(rows):
-        ranks = [rank for answerable, rank, *_ in rows if answerable]
+    def quality(rows: list[_Row]) -> tuple[float, float]:
+        ranks = [r.rank for r in rows if r.answerable]
         n = len(ranks) or 1
         return sum(0 < r <= 5 for r in ranks) / n, sum(1 / r for r in ranks if r) / n
 
+    def per_set(rows: list[_Row]) -> list[tuple[float, float, int]]:
+        mine = [[r for r in rows if r.gold_set == number] for number in range(len(sets))]
+        return [(*quality(set_rows), sum(r.answerable for r in set_rows)) for set_rows in mine]
+
+    def gate_threshold(rows: list[_Row]) -> float:
+        # The gate judges questions no hinge refused already.
+        judged = [r for r in rows if not r.hinge]
+        return threshold_between([r.evidence for r in judged if r.answerable],
+                                 [r.evidence for r in judged if not r.answerable], allowed)
+
     key = sets[0][1].calibration.key
     measured = {w: run(*w) for w in grid}
-    best = best_weights({w: [(*quality([r for r in rows if r[-1] == number]),
-                              sum(r[0] for r in rows if r[-1] == number)) for number in range(len(sets))]
-                         for w, rows in measured.items()})
-    rows = measured[best]
-    dense_full = float(np.percentile([d for answerable, _, _, _, d, _ in rows if answerable] or [1.0],
+    best = best_weights({w: per_set(rows) for w, rows in measured.items()})
+    dense_full = float(np.percentile([r.dense for r in measured[best] if r.answerable] or [1.0],
                                      DENSE_FULL_PERCENTILE))
     rows = run(*best, dense_full)  # evidence on the new scale
-    answerable = sorted(ev for a, _, ev, hinge, *_ in rows if a and not hinge)
-    n_answerable = sum(a for a, *_ in rows) or 1
-    hinge_false = sum(a and hinge for a, _, _, hinge, *_ in rows)
+    n_answerable = sum(r.answerable for r in rows) or 1
+    hinge_false = sum(r.answerable and r.hinge for r in rows)
     allowed = max(0, int(max_false_abstain * n_answerable) - hinge_false)
-    unanswerable = [(ev, hinge) for a, _, ev, hinge, *_ in rows if not a]
-    threshold = threshold_between(answerable, [ev for ev, hinge in unanswerable if not hinge], allowed)
+    threshold = gate_threshold(rows)
     # The same rule for keyword-only search (the endpoint down): the evidence is lexical alone.
-    lexical = run(*best, dense_full, dense=False)
-    degraded = threshold_between([ev for a, _, ev, hinge, *_ in lexical if a and not hinge],
-                                 [ev for a, _, ev, hinge, *_ in lexical if not a and not hinge], allowed)
+    degraded = gate_threshold(run(*best, dense_full, dense=False))
+    refused = [r.hinge or r.evidence < threshold for r in rows]
+    unanswerable = [no for r, no in zip(rows, refused) if not r.answerable]
     hit5, mrr = quality(rows)
     return CalibrationResult(
         key=key, dense_weight=best[0], bm25_weight=best[1], dense_full=dense_full, abstain_threshold=threshold,
         degraded_threshold=degraded,
         hit_at_5=hit5, mrr_at_10=mrr,
-        abstain=sum(hinge or ev < threshold for ev, hinge in unanswerable) / (len(unanswerable) or 1),
-        false_abstain=sum(a and (hinge or ev < threshold) for a, _, ev, hinge, *_ in rows) / n_answerable,
+        abstain=sum(unanswerable) / (len(unanswerable) or 1),
+        false_abstain=sum(no for r, no in zip(rows, refused) if r.answerable) / n_answerable,
         questions=len(rows),
     )
