@@ -2,7 +2,7 @@
 
 Thin: every command builds its objects through the composition root
 (`assistant.services.Services`) and changes the corpus only through the corpus service
-(`assistant.corpus.Corpus`), which owns the writer lock.
+(`assistant.ingest.corpus.Corpus`), which owns the writer lock.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .config import get_settings
+from assistant.config import get_settings
 
 app = typer.Typer(
     help="Innovative public procurement assistant: sync documents, search, ask, evaluate.",
@@ -30,8 +30,8 @@ out = Console()
 
 def _services(settings=None):
     """Store, retriever, assistant and corpus service, built once for this command."""
-    from .services import Services
-    from .store import StoreError
+    from assistant.services import Services
+    from assistant.store.chroma import StoreError
 
     try:
         return Services.build(settings or get_settings(), role="cli", feedback=False)
@@ -69,9 +69,9 @@ def ingest(
 
 def _guarded(action):
     """Run a store action; a busy lock exits 3, an unusable store 2, each with its message."""
-    from .corpus import CorpusBusy
-    from .embeddings import EmbeddingUnavailable
-    from .store import StoreError
+    from assistant.ingest.corpus import CorpusBusy
+    from assistant.store.chroma import StoreError
+    from assistant.store.embeddings import EmbeddingUnavailable
 
     try:
         return action()
@@ -84,7 +84,7 @@ def _guarded(action):
 def run_sync(write, paths=None, wait: float = 0.0):
     """Run a corpus write (`corpus.sync` or `corpus.rebuild`) with a rich progress bar per
     file and per chunk batch."""
-    from . import sync as syncing
+    from assistant.ingest import sync as syncing
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -190,7 +190,7 @@ def settings(
     env: bool = typer.Option(False, "--env", help="A `.env.example` with every setting."),
 ):
     """Every setting with its default and meaning (generated from assistant/config.py)."""
-    from .config import Settings, env_example, settings_table
+    from assistant.config import Settings, env_example, settings_table
 
     if markdown:
         print(settings_table())
@@ -201,7 +201,7 @@ def settings(
     table = Table(title="Settings (environment or .env)")
     for col in ("variable", "default", "meaning"):
         table.add_column(col)
-    from .config import env_name, shown_default
+    from assistant.config import env_name, shown_default
 
     for name, info in Settings.model_fields.items():
         table.add_row(env_name(name), shown_default(name), info.description or "")
@@ -215,7 +215,7 @@ def refs(
                               help="Folder with the statute texts (udbudsloven, anskaffelsesloven, -forskriften)."),
 ):
     """Check every § / article a note cites against the statute texts, and dated figures."""
-    from .refcheck import main as refcheck_main
+    from assistant.ingest.refcheck import main as refcheck_main
 
     raise typer.Exit(refcheck_main([str(corpus or get_settings().corpus_dir), "--laws", str(laws)]))
 
@@ -237,8 +237,13 @@ def eval_command(
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run."""
-    from .evaluation import TutorialBaseline, assistant_system, evaluate, load_gold
-    from .sync import discover
+    from assistant.evaluation.retrieval import (
+        TutorialBaseline,
+        assistant_system,
+        evaluate,
+        load_gold,
+    )
+    from assistant.ingest.sync import discover
 
     if gold is None and answers is None:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
@@ -282,9 +287,9 @@ def calibrate(
     embedding (ASSISTANT_EMBEDDINGS ...) on gold sets, the way the stored values were made."""
     import yaml
 
-    from .evaluation import calibrate as run_calibration
-    from .evaluation import load_gold
-    from .retrieval import CALIBRATION_PATH
+    from assistant.evaluation.retrieval import calibrate as run_calibration
+    from assistant.evaluation.retrieval import load_gold
+    from assistant.retrieval.search import CALIBRATION_PATH
 
     pairs = []
     for item in sets:
@@ -308,8 +313,8 @@ def calibrate(
 
 
 def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) -> None:
-    from .answer import Assistant
-    from .answer_eval import asker, evaluate_answers, load_cases
+    from assistant.answer.assistant import Assistant
+    from assistant.evaluation.answers import asker, evaluate_answers, load_cases
 
     cases = load_cases(path)
     assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
@@ -346,7 +351,7 @@ def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) 
 def _eval_settings(docs_dir: Path):
     import hashlib
 
-    from .embeddings import make_embedding
+    from assistant.store.embeddings import make_embedding
 
     base = get_settings()
     # One store per folder and embedding: the built-in and an endpoint's can be compared side by side.
@@ -438,9 +443,9 @@ def serve(
 
     import uvicorn
 
-    from .embeddings import EmbeddingUnavailable
-    from .services import Services
-    from .ui import create_app
+    from assistant.services import Services
+    from assistant.store.embeddings import EmbeddingUnavailable
+    from assistant.web.app import create_app
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -469,7 +474,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"[bold green]Serving on http://{host}:{port}[/bold green]  (staff page: /staff)")
-    from .security import uvicorn_options
+    from assistant.web.security import uvicorn_options
 
     uvicorn.run(create_app(services), host=host, port=port, log_level="warning", **uvicorn_options(settings))
 

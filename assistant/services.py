@@ -13,14 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .corpus import Corpus, Role
-from .store import Store
+from assistant.config import Settings
+from assistant.ingest.corpus import Corpus, Role
+from assistant.store.chroma import Store
 
 if TYPE_CHECKING:
-    from .answer import Assistant
-    from .feedback import FeedbackStore
-    from .retrieval import Retriever
+    from assistant.answer.assistant import Assistant
+    from assistant.records.feedback import FeedbackStore
+    from assistant.retrieval.search import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +51,15 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from .glossary import Glossary
-        from .retrieval import Retriever
+        from assistant.retrieval.search import Retriever
+        from assistant.text.glossary import Glossary
 
         glossary = Glossary.load(self.settings.glossary) if self.settings.glossary else None  # else the shared one
         return Retriever(self.store, self.settings, glossary)
 
     @cached_property
     def assistant(self) -> Assistant:
-        from .answer import Assistant
+        from assistant.answer.assistant import Assistant
 
         return Assistant(self.retriever, self.settings, self.chat_model)
 
@@ -70,7 +70,7 @@ class Services:
 
 
 def _feedback(settings: Settings) -> FeedbackStore | _NoFeedback:
-    from .feedback import FeedbackStore, FeedbackUnavailable
+    from assistant.records.feedback import FeedbackStore, FeedbackUnavailable
 
     try:
         return FeedbackStore(Path(settings.data_dir) / "feedback.sqlite3",

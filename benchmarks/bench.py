@@ -74,9 +74,9 @@ def _settings(folder: Path, **kw) -> Settings:
 @app.command()
 def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
     """Cold ingest and unchanged re-sync of a folder, beside RCTS(1000, 200) + the same embedding."""
-    from assistant.embeddings import LocalEmbedding
-    from assistant.store import Store
-    from assistant.sync import discover, sync
+    from assistant.ingest.sync import discover, sync
+    from assistant.store.chroma import Store
+    from assistant.store.embeddings import LocalEmbedding
 
     LocalEmbedding().embed(["warm-up"])  # imports and the projection matrix, outside the timings
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,8 +116,8 @@ def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
 def _baseline_ingest(files: list[Path], folder: Path) -> int:
     import chromadb
 
-    from assistant.embeddings import LocalEmbedding
-    from assistant.evaluation import tutorial_chunks
+    from assistant.evaluation.retrieval import tutorial_chunks
+    from assistant.store.embeddings import LocalEmbedding
 
     texts = [text for _, text in tutorial_chunks(files)]
     client = chromadb.PersistentClient(path=str(folder), settings=chromadb.Settings(anonymized_telemetry=False))
@@ -150,9 +150,9 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
     """Search and offline ask latency at N chunks, beside plain Chroma dense search."""
-    from assistant.answer import Assistant
-    from assistant.retrieval import Retriever
-    from assistant.store import Store
+    from assistant.answer.assistant import Assistant
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
 
     folder = keep or Path(tempfile.mkdtemp(prefix="bench-search-"))
     settings = _settings(folder, chroma_url=chroma_url, collection=collection)
@@ -204,10 +204,10 @@ def search(
 
 def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
     """Copies of real chunks with their words lightly shuffled, written as synthetic documents."""
-    from assistant.chunking import Chunk, chunk_document
-    from assistant.loaders import LoadError, load_file
-    from assistant.store import DocumentRecord, now_iso
-    from assistant.sync import discover
+    from assistant.ingest.chunking import Chunk, chunk_document
+    from assistant.ingest.loaders import LoadError, load_file
+    from assistant.ingest.sync import discover
+    from assistant.store.chroma import DocumentRecord, now_iso
 
     seeds: list[Chunk] = []
     for folder in folders:
@@ -248,7 +248,7 @@ def growth(
 ):
     """Grow a synthetic store to each size; ingest time, search p50/p95 and RSS, embedded and
     Chroma server side by side (each size measured in a fresh process)."""
-    from assistant.store import Store
+    from assistant.store.chroma import Store
 
     targets = [int(s) for s in sizes.split(",")]
     rows = []

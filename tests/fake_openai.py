@@ -14,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from assistant.answer import TRANSLATE_SYSTEM_PROMPT
+from assistant.answer.assistant import TRANSLATE_SYSTEM_PROMPT
 
 TRANSLATE_OPENING = TRANSLATE_SYSTEM_PROMPT[:40]
 

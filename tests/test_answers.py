@@ -12,11 +12,11 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
-from assistant.answer import Assistant, check_citations
-from assistant.boosts import parse_provisions
-from assistant.retrieval import Retriever
-from assistant.store import Store
-from assistant.sync import sync
+from assistant.answer.assistant import Assistant, check_citations
+from assistant.ingest.sync import sync
+from assistant.retrieval.boosts import parse_provisions
+from assistant.retrieval.search import Retriever
+from assistant.store.chroma import Store
 
 from .conftest import MARKEDSDIALOG_NOTE, ROOT, settings_env, settings_for
 from .fake_openai import FakeOpenAI
@@ -142,8 +142,8 @@ def test_llm_condenses_follow_up_questions(world):
 
 
 def test_check_citations_keeps_only_given_sources():
-    from assistant.chunking import Chunk
-    from assistant.retrieval import Hit
+    from assistant.ingest.chunking import Chunk
+    from assistant.retrieval.search import Hit
 
     chunk = Chunk(source="x.md", text="Tilbudsfristen er mindst 30 dage. Andet indhold.", title="X", section="§ 76",
                   page=0, language="da", position=0)

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import docx
 
-from assistant.answer import Answer, Citation
-from assistant.casenote import build_note, to_docx, to_markdown
-from assistant.store import DocumentRecord
+from assistant.answer.assistant import Answer, Citation
+from assistant.records.casenote import build_note, to_docx, to_markdown
+from assistant.store.chroma import DocumentRecord
 
 QUOTE = "Ordregiveren må gennemføre markedsdialog med leverandører før udbuddet efter udbudslovens § 39."
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.chunking import Chunk
-from assistant.retrieval import Retriever
+from assistant.ingest.chunking import Chunk
+from assistant.retrieval.search import Retriever
 from assistant.services import Services
-from assistant.store import DocumentRecord, Store, now_iso
-from assistant.ui import inventory_rows, render_sources
+from assistant.store.chroma import DocumentRecord, Store, now_iso
+from assistant.web.app import inventory_rows, render_sources
 
 NOTE = """---
 title: "Klageadgang og standstill"

@@ -11,13 +11,12 @@ from datetime import date
 import pytest
 from gradio_client import Client
 
-from assistant.answer import Assistant
-from assistant.chunking import section_role, segment_units
-from assistant.compose import period_status, periods
-from assistant.glossary import default_glossary
-from assistant.language import detect_language
-from assistant.loaders import unwrap_markdown
-from assistant.query import (
+from assistant.answer.assistant import Assistant
+from assistant.answer.compose import period_status, periods
+from assistant.ingest.chunking import section_role, segment_units
+from assistant.ingest.loaders import unwrap_markdown
+from assistant.ingest.sync import sync
+from assistant.retrieval.query import (
     analyse,
     answer_kind,
     definite_reference,
@@ -25,9 +24,10 @@ from assistant.query import (
     out_of_scope,
     refers_back,
 )
-from assistant.retrieval import Retriever
-from assistant.store import Store
-from assistant.sync import sync
+from assistant.retrieval.search import Retriever
+from assistant.store.chroma import Store
+from assistant.text.glossary import default_glossary
+from assistant.text.language import detect_language
 
 from .conftest import settings_for
 from .test_app import RunningApp

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import Corpus, CorpusBusy, StoreInUse
-from assistant.embeddings import LocalEmbedding
+from assistant.ingest.corpus import Corpus, CorpusBusy, StoreInUse
+from assistant.ingest.sync import Progress
 from assistant.services import Services
-from assistant.store import Store
-from assistant.sync import Progress
+from assistant.store.chroma import Store
+from assistant.store.embeddings import LocalEmbedding
 
 from .chroma_server import ChromaServer
 from .conftest import CHROMA_URL, MARKEDSDIALOG_NOTE, ROOT, settings_env, settings_for

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.loaders import content_hash
-from assistant.store import Store
+from assistant.ingest.loaders import content_hash
+from assistant.store.chroma import Store
 
 from .conftest import ROOT, settings_env, settings_for
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evaluation import GoldQuestion, calibrate
-from assistant.retrieval import Retriever, calibration_for
-from assistant.store import Store
-from assistant.sync import sync
+from assistant.evaluation.retrieval import GoldQuestion, calibrate
+from assistant.ingest.sync import sync
+from assistant.retrieval.search import Retriever, calibration_for
+from assistant.store.chroma import Store
 
 from .conftest import settings_for
 
@@ -150,7 +150,7 @@ def test_calibration_keeps_answerable_questions_and_refuses_the_rest(retriever):
 
 
 def test_rerank_puts_the_passage_that_covers_the_question_first_and_leaves_the_rest():
-    from assistant.retrieval import rerank
+    from assistant.retrieval.search import rerank
 
     fused = {1: 0.10, 2: 0.09, 3: 0.08, 4: 0.07}
     # Passage 2 holds every specific word of the question, passage 1 a third of them.

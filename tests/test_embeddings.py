@@ -10,10 +10,10 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from assistant.embeddings import EmbeddingUnavailable, OpenAIEmbedding, make_embedding
-from assistant.retrieval import Retriever, calibration_for
-from assistant.store import EmbeddingMismatch, Store
-from assistant.sync import sync
+from assistant.ingest.sync import sync
+from assistant.retrieval.search import Retriever, calibration_for
+from assistant.store.chroma import EmbeddingMismatch, Store
+from assistant.store.embeddings import EmbeddingUnavailable, OpenAIEmbedding, make_embedding
 
 from .conftest import settings_for
 from .embedding_server import E5_MODEL, e5_server, free_port
@@ -125,7 +125,7 @@ def test_search_answers_from_bm25_alone_while_the_endpoint_is_down(tmp_path):
     assert result.hits[0].source == "karens.md" and not result.abstain
     assert "kun ordsøgning" in result.notice("da") and "keyword search only" in result.notice("en")
     # The buyer reads it above the answer, in the question's language.
-    from assistant.answer import Assistant
+    from assistant.answer.assistant import Assistant
 
     answer = Assistant(retriever, settings.model_copy(update={"openai_api_key": None})).ask(
         "Hvor lang er karensperioden før vi kan inngå kontrakten?")

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import Chunk, chunk_document
-from assistant.embeddings import LocalEmbedding
-from assistant.loaders import load_file
-from assistant.store import EmbeddingMismatch, Store
-from assistant.sync import sync
+from assistant.ingest.chunking import Chunk, chunk_document
+from assistant.ingest.loaders import load_file
+from assistant.ingest.sync import sync
+from assistant.store.chroma import EmbeddingMismatch, Store
+from assistant.store.embeddings import LocalEmbedding
 
 from .conftest import EVAL_DOCS, ROOT, make_pdf, settings_env, settings_for
 
@@ -144,7 +144,7 @@ def test_a_store_made_by_an_earlier_chunker_is_re_chunked_by_the_next_sync(setti
     # before it without a manual --rebuild: the record names the chunker that made it.
     from dataclasses import replace
 
-    from assistant.chunking import CHUNKER_VERSION
+    from assistant.ingest.chunking import CHUNKER_VERSION
 
     store = Store(settings)
     assert sync(store, settings).count("added") == 5

@@ -1,4 +1,4 @@
-"""Tests for assistant.refcheck: unit tests on tiny notes and laws, plus the shipped corpus."""
+"""Tests for assistant.ingest.refcheck: unit tests on tiny notes and laws, plus the shipped corpus."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.refcheck import Finding, Laws, Problem, check_corpus, check_note, load_laws, main
+from assistant.ingest.refcheck import (
+    Finding,
+    Laws,
+    Problem,
+    check_corpus,
+    check_note,
+    load_laws,
+    main,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_LAWS = ROOT.parent / "shared" / "eval-corpus" / "docs"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from assistant.store import Store
+from assistant.store.chroma import Store
 
 from .chroma_server import ChromaServer
 from .conftest import settings_for

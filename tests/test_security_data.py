@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.feedback import FeedbackStore, FeedbackUnavailable
-from assistant.privacy import mask_personal_data
-from assistant.store import Store
-from assistant.sync import discover, plan, sync
+from assistant.answer.assistant import Answer, Citation
+from assistant.ingest.sync import discover, plan, sync
+from assistant.records.feedback import FeedbackStore, FeedbackUnavailable
+from assistant.records.privacy import mask_personal_data
+from assistant.store.chroma import Store
 
 from .conftest import LAW_TEXT, MARKDOWN_NOTE
 
@@ -402,7 +402,7 @@ def hostile_docx(path: Path, paragraphs: int, styles: int, text: str = "Afsnit")
 
 
 def test_a_docx_with_many_styles_loads_in_linear_time(tmp_path):
-    from assistant.loaders import load_file
+    from assistant.ingest.loaders import load_file
 
     path = hostile_docx(tmp_path / "styles.docx", paragraphs=3000, styles=1500)  # 7.7 s before the fix
     started = time.perf_counter()
@@ -412,7 +412,7 @@ def test_a_docx_with_many_styles_loads_in_linear_time(tmp_path):
 
 
 def test_docx_limits_give_a_clear_per_file_reason(tmp_path):
-    from assistant.loaders import LoadError, LoadLimits, load_file
+    from assistant.ingest.loaders import LoadError, LoadLimits, load_file
 
     path = hostile_docx(tmp_path / "long.docx", paragraphs=2000, styles=5)
     with pytest.raises(LoadError, match=r"over 1,000 paragraphs .*split"):
@@ -424,7 +424,7 @@ def test_docx_limits_give_a_clear_per_file_reason(tmp_path):
 
 
 def test_unchanged_files_are_not_read_again_at_start_up_even_when_they_failed(settings, monkeypatch):
-    import assistant.sync as sync_module
+    import assistant.ingest.sync as sync_module
 
     from .conftest import make_docx
 
@@ -458,7 +458,7 @@ def test_unchanged_files_are_not_read_again_at_start_up_even_when_they_failed(se
 
 
 def test_a_markdown_file_that_turns_binary_after_8_kb_is_refused(tmp_path):
-    from assistant.loaders import LoadError, load_file
+    from assistant.ingest.loaders import LoadError, load_file
 
     path = tmp_path / "note.md"
     path.write_bytes(("# Note\n\n" + "Tekst om markedsdialog. " * 500).encode() + bytes(range(256)) * 64)

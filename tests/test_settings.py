@@ -66,7 +66,7 @@ def test_the_generated_table_and_env_example_are_what_the_files_hold():
 
 
 def test_the_glossary_setting_is_read_from_settings_not_the_process_environment(tmp_path, monkeypatch):
-    from assistant.glossary import default_glossary
+    from assistant.text.glossary import default_glossary
 
     glossary = tmp_path / "glossary.yaml"
     glossary.write_text("concepts:\n  - id: droner\n    da: [havnedrone]\n    en: [harbour drone]\n",

@@ -3,8 +3,8 @@ section as #cited, the quote highlighted, documents' HTML shown as text and no s
 
 from __future__ import annotations
 
-from assistant.loaders import load_file
-from assistant.source_page import read_url, render_page
+from assistant.ingest.loaders import load_file
+from assistant.web.source_page import read_url, render_page
 
 from .conftest import LAW_TEXT, MARKDOWN_NOTE
 
@@ -59,8 +59,8 @@ def test_read_url_carries_section_quote_and_language():
 
 
 def test_a_pdf_opens_at_its_page_and_other_files_on_the_reading_page():
-    from assistant.answer import Citation
-    from assistant.ui import source_link
+    from assistant.answer.assistant import Citation
+    from assistant.web.app import source_link
 
     pdf = Citation(n=1, source="rapport.pdf", title="Rapport", page=7, section="", quote="x y z", score=1.0)
     note = Citation(n=2, source="note.md", title="Note", page=0, section="A > B", quote="x y z", score=1.0)

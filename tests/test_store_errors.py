@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from assistant.store import Store, StoreUnavailable, is_transport_error
+from assistant.store.chroma import Store, StoreUnavailable, is_transport_error
 
 from .conftest import settings_for
 from .helpers import free_port

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from assistant.chunking import chunk_document
-from assistant.loaders import load_file
-from assistant.store import DELETING, VERSION, DocumentRecord, Store, now_iso
+from assistant.ingest.chunking import chunk_document
+from assistant.ingest.loaders import load_file
+from assistant.store.chroma import DELETING, VERSION, DocumentRecord, Store, now_iso
 
 from .conftest import LAW_TEXT
 

@@ -9,10 +9,10 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from assistant.answer import Assistant, parse_translations
-from assistant.retrieval import Retriever
-from assistant.store import Store
-from assistant.sync import sync
+from assistant.answer.assistant import Assistant, parse_translations
+from assistant.ingest.sync import sync
+from assistant.retrieval.search import Retriever
+from assistant.store.chroma import Store
 
 from .conftest import settings_for
 from .fake_openai import FakeOpenAI
@@ -129,7 +129,7 @@ def test_a_failed_translation_still_answers_with_sources(world, caplog, fault, r
         server.translation_fault, server.translation = fault, reply
         server.reply = "Market dialogue is allowed before the tender [1]."
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="assistant.answer"):
+        with caplog.at_level(logging.WARNING, logger="assistant.answer.assistant"):
             answer = Assistant(retriever, llm(settings, server, translate_timeout=1.0)).ask(
                 "May a former adviser talk to suppliers before the tender?")
         elapsed = time.monotonic() - started

@@ -7,9 +7,9 @@ from datetime import date
 
 import bm25s
 
-from assistant import gate
-from assistant.bm25 import Bm25Index
-from assistant.boosts import (
+from assistant.ingest.chunking import Chunk
+from assistant.retrieval import gate
+from assistant.retrieval.boosts import (
     CONTENTS_FACTOR,
     GUIDANCE_WHEN_SCOPED,
     NAMED_BOOST,
@@ -22,11 +22,11 @@ from assistant.boosts import (
     scope_factors,
     value_factors,
 )
-from assistant.chunking import Chunk
-from assistant.glossary import default_glossary
-from assistant.query import analyse
-from assistant.retrieval import analyse_search
-from assistant.text import doc_tokens
+from assistant.retrieval.query import analyse
+from assistant.retrieval.search import analyse_search
+from assistant.store.bm25 import Bm25Index
+from assistant.text.glossary import default_glossary
+from assistant.text.words import doc_tokens
 
 TODAY = date(2026, 12, 2)
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import Answer, Citation
-from assistant.answer_eval import AnswerCase, answer_language_ok, answer_metrics, contains, run_case
-from assistant.evaluation import GoldQuestion, Ranked, evaluate, first_match, metrics
+from assistant.answer.assistant import Answer, Citation
+from assistant.evaluation.answers import (
+    AnswerCase,
+    answer_language_ok,
+    answer_metrics,
+    contains,
+    run_case,
+)
+from assistant.evaluation.retrieval import GoldQuestion, Ranked, evaluate, first_match, metrics
 
 # --- retrieval ------------------------------------------------------------------------------
 
@@ -159,7 +165,7 @@ def test_answer_metrics_count_facts_abstentions_weak_answers_and_language():
 
 
 def test_the_gate_sits_midway_between_the_last_refused_question_and_the_next_answerable():
-    from assistant.evaluation import threshold_between
+    from assistant.evaluation.retrieval import threshold_between
 
     answerable = [0.30, 0.50, 0.52, 0.60, 0.70]
     # One answerable question may be refused: the cap is just under 0.50. Out-of-scope
@@ -174,7 +180,7 @@ def test_the_gate_sits_midway_between_the_last_refused_question_and_the_next_ans
 
 
 def test_fusion_weights_are_chosen_for_the_worst_gold_set_not_the_largest():
-    from assistant.evaluation import best_weights
+    from assistant.evaluation.retrieval import best_weights
 
     measured = {
         # The large notes set likes (1, 2) a little; the real documents lose much more with it.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.store import DocumentRecord, Store
+from assistant.store.chroma import DocumentRecord, Store
 
 from .conftest import LAW_TEXT
 from .test_store_repair import assert_repaired_to, written

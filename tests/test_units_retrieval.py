@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.boosts import parse_provisions
-from assistant.retrieval import LIST_FLOOR, _weighted, fuse
+from assistant.retrieval.boosts import parse_provisions
+from assistant.retrieval.search import LIST_FLOOR, _weighted, fuse
 
 RRF_K = 60
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.extractive import split_sentences
-from assistant.glossary import Concept, Glossary, default_glossary, equivalent_stems
-from assistant.language import detect_language
-from assistant.text import decompound, doc_tokens, query_tokens, stems, term_weight
+from assistant.answer.extractive import split_sentences
+from assistant.text.glossary import Concept, Glossary, default_glossary, equivalent_stems
+from assistant.text.language import detect_language
+from assistant.text.words import decompound, doc_tokens, query_tokens, stems, term_weight
 
 # --- language detection ---------------------------------------------------------------------
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import Corpus
-from assistant.embeddings import EmbeddingUnavailable
-from assistant.store import Store
+from assistant.ingest.corpus import Corpus
+from assistant.store.chroma import Store
+from assistant.store.embeddings import EmbeddingUnavailable
 
 from .conftest import MARKEDSDIALOG_NOTE, settings_for
 from .fake_openai import FakeOpenAI

@@ -9,7 +9,7 @@ removed when that folder is synced. A document whose stored chunks differ from i
 (`Store.audit()`) is written again from its file.
 
 This module does not lock: `reconcile()` expects the caller to hold the writer lock, and
-`assistant.corpus.Corpus` is the one owner of that lock (`sync()` here is a shorthand for
+`assistant.ingest.corpus.Corpus` is the one owner of that lock (`sync()` here is a shorthand for
 it). Progress and results are reported through callbacks so the CLI and the web app can
 each show them in their own way.
 """
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .chunking import CHUNKER_VERSION, chunk_document, list_items
-from .config import Settings
-from .embeddings import EmbeddingUnavailable
-from .loaders import LoadError, LoadLimits, load_file, source_name
-from .store import DocumentRecord, Store, StoreError, now_iso
+from assistant.config import Settings
+from assistant.ingest.chunking import CHUNKER_VERSION, chunk_document, list_items
+from assistant.ingest.loaders import LoadError, LoadLimits, load_file, source_name
+from assistant.store.chroma import DocumentRecord, Store, StoreError, now_iso
+from assistant.store.embeddings import EmbeddingUnavailable
 
 # A file's outcome, as the CLI and the staff page's tables show it ("skipped": a staff-page
 # request that was not carried out, e.g. an upload that would overwrite without "replace").
@@ -326,7 +326,7 @@ def plan(
     store: Store, paths: Iterable[Path], corpus_dir: Path, mismatched: dict[str, int] | None = None
 ) -> list[PlannedFile]:
     """What a sync of `paths` would do; `mismatched` (source -> chunks stored) are re-written."""
-    from .loaders import content_hash
+    from assistant.ingest.loaders import content_hash
 
     paths = list(paths)
     mismatched = mismatched or {}
@@ -378,7 +378,7 @@ def reconcile(
 ) -> SyncReport:
     """Bring the store in line with the files; never stops at a bad file.
 
-    The caller holds the writer lock (`assistant.corpus.Corpus` does).
+    The caller holds the writer lock (`assistant.ingest.corpus.Corpus` does).
     """
     paths = list(paths) if paths else [settings.corpus_dir]
     progress = progress or Progress()
@@ -421,7 +421,7 @@ def sync(
     wait: float = 0.0,
 ) -> SyncReport:
     """Shorthand for `Corpus(...).sync(...)`: takes the writer lock, then reconciles."""
-    from .corpus import Corpus
+    from assistant.ingest.corpus import Corpus
 
     return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait)
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .chunking import Chunk
-from .config import Settings
-from .store import Store
-from .text import doc_tokens
+from assistant.config import Settings
+from assistant.ingest.chunking import Chunk
+from assistant.store.chroma import Store
+from assistant.text.words import doc_tokens
 
 INDEX_VERSION = 6  # bump when tokenisation or the snapshot's format changes, so cached indexes are rebuilt
 REFRESH_SECONDS = 2.0

@@ -16,7 +16,7 @@ finds what no record explains (a record whose stored chunk count differs, chunks
 document with no record) so a sync can re-write or drop it.
 
 A third collection, `<name>__lease`, holds the writer lease in server mode (see
-`assistant.corpus`): records that expire, so a process that dies does not block writers.
+`assistant.ingest.corpus`): records that expire, so a process that dies does not block writers.
 
 Collection handles are reopened when Chroma reports them gone (a rebuild elsewhere, a
 server that came back empty): a stale handle never breaks a running app. Store errors
@@ -39,9 +39,9 @@ import httpx
 import numpy as np
 from chromadb.errors import NotFoundError
 
-from .chunking import Chunk, join_list, split_list
-from .config import Settings
-from .embeddings import make_embedding
+from assistant.config import Settings
+from assistant.ingest.chunking import Chunk, join_list, split_list
+from assistant.store.embeddings import make_embedding
 
 BATCH = 5000  # below Chroma's maximum batch size (5461)
 DELETING = "-"

@@ -23,7 +23,7 @@ from typing import Literal
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from .loaders import LoadedDocument, Section, soft_break
+from assistant.ingest.loaders import LoadedDocument, Section, soft_break
 
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get

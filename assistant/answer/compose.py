@@ -26,10 +26,16 @@ from datetime import date
 from functools import lru_cache
 from typing import Literal
 
-from .chunking import Unit, segment_units, units_from_json
-from .extractive import question_terms, score_sentence, sentence_tokens, similar, split_sentences
-from .query import VALUE, Query, has_value
-from .text import content_words, query_stems
+from assistant.answer.extractive import (
+    question_terms,
+    score_sentence,
+    sentence_tokens,
+    similar,
+    split_sentences,
+)
+from assistant.ingest.chunking import Unit, segment_units, units_from_json
+from assistant.retrieval.query import VALUE, Query, has_value
+from assistant.text.words import content_words, query_stems
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
@@ -295,7 +301,7 @@ def named_concepts(question: str) -> list[tuple[str, list[frozenset[str]]]]:
     """The glossary concepts a question names in several words ("begrænset udbud", "uden
     udbud", "competitive dialogue"), each with its terms in any language as stem sets (one-word
     terms such as "innovationspartnerskab" included)."""
-    from .glossary import default_glossary
+    from assistant.text.glossary import default_glossary
 
     table = _concept_terms()
     return [(concept.id, table[concept.id][0]) for concept, named_by in default_glossary().match(question)
@@ -306,7 +312,7 @@ def named_concepts(question: str) -> list[tuple[str, list[frozenset[str]]]]:
 def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
     """Per glossary concept, once: the stem sets of all its terms, and of its terms of
     several words (one stem per content word, the shortest of the three languages')."""
-    from .glossary import default_glossary
+    from assistant.text.glossary import default_glossary
 
     out = {}
     for concept in default_glossary().concepts:

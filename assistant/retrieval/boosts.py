@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import re
 
-from .bm25 import Bm25Index
-from .chunking import Chunk, normalise_provision
-from .query import COUNTRIES, Query, has_value, mentions
-from .text import words
+from assistant.ingest.chunking import Chunk, normalise_provision
+from assistant.retrieval.query import COUNTRIES, Query, has_value, mentions
+from assistant.store.bm25 import Bm25Index
+from assistant.text.words import words
 
 NAMED_BOOST = 1.5
 OTHER_COUNTRY = 0.5

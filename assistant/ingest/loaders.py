@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from .language import detect_language
+from assistant.text.language import detect_language
 
 SUPPORTED = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 TEXT_TYPES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -27,7 +27,7 @@ class LoadError(Exception):
 
 
 def _default(name: str):
-    from .config import Settings  # the settings own every default
+    from assistant.config import Settings  # the settings own every default
 
     return Settings.model_fields[name].default
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Literal
 
-from .language import detect_language
-from .text import content_words, query_stems, words
+from assistant.text.language import detect_language
+from assistant.text.words import content_words, query_stems, words
 
 AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definition", "procedure", "other"]
 

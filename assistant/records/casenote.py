@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .privacy import mask_personal_data
+from assistant.records.privacy import mask_personal_data
 
 LABELS = {
     "da": {

@@ -21,17 +21,17 @@ from urllib.parse import quote
 import gradio as gr
 from fastapi import Request  # module level: FastAPI resolves the /files/ route's annotations here
 
-from . import staff_log
-from .answer import Answer
-from .config import Settings
-from .corpus import CorpusBusy
-from .loaders import SUPPORTED
-from .security import drop_upload_copy
-from .services import Services
-from .source_page import topic_label
-from .sync import EmbeddingDown, Progress, SyncReport
-from .ui_assets import CSS, JS, NOTE_JS, login_message
-from .ui_text import GRADIO_DA, STAFF_TEXT, TEXT
+from assistant.answer.assistant import Answer
+from assistant.config import Settings
+from assistant.ingest.corpus import CorpusBusy
+from assistant.ingest.loaders import SUPPORTED
+from assistant.ingest.sync import EmbeddingDown, Progress, SyncReport
+from assistant.records import staff_log
+from assistant.services import Services
+from assistant.web.assets import CSS, JS, NOTE_JS, login_message
+from assistant.web.i18n import GRADIO_DA, STAFF_TEXT, TEXT
+from assistant.web.security import drop_upload_copy
+from assistant.web.source_page import topic_label
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def file_url(source: str, page: int = 0) -> str:
 def source_link(c, lang: str) -> str:
     """Where "Åbn kilden" goes: a PDF opens at its page in the browser's viewer, any other
     document on the readable page at the cited section with the quote highlighted."""
-    from .source_page import read_url
+    from assistant.web.source_page import read_url
 
     if c.source.lower().endswith(".pdf"):
         return file_url(c.source, c.page)
@@ -137,7 +137,7 @@ def link_markers(text: str, numbers: set[int]) -> str:
 def render_answer(answer: Answer, lang: str) -> str:
     """The chat bubble. A model's reply is untrusted Markdown: made inert before rendering
     (offline answers are built from escaped quotes already)."""
-    from .security import inert_markdown
+    from assistant.web.security import inert_markdown
 
     text = answer.answer
     if answer.mode == "llm":
@@ -323,7 +323,7 @@ def build_chat(services: Services) -> gr.Blocks:
 
 def answer_from_dict(data: dict) -> Answer:
     """The Answer kept in the page's state (as its `to_dict()`), for re-rendering its sources."""
-    from .answer import Citation
+    from assistant.answer.assistant import Citation
 
     fields = {k: v for k, v in data.items() if k in Answer.__dataclass_fields__ and k != "citations"}
     citations = [Citation(**{k: v for k, v in c.items() if k in Citation.__dataclass_fields__})
@@ -334,7 +334,7 @@ def answer_from_dict(data: dict) -> Answer:
 def note_files(services: Services, answer: dict, language: str) -> dict:
     import base64
 
-    from .casenote import build_note, to_docx, to_markdown
+    from assistant.records.casenote import build_note, to_docx, to_markdown
 
     def lookup(source: str):
         try:
@@ -637,7 +637,13 @@ def create_app(services: Services):
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse
 
-    from .security import GuardMiddleware, LoginLimiter, gradio_user, harden_api, mounted_gradio
+    from assistant.web.security import (
+        GuardMiddleware,
+        LoginLimiter,
+        gradio_user,
+        harden_api,
+        mounted_gradio,
+    )
 
     settings = services.settings
     staff_log.configure(Path(settings.data_dir), settings.feedback_retention_days)
@@ -676,8 +682,8 @@ def create_app(services: Services):
         """The readable page of a document (see source_page.py); a PDF goes to its viewer."""
         from fastapi.responses import HTMLResponse, RedirectResponse
 
-        from .loaders import LoadError, load_file
-        from .source_page import HEADERS, render_page
+        from assistant.ingest.loaders import LoadError, load_file
+        from assistant.web.source_page import HEADERS, render_page
 
         path, _ = inventory_file(source, request)
         if path.suffix.lower() == ".pdf":

@@ -27,8 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import get_args
 
-from .answer import Answer, Status
-from .privacy import mask_personal_data, mask_value
+from assistant.answer.assistant import Answer, Status
+from assistant.records.privacy import mask_personal_data, mask_value
 
 log = logging.getLogger(__name__)
 

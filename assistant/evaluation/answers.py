@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import Answer, Composer
-from .evaluation import read_jsonl
-from .language import detect_language
+from assistant.answer.assistant import Answer, Composer
+from assistant.evaluation.retrieval import read_jsonl
+from assistant.text.language import detect_language
 
 
 @dataclass(frozen=True, kw_only=True)

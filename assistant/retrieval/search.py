@@ -6,14 +6,14 @@ dense embedding per corpus language, fuse, boost, gate.
    (a "translation" by whole phrases, plus LLM renderings when given), the provisions it
    names, its BM25 tokens and the words the gate weighs.
 2. `_bm25_lists` / `_dense_lists`: one ranking per corpus language on each side, over the
-   BM25 snapshot (`assistant.bm25`, kept in step with Chroma) and Chroma's dense search.
+   BM25 snapshot (`assistant.store.bm25`, kept in step with Chroma) and Chroma's dense search.
    Each ranking is weighted by how strong its best match is, so the Danish law, the
    Norwegian regulation and the English guides each get a fair ranking.
 3. `fuse` (pure): weighted reciprocal rank fusion of all rankings.
-4. Boosts (`assistant.boosts`): jurisdiction scope, a named document; after the gate's look,
+4. Boosts (`assistant.retrieval.boosts`): jurisdiction scope, a named document; after the gate's look,
    a figure of the kind asked for; then `rerank` (pure) reorders the top by how much of the
    question each passage covers; provisions asked for first.
-5. The gate (`assistant.gate`): evidence from 0 to 1; below the threshold, abstain.
+5. The gate (`assistant.retrieval.gate`): evidence from 0 to 1; below the threshold, abstain.
 
 Fusion weights and the gate come from the calibration of the embedding in use
 (`calibration_for`, assistant/data/calibration.yaml). When the embedding endpoint is
@@ -32,16 +32,22 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from . import gate
-from .bm25 import Bm25Index, Bm25Snapshot
-from .boosts import Provision, parse_provisions, provisions_first, scope_factors, value_factors
-from .chunking import Chunk
-from .config import Settings
-from .embeddings import EmbeddingUnavailable
-from .glossary import Glossary, default_glossary, equivalent_stems, equivalent_terms
-from .query import OutOfScope, Query, analyse, out_of_scope
-from .store import Store
-from .text import content_words, query_tokens, stems, words
+from assistant.config import Settings
+from assistant.ingest.chunking import Chunk
+from assistant.retrieval import gate
+from assistant.retrieval.boosts import (
+    Provision,
+    parse_provisions,
+    provisions_first,
+    scope_factors,
+    value_factors,
+)
+from assistant.retrieval.query import OutOfScope, Query, analyse, out_of_scope
+from assistant.store.bm25 import Bm25Index, Bm25Snapshot
+from assistant.store.chroma import Store
+from assistant.store.embeddings import EmbeddingUnavailable
+from assistant.text.glossary import Glossary, default_glossary, equivalent_stems, equivalent_terms
+from assistant.text.words import content_words, query_tokens, stems, words
 
 CANDIDATES = 50  # passages each per-language ranking contributes
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
@@ -90,7 +96,7 @@ class Calibration:
         return self.abstain_threshold
 
 
-CALIBRATION_PATH = Path(__file__).parent / "data" / "calibration.yaml"
+CALIBRATION_PATH = Path(__file__).parents[1] / "data" / "calibration.yaml"
 # For an embedding nobody has calibrated: dense and BM25 alike, and a dense scale typical of
 # transformer embeddings (their cosines sit high); `assistant calibrate` replaces it.
 UNCALIBRATED = {"dense_weight": 1.0, "bm25_weight": 1.0, "dense_full": 0.85, "abstain_threshold": 0.48}

@@ -15,14 +15,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
-from .compose import Composition, compose
-from .config import Settings
-from .extractive import best_sentences, split_sentences, supporting_quote
-from .language import detect_language
-from .query import Query, analyse, out_of_scope
-from .retrieval import Hit, Retriever, SearchResult
-from .store import StoreUnavailable
-from .text import query_stems, words
+from assistant.answer.compose import Composition, compose
+from assistant.answer.extractive import best_sentences, split_sentences, supporting_quote
+from assistant.config import Settings
+from assistant.retrieval.query import Query, analyse, out_of_scope
+from assistant.retrieval.search import Hit, Retriever, SearchResult
+from assistant.store.chroma import StoreUnavailable
+from assistant.text.language import detect_language
+from assistant.text.words import query_stems, words
 
 Status = Literal["answered", "weak", "abstained", "error"]
 Mode = Literal["llm", "extractive"]
@@ -580,7 +580,7 @@ def format_sources(hits: list[Hit]) -> str:
     """Each source inside its own delimiters, as whole units with their labels (a list with
     its lead-in, a provision part with its stk.); asides are left out; delimiter look-alikes
     in the text are defused."""
-    from .compose import hit_units
+    from assistant.answer.compose import hit_units
 
     blocks = []
     for n, hit in enumerate(hits, start=1):

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 
 from markdown_it import MarkdownIt
 
-from .chunking import PROVISION_START, normalise_provision
-from .loaders import LoadedDocument
+from assistant.ingest.chunking import PROVISION_START, normalise_provision
+from assistant.ingest.loaders import LoadedDocument
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")

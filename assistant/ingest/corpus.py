@@ -34,10 +34,18 @@ from typing import Literal
 
 from filelock import FileLock, Timeout
 
-from .config import Settings
-from .loaders import source_name
-from .store import DocumentRecord, Store, now_iso
-from .sync import EmbeddingDown, FileResult, PlannedFile, Progress, SyncReport, plan, reconcile
+from assistant.config import Settings
+from assistant.ingest.loaders import source_name
+from assistant.ingest.sync import (
+    EmbeddingDown,
+    FileResult,
+    PlannedFile,
+    Progress,
+    SyncReport,
+    plan,
+    reconcile,
+)
+from assistant.store.chroma import DocumentRecord, Store, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +134,7 @@ class Corpus:
     def embedding_down_reason(self, exc: EmbeddingDown, source: str, languages=("da", "en")) -> str:
         """Why `source` was not stored while the embedding endpoint failed, in the staff
         languages given (joined by " / "): not added, or the previous version kept."""
-        from .ui_text import STAFF_TEXT
+        from assistant.web.i18n import STAFF_TEXT
 
         replaced = self.store.document(source) is not None
         return " / ".join(embedding_down_text(STAFF_TEXT.get(lang, STAFF_TEXT["da"]), self.store.embedding, exc, replaced)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .loaders import join_hyphenated
+from assistant.ingest.loaders import join_hyphenated
 
 
 @dataclass(kw_only=True)
@@ -149,7 +149,7 @@ def tutorial_chunks(files: list[Path]) -> list[tuple[str, str]]:
     200)` over each file's plain text. The baseline of the evaluations and the benchmarks."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from .loaders import LoadError, load_file
+    from assistant.ingest.loaders import LoadError, load_file
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     chunks: list[tuple[str, str]] = []
@@ -190,7 +190,7 @@ class TutorialBaseline:
 
 
 def assistant_system(retriever, k: int) -> Callable[[str], Ranked]:
-    from .query import analyse
+    from assistant.retrieval.query import analyse
 
     def run(question: str) -> Ranked:
         result = retriever.search(question, k=max(k, 10))
@@ -308,7 +308,7 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     """
     from dataclasses import replace
 
-    from .query import analyse
+    from assistant.retrieval.query import analyse
 
     def run(dense_w: float, bm25_w: float, dense_full: float | None = None, dense: bool = True) -> list[_Row]:
         rows = []

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import staff_log
+from assistant.records import staff_log
 
 log = logging.getLogger(__name__)
 

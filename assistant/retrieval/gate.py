@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from .bm25 import Bm25Index
-from .query import asking_clause
-from .text import corpus_forms, query_stems, term_weight
+from assistant.retrieval.query import asking_clause
+from assistant.store.bm25 import Bm25Index
+from assistant.text.words import corpus_forms, query_stems, term_weight
 
 EVIDENCE_PASSAGES = 3
 UNSEEN_BOOST = 1.5  # a word the corpus has never seen weighs this much more

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from .text import LANGUAGES, content_words, decompound, stems, words
+from assistant.text.words import LANGUAGES, content_words, decompound, stems, words
 
-DEFAULT_PATH = Path(__file__).parent / "data" / "glossary.yaml"
+DEFAULT_PATH = Path(__file__).parents[1] / "data" / "glossary.yaml"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +114,6 @@ def equivalent_terms(concepts: list[tuple[Concept, set[str]]]) -> dict[str, list
 def default_glossary() -> Glossary:
     """The glossary the settings name (ASSISTANT_GLOSSARY, from the environment or `.env`),
     else the package's."""
-    from .config import get_settings
+    from assistant.config import get_settings
 
     return Glossary.load(get_settings().glossary)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .glossary import default_glossary, equivalent_stems
-from .retrieval import Hit
-from .text import content_words, query_stems, query_tokens, term_weight, words
+from assistant.retrieval.search import Hit
+from assistant.text.glossary import default_glossary, equivalent_stems
+from assistant.text.words import content_words, query_stems, query_tokens, term_weight, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
