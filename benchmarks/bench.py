@@ -74,7 +74,8 @@ def _settings(folder: Path, **kw) -> Settings:
 @app.command()
 def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
     """Cold ingest and unchanged re-sync of a folder, beside RCTS(1000, 200) + the same embedding."""
-    from assistant.ingest.sync import discover, sync
+    from assistant.ingest.corpus import sync
+    from assistant.ingest.sync import discover
     from assistant.store.chroma import Store
     from assistant.store.embeddings import LocalEmbedding
 

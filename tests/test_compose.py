@@ -14,8 +14,8 @@ from gradio_client import Client
 from assistant.answer.assistant import Assistant
 from assistant.answer.compose import period_status, periods
 from assistant.ingest.chunking import section_role, segment_units
+from assistant.ingest.corpus import sync
 from assistant.ingest.loaders import unwrap_markdown
-from assistant.ingest.sync import sync
 from assistant.retrieval.query import (
     analyse,
     answer_kind,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.evaluation.retrieval import GoldQuestion, calibrate
-from assistant.ingest.sync import sync
+from assistant.ingest.corpus import sync
 from assistant.retrieval.search import Retriever, calibration_for
 from assistant.store.chroma import Store
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.ingest.chunking import Chunk, chunk_document
+from assistant.ingest.corpus import sync
 from assistant.ingest.loaders import load_file
-from assistant.ingest.sync import sync
 from assistant.store.chroma import EmbeddingMismatch, Store
 from assistant.store.embeddings import LocalEmbedding
 

@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.answer.assistant import Answer, Citation
-from assistant.ingest.sync import discover, plan, sync
+from assistant.ingest.corpus import sync
+from assistant.ingest.sync import discover, plan
 from assistant.records.feedback import FeedbackStore, FeedbackUnavailable
 from assistant.records.privacy import mask_personal_data
 from assistant.store.chroma import Store

@@ -292,3 +292,14 @@ class Corpus:
             return None
         path = (corpus / source).resolve()
         return path if corpus in path.parents else None
+
+
+def sync(
+    store: Store,
+    settings: Settings,
+    paths: Iterable[Path] | None = None,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> SyncReport:
+    """Shorthand for `Corpus(...).sync(...)`: takes the writer lock, then reconciles."""
+    return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait)

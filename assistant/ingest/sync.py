@@ -9,7 +9,7 @@ removed when that folder is synced. A document whose stored chunks differ from i
 (`Store.audit()`) is written again from its file.
 
 This module does not lock: `reconcile()` expects the caller to hold the writer lock, and
-`assistant.ingest.corpus.Corpus` is the one owner of that lock (`sync()` here is a shorthand for
+`assistant.ingest.corpus.Corpus` is the one owner of that lock (`corpus.sync()` is the shorthand for
 it). Progress and results are reported through callbacks so the CLI and the web app can
 each show them in their own way.
 """
@@ -411,19 +411,6 @@ def reconcile(
             progress.on_result(result)
     failures.save()
     return report
-
-
-def sync(
-    store: Store,
-    settings: Settings,
-    paths: Iterable[Path] | None = None,
-    progress: Progress | None = None,
-    wait: float = 0.0,
-) -> SyncReport:
-    """Shorthand for `Corpus(...).sync(...)`: takes the writer lock, then reconciles."""
-    from assistant.ingest.corpus import Corpus
-
-    return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait)
 
 
 def _apply(store: Store, settings: Settings, item: PlannedFile, progress: Progress) -> FileResult:
