@@ -2,7 +2,7 @@
 
 Thin: every command builds its objects through the composition root
 (`assistant.services.Services`) and changes the corpus only through the corpus service
-(`assistant.ingest.corpus.Corpus`), which owns the writer lock.
+(`assistant.corpus.service.Corpus`), which owns the writer lock.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def ingest(
 
 def _guarded(action):
     """Run a store action; a busy lock exits 3, an unusable store 2, each with its message."""
-    from assistant.ingest.corpus import CorpusBusy
+    from assistant.corpus.service import CorpusBusy
     from assistant.store.chroma import StoreError
     from assistant.store.embeddings import EmbeddingUnavailable
 
@@ -84,7 +84,7 @@ def _guarded(action):
 def run_sync(write, paths=None, wait: float = 0.0):
     """Run a corpus write (`corpus.sync` or `corpus.rebuild`) with a rich progress bar per
     file and per chunk batch."""
-    from assistant.ingest import sync as syncing
+    from assistant.corpus import sync as syncing
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -215,7 +215,7 @@ def refs(
                               help="Folder with the statute texts (udbudsloven, anskaffelsesloven, -forskriften)."),
 ):
     """Check every § / article a note cites against the statute texts, and dated figures."""
-    from assistant.ingest.refcheck import main as refcheck_main
+    from assistant.corpus.refcheck import main as refcheck_main
 
     raise typer.Exit(refcheck_main([str(corpus or get_settings().corpus_dir), "--laws", str(laws)]))
 
@@ -237,13 +237,13 @@ def eval_command(
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run."""
+    from assistant.corpus.sync import discover
     from assistant.evaluation.retrieval import (
         TutorialBaseline,
         assistant_system,
         evaluate,
         load_gold,
     )
-    from assistant.ingest.sync import discover
 
     if gold is None and answers is None:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")

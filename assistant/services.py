@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
-from assistant.ingest.corpus import Corpus, Role
+from assistant.corpus.service import Corpus, Role
 from assistant.store.chroma import Store
 
 if TYPE_CHECKING:

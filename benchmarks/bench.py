@@ -74,8 +74,8 @@ def _settings(folder: Path, **kw) -> Settings:
 @app.command()
 def ingest(docs: Path = typer.Argument(..., exists=True, file_okay=False)):
     """Cold ingest and unchanged re-sync of a folder, beside RCTS(1000, 200) + the same embedding."""
-    from assistant.ingest.corpus import sync
-    from assistant.ingest.sync import discover
+    from assistant.corpus.service import sync
+    from assistant.corpus.sync import discover
     from assistant.store.chroma import Store
     from assistant.store.embeddings import LocalEmbedding
 
@@ -205,9 +205,9 @@ def search(
 
 def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
     """Copies of real chunks with their words lightly shuffled, written as synthetic documents."""
+    from assistant.corpus.sync import discover
     from assistant.ingest.chunking import Chunk, chunk_document
     from assistant.ingest.loaders import LoadError, load_file
-    from assistant.ingest.sync import discover
     from assistant.store.chroma import DocumentRecord, now_iso
 
     seeds: list[Chunk] = []

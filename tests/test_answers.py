@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 
 from assistant.answer.assistant import Assistant, check_citations
-from assistant.ingest.corpus import sync
+from assistant.corpus.service import sync
 from assistant.retrieval.boosts import parse_provisions
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store

@@ -13,8 +13,8 @@ from gradio_client import Client
 
 from assistant.answer.assistant import Assistant
 from assistant.answer.compose import period_status, periods
+from assistant.corpus.service import sync
 from assistant.ingest.chunking import section_role, segment_units
-from assistant.ingest.corpus import sync
 from assistant.ingest.loaders import unwrap_markdown
 from assistant.retrieval.query import (
     analyse,

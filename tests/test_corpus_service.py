@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ingest.corpus import Corpus, CorpusBusy, StoreInUse
-from assistant.ingest.sync import Progress
+from assistant.corpus.service import Corpus, CorpusBusy, StoreInUse
+from assistant.corpus.sync import Progress
 from assistant.services import Services
 from assistant.store.chroma import Store
 from assistant.store.embeddings import LocalEmbedding

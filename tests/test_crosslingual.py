@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.corpus.service import sync
 from assistant.evaluation.retrieval import GoldQuestion, calibrate
-from assistant.ingest.corpus import sync
 from assistant.retrieval.search import Retriever, calibration_for
 from assistant.store.chroma import Store
 

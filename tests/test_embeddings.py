@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from assistant.ingest.corpus import sync
+from assistant.corpus.service import sync
 from assistant.retrieval.search import Retriever, calibration_for
 from assistant.store.chroma import EmbeddingMismatch, Store
 from assistant.store.embeddings import EmbeddingUnavailable, OpenAIEmbedding, make_embedding

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.corpus.service import sync
 from assistant.ingest.chunking import Chunk, chunk_document
-from assistant.ingest.corpus import sync
 from assistant.ingest.loaders import load_file
 from assistant.store.chroma import EmbeddingMismatch, Store
 from assistant.store.embeddings import LocalEmbedding

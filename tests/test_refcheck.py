@@ -1,4 +1,4 @@
-"""Tests for assistant.ingest.refcheck: unit tests on tiny notes and laws, plus the shipped corpus."""
+"""Tests for assistant.corpus.refcheck: unit tests on tiny notes and laws, plus the shipped corpus."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ingest.refcheck import (
+from assistant.corpus.refcheck import (
     Finding,
     Laws,
     Problem,

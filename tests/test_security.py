@@ -166,7 +166,7 @@ def test_model_markdown_loses_images_raw_html_and_foreign_links():
 
 def test_document_html_is_quoted_as_text(tmp_path):
     from assistant.answer.assistant import Assistant
-    from assistant.ingest.corpus import sync
+    from assistant.corpus.service import sync
     from assistant.retrieval.search import Retriever
     from assistant.store.chroma import Store
 

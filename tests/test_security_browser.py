@@ -52,7 +52,7 @@ LAUNCHER = """
 import os, sys
 import uvicorn
 from assistant.config import Settings
-from assistant.ingest.corpus import sync
+from assistant.corpus.service import sync
 from assistant.web.app import Services, create_app
 
 port, key, cert = int(sys.argv[1]), sys.argv[2], sys.argv[3]

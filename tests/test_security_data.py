@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.answer.assistant import Answer, Citation
-from assistant.ingest.corpus import sync
-from assistant.ingest.sync import discover, plan
+from assistant.corpus.service import sync
+from assistant.corpus.sync import discover, plan
 from assistant.records.feedback import FeedbackStore, FeedbackUnavailable
 from assistant.records.privacy import mask_personal_data
 from assistant.store.chroma import Store
@@ -425,7 +425,7 @@ def test_docx_limits_give_a_clear_per_file_reason(tmp_path):
 
 
 def test_unchanged_files_are_not_read_again_at_start_up_even_when_they_failed(settings, monkeypatch):
-    import assistant.ingest.sync as sync_module
+    import assistant.corpus.sync as sync_module
 
     from .conftest import make_docx
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from assistant.answer.assistant import Assistant, parse_translations
-from assistant.ingest.corpus import sync
+from assistant.corpus.service import sync
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 

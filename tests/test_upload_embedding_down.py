@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.ingest.corpus import Corpus
+from assistant.corpus.service import Corpus
 from assistant.store.chroma import Store
 from assistant.store.embeddings import EmbeddingUnavailable
 

@@ -16,7 +16,7 @@ finds what no record explains (a record whose stored chunk count differs, chunks
 document with no record) so a sync can re-write or drop it.
 
 A third collection, `<name>__lease`, holds the writer lease in server mode (see
-`assistant.ingest.corpus`): records that expire, so a process that dies does not block writers.
+`assistant.corpus.service`): records that expire, so a process that dies does not block writers.
 
 Collection handles are reopened when Chroma reports them gone (a rebuild elsewhere, a
 server that came back empty): a stale handle never breaks a running app. Store errors

@@ -23,9 +23,9 @@ from fastapi import Request  # module level: FastAPI resolves the /files/ route'
 
 from assistant.answer.assistant import Answer
 from assistant.config import Settings
-from assistant.ingest.corpus import CorpusBusy
+from assistant.corpus.service import CorpusBusy
+from assistant.corpus.sync import EmbeddingDown, Progress, SyncReport
 from assistant.ingest.loaders import SUPPORTED
-from assistant.ingest.sync import EmbeddingDown, Progress, SyncReport
 from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web.assets import CSS, JS, NOTE_JS, login_message

@@ -9,7 +9,7 @@ removed when that folder is synced. A document whose stored chunks differ from i
 (`Store.audit()`) is written again from its file.
 
 This module does not lock: `reconcile()` expects the caller to hold the writer lock, and
-`assistant.ingest.corpus.Corpus` is the one owner of that lock (`corpus.sync()` is the shorthand for
+`assistant.corpus.service.Corpus` is the one owner of that lock (`corpus.sync()` is the shorthand for
 it). Progress and results are reported through callbacks so the CLI and the web app can
 each show them in their own way.
 """
@@ -378,7 +378,7 @@ def reconcile(
 ) -> SyncReport:
     """Bring the store in line with the files; never stops at a bad file.
 
-    The caller holds the writer lock (`assistant.ingest.corpus.Corpus` does).
+    The caller holds the writer lock (`assistant.corpus.service.Corpus` does).
     """
     paths = list(paths) if paths else [settings.corpus_dir]
     progress = progress or Progress()

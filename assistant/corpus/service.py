@@ -35,8 +35,7 @@ from typing import Literal
 from filelock import FileLock, Timeout
 
 from assistant.config import Settings
-from assistant.ingest.loaders import source_name
-from assistant.ingest.sync import (
+from assistant.corpus.sync import (
     EmbeddingDown,
     FileResult,
     PlannedFile,
@@ -45,6 +44,7 @@ from assistant.ingest.sync import (
     plan,
     reconcile,
 )
+from assistant.ingest.loaders import source_name
 from assistant.store.chroma import DocumentRecord, Store, now_iso
 
 log = logging.getLogger(__name__)

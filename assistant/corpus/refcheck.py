@@ -372,7 +372,7 @@ def check_corpus(corpus: Path, laws: Laws) -> list[Finding]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m assistant.ingest.refcheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m assistant.corpus.refcheck", description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=Path("corpus"), help="notes folder (corpus/)")
     parser.add_argument("--laws", type=Path, default=Path("../shared/eval-corpus/docs"),
                         help="folder with the statute texts (udbudslov*, anskaffelseslov*, anskaffelsesforskrift*)")
