@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -210,19 +212,60 @@ def test_a_data_folder_that_cannot_be_created_is_a_clear_error(tmp_path):
     assert str(tmp_path / "not-a-folder" / "data") in str(caught.value)
 
 
+def _as_unprivileged(action) -> str:
+    """Run `action()` in a forked child that has dropped root to `nobody`, and return what it
+    returned (or raised). Root ignores file modes, so CI (which runs as root) needs this to see
+    a read-only folder as a buyer's server would. Forking keeps the loaded interpreter, so the
+    child needs no access to the Python installation under /root."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(reader)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                result = f"returned {action()!r}"
+            except Exception as exc:  # noqa: BLE001 - the message is what the test checks
+                result = f"{type(exc).__name__}: {exc}"
+            os.write(writer, result.encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    chunks = []
+    while chunk := os.read(reader, 65536):
+        chunks.append(chunk)
+    os.close(reader)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
 def test_a_read_only_data_folder_is_a_clear_error(tmp_path):
-    folder = tmp_path / "data"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as root: chmod does not make the folder read-only")
-        with pytest.raises(FeedbackUnavailable) as caught:
-            FeedbackStore(folder / "feedback.sqlite3")
-        assert str(caught.value) == (f"the data folder {folder} is read-only: give the app write access "
-                                     "or set ASSISTANT_DATA_DIR")
-    finally:
-        folder.chmod(0o700)
+    if os.geteuid() != 0:
+        folder = tmp_path / "data"
+        folder.mkdir()
+        folder.chmod(0o500)
+        try:
+            with pytest.raises(FeedbackUnavailable) as caught:
+                FeedbackStore(folder / "feedback.sqlite3")
+            message = str(caught.value)
+        finally:
+            folder.chmod(0o700)
+    else:
+        # As root: a world-traversable temp folder, read-only for the unprivileged child.
+        base = Path(tempfile.mkdtemp(prefix="ro-data-", dir="/tmp"))
+        try:
+            base.chmod(0o755)
+            folder = base / "data"
+            folder.mkdir()
+            folder.chmod(0o555)
+            outcome = _as_unprivileged(lambda: FeedbackStore(folder / "feedback.sqlite3"))
+            assert outcome.startswith("FeedbackUnavailable: "), outcome
+            message = outcome.removeprefix("FeedbackUnavailable: ")
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    assert message == (f"the data folder {folder} is read-only: give the app write access "
+                       "or set ASSISTANT_DATA_DIR")
 
 
 # --- 4. personal data is masked before anything is stored ----------------------------------
