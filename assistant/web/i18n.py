@@ -217,3 +217,6 @@ GRADIO_DA: dict[str, str] = {
     "status.queue_position": "I kø: {position} af {size}",
     "blocks.lost_connection": "Forbindelsen blev afbrudt. Forbinder igen …",
 }
+
+# The interface language switch (the language names in their own language).
+LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]

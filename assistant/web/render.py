@@ -1,0 +1,153 @@
+"""How an answer, its sources and the page chrome (mode badge, AI notice, footer) are drawn
+as HTML/Markdown for the chat. Pure functions of an `Answer` and the interface language."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import quote
+
+from assistant.answer.assistant import Answer
+from assistant.services import Services
+from assistant.web.i18n import TEXT
+from assistant.web.source_page import topic_label
+
+
+def file_url(source: str, page: int = 0) -> str:
+    url = "/files/" + quote(source)
+    return f"{url}#page={page}" if page else url
+
+
+def source_link(c, lang: str) -> str:
+    """Where "Åbn kilden" goes: a PDF opens at its page in the browser's viewer, any other
+    document on the readable page at the cited section with the quote highlighted."""
+    from assistant.web.source_page import read_url
+
+    if c.source.lower().endswith(".pdf"):
+        return file_url(c.source, c.page)
+    return read_url(c.source, section=c.section, quote=c.quote, lang=lang)
+
+
+def render_sources(answer: Answer | None, lang: str) -> str:
+    t = TEXT[lang]
+    if answer is None or not answer.citations:
+        return f"<p class='sources-empty'>{html.escape(t['no_sources'])}</p>"
+    cards = []
+    for c in answer.citations:
+        where = " · ".join(x for x in (html.escape(c.section), f"{t['page']} {c.page}" if c.page else "") if x)
+        as_of = (f"<p class='as-of'>{html.escape(t['as_of'])} {html.escape(c.as_of)}</p>"
+                 if getattr(c, "as_of", "") else "")
+        official = "".join(
+            f" · <a class='official-link' href='{html.escape(url)}' target='_blank' rel='noopener noreferrer'>"
+            f"{html.escape(t['official'])}: {html.escape(_host(url))}</a>"
+            for url in (getattr(c, "official_urls", None) or [])[:3] if _safe_url(url))
+        basis = _basis(c, t)
+        raw = ("" if c.source.lower().endswith(".pdf") else
+               f" · <a class='raw-link' href='{html.escape(file_url(c.source))}' download>{html.escape(t['download'])}</a>")
+        cards.append(
+            f"<article class='source-card' id='source-{c.n}' tabindex='-1' aria-labelledby='source-{c.n}-title'>"
+            f"<h3 id='source-{c.n}-title'>[{c.n}] {html.escape(c.title or c.source)}</h3>"
+            f"<p class='where'>{where}</p>{as_of}{basis}"
+            f"<blockquote>{html.escape(c.quote)}</blockquote>"
+            f"<p class='links'><a class='source-link' href='{html.escape(source_link(c, lang))}' target='_blank' "
+            f"rel='noopener'>{html.escape(t['open'])}: {html.escape(c.source)}</a>{raw}{official}</p></article>"
+        )
+    body = "".join(cards)
+    if answer.abstained:
+        return (f"<section class='sources-nearest' aria-labelledby='nearest-title'>"
+                f"<h2 id='nearest-title'>{html.escape(t['nearest'])}</h2>{body}</section>")
+    return f"<section class='sources-answer' aria-label='{html.escape(t['sources'])}'>{body}</section>"
+
+
+def _basis(c, t: dict) -> str:
+    """What the cited document is based on and its topics (its front matter), when it says.
+    The official links among its sources are already links on the card."""
+    links = set(getattr(c, "official_urls", None) or [])
+    based_on = [s for s in (getattr(c, "sources", None) or []) if s not in links]
+    topics = [topic_label(x) for x in (getattr(c, "topics", None) or [])]
+    out = ""
+    if based_on:
+        shown = "; ".join(html.escape(s) for s in based_on[:MAX_BASIS])
+        more = f" (+{len(based_on) - MAX_BASIS})" if len(based_on) > MAX_BASIS else ""
+        out += f"<p class='based-on'><strong>{html.escape(t['based_on'])}:</strong> {shown}{more}</p>"
+    if topics:
+        out += (f"<p class='topics'><strong>{html.escape(t['topics'])}:</strong> "
+                f"{', '.join(html.escape(x) for x in topics)}</p>")
+    return out
+
+
+MAX_BASIS = 4  # sources named on a card; the reading page lists them all
+
+
+def _safe_url(url: str) -> bool:
+    return bool(re.match(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$", url or ""))
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).netloc
+
+
+_MARKER = re.compile(r"\[(\d{1,2})\](?!\()")
+
+
+def link_markers(text: str, numbers: set[int]) -> str:
+    """Each [n] that names a cited source becomes a link to its card (#source-n)."""
+    return _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#source-{m.group(1)})"
+                       if int(m.group(1)) in numbers else m.group(0), text)
+
+
+def render_answer(answer: Answer, lang: str) -> str:
+    """The chat bubble. A model's reply is untrusted Markdown: made inert before rendering
+    (offline answers are built from escaped quotes already)."""
+    from assistant.web.security import inert_markdown
+
+    text = answer.answer
+    if answer.mode == "llm":
+        urls = [u for c in answer.citations for u in (c.official_urls or [])]
+        text = inert_markdown(text, urls)
+    text = link_markers(text, {c.n for c in answer.citations})
+    if answer.abstained:
+        return f"**⚠ {TEXT[lang]['not_in_sources']}**\n\n{text}"
+    return text
+
+
+def badge(services: Services, lang: str) -> str:
+    if services.assistant.llm_enabled:
+        return f"<span class='badge llm'>{html.escape(TEXT[lang]['llm_badge'])}</span>"
+    return f"<span class='badge'>{html.escape(TEXT[lang]['offline_badge'])}</span>"
+
+
+def ai_notice(services: Services, lang: str) -> str:
+    """AI Act art. 50(1): the user is told, before the first question, that this is an AI
+    system, what its answers rest on, and which mode is on. The mode sentence is always the
+    app's own, so a configured text can never leave it out."""
+    t = TEXT[lang]
+    custom = getattr(services.settings, f"ai_notice_{lang}", "") or ""
+    mode = t["mode_llm"] if services.assistant.llm_enabled else t["mode_offline"]
+    return (f"<div class='ai-notice' role='note' aria-label='{html.escape(t['notice_title'])}'>"
+            f"<strong>{html.escape(t['notice_title'])}</strong>"
+            f"{html.escape(custom.strip() or t['notice'])} {html.escape(mode)}</div>")
+
+
+def footer(services: Services, lang: str) -> str:
+    t = TEXT[lang]
+    url = services.settings.a11y_statement_url.strip()
+    if url and (_safe_url(url) or url.startswith("/")):
+        link = f"<a href='{html.escape(url)}' rel='noopener'>{html.escape(t['a11y'])}</a>"
+    else:
+        link = html.escape(t["a11y_missing"])
+    return f"<footer class='app-footer'><p>{link}</p></footer>"
+
+
+
+def answer_from_dict(data: dict) -> Answer:
+    """The Answer kept in the page's state (as its `to_dict()`), for re-rendering its sources."""
+    from assistant.answer.assistant import Citation
+
+    fields = {k: v for k, v in data.items() if k in Answer.__dataclass_fields__ and k != "citations"}
+    citations = [Citation(**{k: v for k, v in c.items() if k in Citation.__dataclass_fields__})
+                 for c in data.get("citations") or []]
+    return Answer(**fields, citations=citations)
+
