@@ -1,0 +1,77 @@
+"""The answer's types: one `Answer` object serves every front end (CLI, web app, API)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from assistant.retrieval.query import Query
+    from assistant.retrieval.search import SearchResult
+
+Status = Literal["answered", "weak", "abstained", "error"]
+Mode = Literal["llm", "extractive"]
+# Why an answer abstained: the relevance gate, or a hinge of the question no passage holds
+# (`query.out_of_scope`: a name, a year, live or personal data, a case's outcome).
+AbstainReason = Literal["", "gate", "named", "year", "live", "personal", "outcome"]
+Composer = Literal["units", "baseline"]
+# What a streamed, not yet final answer says is happening (LLM mode): the model is writing,
+# then its claims are checked against the sources. "" on every final answer.
+Progress = Literal["", "writing", "checking"]
+
+
+@dataclass(kw_only=True)
+class Citation:
+    n: int
+    source: str
+    title: str
+    page: int
+    section: str
+    quote: str
+    score: float
+    language: str = ""
+    as_of: str = ""  # the legal date the source describes ("Gælder pr.")
+    official_urls: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # what the cited document is based on (front matter)
+    topics: list[str] = field(default_factory=list)  # the cited document's topics (front matter)
+
+
+@dataclass(kw_only=True)
+class Answer:
+    question: str
+    answer: str  # Markdown, with [n] markers
+    abstained: bool
+    mode: Mode
+    citations: list[Citation] = field(default_factory=list)
+    language: str = "da"
+    standalone_question: str = ""
+    notice: str = ""
+    error: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    status: Status = "answered"  # weak: from partial evidence; error: store down, empty question
+    reason: AbstainReason = ""
+    # LLM mode: the model's renderings of the question that were searched ({language: text});
+    # empty when none were made or the call failed (then timings["translate_ms"] says it ran).
+    translations: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(kw_only=True)
+class Turn:
+    """One question's values on their way through the assistant: what was asked, what is
+    searched, in which language, what search found, and the clock."""
+
+    question: str
+    standalone: str
+    language: str
+    result: SearchResult
+    query: Query
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)  # shared, filled as steps run
+
+    def elapsed(self) -> dict[str, float]:
+        """The timings so far, with the total."""
+        return {**self.timings, "total_ms": round((time.perf_counter() - self.started) * 1000, 2)}
