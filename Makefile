@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-dev run test test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup setup-dev run test test-fast test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 # Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
 # the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
@@ -30,6 +30,10 @@ run: setup
 
 test: setup-dev
 	$(PY) -m pytest -q
+
+# Unit and in-process tests only: no subprocess app, server or browser (under a minute).
+test-fast: setup-dev
+	$(PY) -m pytest -q -m "not slow and not browser and not server"
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev

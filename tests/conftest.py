@@ -168,3 +168,38 @@ def sample_corpus(settings: Settings) -> Path:
         [["Krav", "Vægt"], ["Energiforbrug", "30 %"]],
     )
     return corpus
+
+
+# --- `make test-fast`: which tests start another process -------------------------------------
+
+# A test (or a fixture it uses) whose code starts a server, a subprocess or a browser is marked
+# `server`; `make test-fast` leaves those out (with `slow` and `browser`). Read from the code
+# itself so a new test is classified without anyone remembering to mark it.
+_STARTS_A_PROCESS = ("RunningApp", "subprocess", "Popen", "ChromaServer", "EmbeddingServer",
+                     "FakeOpenAI", "launch(", "Client(", "sync_playwright", "os.fork")
+
+
+def _source(function) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        function = getattr(item, "function", None)
+        texts = [_source(function)] if function else []
+        # One level of helpers: module-level functions and classes the test calls by name.
+        code = getattr(function, "__code__", None)
+        for name in (code.co_names if code else ()):
+            helper = getattr(item.module, name, None)
+            if callable(helper) and getattr(helper, "__module__", "").startswith("tests"):
+                texts.append(_source(helper))
+        info = getattr(item, "_fixtureinfo", None)
+        for defs in (info.name2fixturedefs.values() if info else ()):
+            texts.extend(_source(d.func) for d in defs)
+        if any(marker in text for text in texts for marker in _STARTS_A_PROCESS):
+            item.add_marker(pytest.mark.server)
