@@ -233,7 +233,8 @@ def test_a_cut_translation_is_not_used(world):
 
 def test_a_reply_of_48000_spaces_is_answered_in_under_a_second(world):
     settings, retriever = world
-    reply = "Ved et offentligt udbud er fristen for tilbud mindst 35 dage" + " " * 48_000 + ". [1]"
+    # Spaces not followed by a stop: each start in the run scanned to its end by `[ \t]+([.,;:])`.
+    reply = "Ved et offentligt udbud er fristen for tilbud mindst 35 dage" + " " * 48_000 + "[1]."
     hits = retriever.search(ASK).hits[:5]
     started = time.monotonic()
     normalise_output(reply)
@@ -259,3 +260,17 @@ def test_while_the_model_writes_the_buyer_sees_progress_then_the_checked_answer(
     assert parts[0].answer == "*Sprogmodellen skriver et svar … derefter kontrolleres hver påstand mod kilderne.*"
     assert not any("99 days" in p.answer or "999" in p.answer for p in parts)
     assert parts[-1].mode == "llm" and "35 dage" in parts[-1].answer
+
+
+def test_answer_eval_reports_claim_support_in_llm_mode(world):
+    from assistant.evaluation.answers import AnswerCase, asker, evaluate_answers
+
+    settings, retriever = world
+    case = AnswerCase(id="a", turns=[ASK], answerable=True, facts=[["35 dage"]], must_not=[], lang="da",
+                      kind="deadline")
+    with FakeOpenAI() as server:
+        server.reply = lambda body: f"{faithful(body)} Fristen er dog 99 dage [{cite(body, KEY)}]."
+        report = evaluate_answers("llm", [case], asker(Assistant(retriever, llm(settings, server)), "units"))
+    m = report.metrics["overall"]
+    assert m["key_facts"] == 1.0 and m["cited"] == 2 and m["claim_support"] == 0.5
+    assert m["unsupported_claims"] == 1 and m["shown_unsupported"] == 0

@@ -177,7 +177,7 @@ def test_an_injection_reaches_the_model_only_as_the_question_and_its_reply_stays
     # The obeyed injection is no claim its source supports: the buyer gets the passages instead.
     assert answer.mode == "extractive" and answer.error == "unsupported" and not answer.abstained
     assert "SYSTEM PROMPT" not in answer.answer and "[7]" not in answer.answer
-    assert [c.source for c in answer.citations] == ["markedsdialog.md"]
+    assert {c.source for c in answer.citations} == {"markedsdialog.md"}
 
 
 @pytest.fixture(scope="module")

@@ -314,19 +314,23 @@ class Assistant:
         if checked.claims or checked.uncited:
             log.info("claim check: %d of %d cited sentences supported, %d uncited",
                      checked.supported, len(checked.claims), checked.uncited)
+        counts = checked.counts()
         if not checked.text:
             error = "unsupported" if checked.claims else "no_citations"
             key = "unsupported" if checked.claims else "ungrounded"
-            yield self._extractive(turn, notice=message(language, key), error=error)
+            yield replace(self._extractive(turn, notice=message(language, key), error=error), claims=counts)
             return
         if checked.language and checked.language != language:
             log.warning("model answered in %s to a question in %s", checked.language, language)
-            yield self._extractive(turn, notice=message(language, "wrong_language"), error="wrong_language")
+            yield replace(self._extractive(turn, notice=message(language, "wrong_language"), error="wrong_language"),
+                          claims=counts)
             return
+        # The shown text checked again: every cited sentence in it must pass (0 unless broken).
+        counts["shown_unsupported"] = check_claims(checked.text, hits, language=language).unsupported
         notice = message(language, "trimmed") if checked.unsupported or checked.uncited > _lead_ins(checked) else ""
         answer = Answer(question=turn.question, answer=checked.text, abstained=False, mode="llm",
                         citations=checked.citations, language=language, standalone_question=turn.standalone,
-                        timings=turn.elapsed())
+                        timings=turn.elapsed(), claims=counts)
         yield with_notice(answer, notice)
 
     def _progress(self, turn: Turn, state: Progress) -> Answer:

@@ -223,6 +223,9 @@ class CheckedAnswer:
     def unsupported(self) -> int:
         return len(self.claims) - self.supported
 
+    def counts(self) -> dict[str, int]:
+        return {"cited": len(self.claims), "supported": self.supported, "uncited": self.uncited}
+
     @property
     def support(self) -> float:
         """Share of cited sentences supported by a passage they cite (1.0 when none were cited)."""
@@ -350,6 +353,23 @@ def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
     """The checked text and its citations (see `check_claims`)."""
     checked = check_claims(text, hits)
     return checked.text, checked.citations
+
+
+def claim_support(answers) -> dict:
+    """Claim-level figures over answers (for `assistant eval --answers`): how many of the
+    model's cited sentences a cited passage supported (`claim_support`, their share), how many
+    it did not (`unsupported_claims`, removed before the buyer saw them), and unsupported
+    cited sentences in what was shown (`shown_unsupported`: must be 0). {} when no answer
+    went through the check (offline mode)."""
+    checked = [a.claims for a in answers if a.claims]
+    if not checked:
+        return {}
+    cited = sum(c.get("cited", 0) for c in checked)
+    supported = sum(c.get("supported", 0) for c in checked)
+    return {"checked": len(checked), "cited": cited,
+            "claim_support": round(supported / cited, 3) if cited else None,
+            "unsupported_claims": cited - supported,
+            "shown_unsupported": sum(c.get("shown_unsupported", 0) for c in checked)}
 
 
 # --- declines ------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ class Answer:
     # A streamed answer that is not the answer yet: `answer` says what is happening (the model
     # is writing, the sources are being checked). The final answer has "" here.
     progress: Progress = ""
+    # LLM mode, once the model's text was checked (`citations.CheckedAnswer.counts`): its
+    # cited sentences, how many a cited passage supported, its uncited sentences, and the
+    # unsupported cited sentences in the text shown (0 unless the check is broken).
+    claims: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
