@@ -49,6 +49,7 @@ MAX_RAW_CHARS = 200_000
 _HSPACE = re.compile(r"[^\S\n]+")  # one pass, linear: any run of horizontal whitespace
 _BLANKS = re.compile(r"\n\s*\n\s*")  # a paragraph break, however many blank lines
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_MARKER_LIST = re.compile(r"\[(\d{1,3}(?:, ?\d{1,3}){1,5})\]")  # "[1, 2]" as models write it: "[1][2]"
 
 
 def normalise_output(text: str) -> str:
@@ -59,6 +60,7 @@ def normalise_output(text: str) -> str:
     text = _HSPACE.sub(" ", text)
     text = _BLANKS.sub("\n\n", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
+    text = _MARKER_LIST.sub(lambda m: "".join(f"[{n.strip()}]" for n in m.group(1).split(",")), text)
     return text.strip()[:MAX_OUTPUT_CHARS]
 
 
