@@ -286,7 +286,8 @@ def _units(text: str) -> list[tuple[str, list[str]]]:
 def check_claims(text: str, hits: list[Hit], *, language: str = "") -> CheckedAnswer:
     """The model's text with only what its cited passages support: each cited sentence keeps
     the markers whose passage supports it and is removed when none does; an uncited sentence
-    is removed unless it is a lead-in without facts ("The conditions are:"). `language` is
+    is checked against the next marker in its line (a paragraph cited once at its end), and
+    removed when there is none, unless it is a lead-in without facts ("The conditions are:"). `language` is
     the answer's language (the question's): a passage in another is compared with
     `MIN_OVERLAP_CROSS`."""
     text = normalise_output(text)
@@ -296,14 +297,22 @@ def check_claims(text: str, hits: list[Hit], *, language: str = "") -> CheckedAn
     lines: list[str] = []
     for prefix, sentences in _units(text):
         kept = []
-        for sentence in sentences:
-            cited = tuple(dict.fromkeys(int(x) for x in _MARKER.findall(sentence)))
+        markers = [tuple(dict.fromkeys(int(x) for x in _MARKER.findall(sentence))) for sentence in sentences]
+        for i, sentence in enumerate(sentences):
+            cited = markers[i]
             bare = re.sub(r" ?\[\d{1,3}\]", "", sentence).strip()
-            if not cited:
+            if not cited and bare.endswith(":") and not facts(bare):
                 uncited += 1
-                if bare.endswith(":") and not facts(bare):
-                    kept.append(bare)
+                kept.append(bare)  # a lead-in: says nothing checkable
                 continue
+            if not cited:
+                # Models often cite once at the end of a passage of sentences: an uncited
+                # sentence is checked against the next marker in its line, and keeps it only
+                # if that passage supports it too.
+                cited = next((m for m in markers[i + 1:] if m), ())
+                if not cited:
+                    uncited += 1
+                    continue
             good, quotes, missing = [], {}, set()
             for n in cited:
                 if n not in valid:
