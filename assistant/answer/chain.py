@@ -57,6 +57,7 @@ class Cancel:
     by an httpx event hook when its headers arrive, is shut down."""
 
     cancelled: threading.Event = field(default_factory=threading.Event)
+    client: object = None  # the call's own HTTP client, closed with it
     _sockets: list = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,10 +72,17 @@ class Cancel:
                 _shutdown(sock)
 
     def __call__(self) -> None:
+        """End the call: a finished one's client is closed, an abandoned one's socket too."""
         self.cancelled.set()
         with self._lock:
             for sock in self._sockets:
                 _shutdown(sock)
+            client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing races the worker's own close; either is enough
+                pass
 
 
 def _shutdown(sock) -> None:
@@ -94,6 +102,8 @@ def openai_chat(settings: Settings, *, timeout: float, max_retries: int, max_tok
 
     http_client = (httpx.Client(timeout=timeout, verify=_tls(), event_hooks={"response": [cancel.record]})
                    if cancel else None)
+    if cancel:
+        cancel.client = http_client
     # langchain-openai sends the bound as `max_completion_tokens` (OpenAI's current name); local
     # servers (llama.cpp, llama-cpp-python, vLLM, Ollama) read the older `max_tokens`, so any
     # endpoint other than OpenAI's own gets that too.
