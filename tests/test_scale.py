@@ -89,7 +89,7 @@ def test_stalled_language_model_falls_back_and_the_app_stays_responsive(tmp_path
             assert time.monotonic() - started < 2
             slow.join(timeout=60)
             assert answers and answers[0]["mode"] == "extractive" and answers[0]["citations"]
-            assert "Sprogmodellen kunne ikke svare lige nu (timed out)" in answers[0]["answer"]
+            assert "Sprogmodellen kunne ikke svare lige nu (timed out" in answers[0]["answer"]
         finally:
             app.stop()
 
@@ -174,9 +174,10 @@ def test_an_injection_reaches_the_model_only_as_the_question_and_its_reply_stays
     sources, question = human.split("</sources>")
     assert '<source n="1"' in sources and "Ignore all previous" not in sources
     assert question.strip().startswith("Question: Hvad må ordregiveren") and "Ignore all previous" in question
-    assert answer.mode == "llm" and not answer.abstained
-    assert "[7]" not in answer.answer  # a citation of no source sent is removed
-    assert [c.source for c in answer.citations] == ["markedsdialog.md"]
+    # The obeyed injection is no claim its source supports: the buyer gets the passages instead.
+    assert answer.mode == "extractive" and answer.error == "unsupported" and not answer.abstained
+    assert "SYSTEM PROMPT" not in answer.answer and "[7]" not in answer.answer
+    assert {c.source for c in answer.citations} == {"markedsdialog.md"}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 
 from .conftest import settings_for
-from .fake_openai import FakeOpenAI
+from .fake_openai import FakeOpenAI, cite
 
 TOPICS = ["dokumentere valget af procedure", "offentliggøre en bekendtgørelse", "kontrollere udelukkelsesgrunde",
           "vurdere tilbuddenes pris og kvalitet", "give en begrundelse for tildelingen",
@@ -95,7 +95,7 @@ def test_translation_brings_the_danish_passage_to_an_english_question(world):
     settings, retriever = world
     with FakeOpenAI() as server:
         server.translation = f'{{"da": "{DANISH}"}}'
-        server.reply = "Six months [3]."
+        server.reply = lambda body: f"Six months [{cite(body, KEY_PASSAGE)}]."
         answer = Assistant(retriever, llm(settings, server)).ask(QUESTION)
         sources = sent_sources(server)
         (call,) = server.translation_requests

@@ -9,17 +9,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Literal
 
 from assistant.answer.chain import (
+    Cancel,
     build_chain,
     build_condense_chain,
     build_translate_chain,
     failure_reason,
     openai_chat,
+    run_bounded,
+    stream_bounded,
 )
-from assistant.answer.citations import check_citations, citation, declines, first_sentence, label
+from assistant.answer.citations import (
+    check_citations,
+    check_claims,
+    citation,
+    declines,
+    first_sentence,
+    label,
+    normalise_output,
+)
 from assistant.answer.compose import compose
 from assistant.answer.extractive import best_sentences
 from assistant.answer.history import (
@@ -41,7 +53,16 @@ from assistant.answer.prompts import (
 )
 from assistant.answer.render import format_baseline, format_composition, with_notice
 from assistant.answer.translation import parse_translations
-from assistant.answer.types import AbstainReason, Answer, Citation, Composer, Mode, Status, Turn
+from assistant.answer.types import (
+    AbstainReason,
+    Answer,
+    Citation,
+    Composer,
+    Mode,
+    Progress,
+    Status,
+    Turn,
+)
 from assistant.config import Settings
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Retriever
@@ -69,7 +90,7 @@ class Assistant:
         self.retriever = retriever
         self.settings = settings
         self._chat_model = chat_model
-        # The model for the translation step (see `translate_model`); injectable for tests.
+        # The model for the translation step (see `translate_enabled`); injectable for tests.
         self._translator = translator
 
     @property
@@ -77,23 +98,30 @@ class Assistant:
         return self._chat_model is not None or self.settings.llm_enabled
 
     @property
-    def chat_model(self):
-        if self._chat_model is None and self.settings.llm_enabled:
-            self._chat_model = openai_chat(self.settings, timeout=self.settings.llm_timeout, max_retries=1,
-                                           streaming=True)
-        return self._chat_model
+    def translate_enabled(self) -> bool:
+        """Whether the translation step runs: `ASSISTANT_TRANSLATE_QUERY` on and a model for it
+        (the configured endpoint, or an injected `translator`). An injected `chat_model`
+        answers only: without an endpoint in the settings there is no translation."""
+        return self.settings.translate_query and (self._translator is not None or self.settings.llm_enabled)
 
-    @property
-    def translate_model(self):
-        """The client for the translation step, or None when there is none: the configured
-        endpoint (`ASSISTANT_TRANSLATE_QUERY` on), one try, not streamed, bounded by
-        `translate_timeout` and `llm_timeout`. An injected `chat_model` answers only: without
-        an endpoint in the settings there is no translation (unless `translator` is given)."""
-        if self._translator is None and self.settings.llm_enabled and self.settings.translate_query:
-            # One try: the buyer is waiting, and search works without it.
-            self._translator = openai_chat(self.settings, max_retries=0,
-                                           timeout=min(self.settings.translate_timeout, self.settings.llm_timeout))
-        return self._translator if self.settings.translate_query else None
+    def _call(self, step: Step) -> _Call:
+        """A model for one call of a step, with its bounds. The configured endpoint gets a
+        fresh client per call, so an abandoned call's socket can be shut down (`Cancel`);
+        an injected model (tests) is used as it is."""
+        s = self.settings
+        total, first, max_tokens, retries = {
+            "answer": (s.llm_timeout, s.llm_first_token_timeout, s.llm_max_tokens, 1),
+            "condense": (min(s.condense_timeout, s.llm_timeout),) * 2 + (s.condense_max_tokens, 0),
+            "translate": (min(s.translate_timeout, s.llm_timeout),) * 2 + (s.translate_max_tokens, 0),
+        }[step]
+        injected = self._translator if step == "translate" else self._chat_model
+        if injected is not None:
+            return _Call(model=injected, cancel=Cancel(), first_token_s=first, total_s=total, require_finish=False)
+        cancel = Cancel()
+        # Answers stream (progress while the model writes); the short steps come whole.
+        model = openai_chat(s, timeout=total, max_retries=retries, max_tokens=max_tokens,
+                            streaming=step == "answer", cancel=cancel)
+        return _Call(model=model, cancel=cancel, first_token_s=first, total_s=total, require_finish=True)
 
     def ask(self, question: str, history: list[dict] | None = None, composer: Composer = "units") -> Answer:
         *_, final = self.stream(question, history, composer=composer)
@@ -183,15 +211,15 @@ class Assistant:
         return query.search_text
 
     def _condense(self, question: str, history: list[dict]) -> str:
-        chain = build_condense_chain(self.chat_model)
-        return chain.invoke(condense_inputs(question, history)).strip()[:MAX_QUESTION_CHARS]
+        call = self._call("condense")
+        reply = run_bounded(build_condense_chain(call.model), condense_inputs(question, history), **call.bounds())
+        return clean(normalise_output(reply))[:MAX_QUESTION_CHARS]
 
     def _translate(self, text: str, query: Query, timings: dict) -> dict[str, str]:
         """The question in the corpus's other languages, from one bounded model call, for
         search ({} when off, not needed, or failed: then search uses glossary terms only).
         Its time goes into `timings["translate_ms"]` whenever the call is made."""
-        model = self.translate_model
-        if model is None:
+        if not self.translate_enabled:
             return {}
         index = self.retriever.index()
         targets = [lang for lang in index.languages if lang != query.language and lang in LANGUAGE_NAMES]
@@ -203,7 +231,9 @@ class Assistant:
             return {}
         started = time.perf_counter()
         try:
-            reply = build_translate_chain(model).invoke(translate_inputs(text, targets))
+            call = self._call("translate")
+            reply = normalise_output(run_bounded(build_translate_chain(call.model), translate_inputs(text, targets),
+                                                 **call.bounds()))
             translations = parse_translations(reply, targets)
             why = "" if translations else f"unparsable reply of {len(str(reply))} characters"
         except Exception as exc:  # search runs without it; the buyer sees no error
@@ -258,29 +288,75 @@ class Assistant:
                       standalone_question=turn.standalone, notice=notice, timings=turn.elapsed())
 
     def _llm_answer(self, turn: Turn) -> Iterator[Answer]:
+        """Progress while the model writes and while its claims are checked, then the checked
+        answer: no unchecked model text is ever yielded as the answer."""
         language = turn.language
         hits = [h for h in turn.result.hits if h.role != "sources"][:SOURCES_FOR_LLM]
-        chain = build_chain(self.chat_model)
-        text = ""
+        yield self._progress(turn, "writing")
         llm_started = time.perf_counter()
+        call = self._call("answer")
         try:
-            for piece in chain.stream(prompt_inputs(turn.standalone, hits, language, turn.query, self.today())):
-                text += piece
-                yield Answer(question=turn.question, answer=text, abstained=False, mode="llm",
-                             language=language, standalone_question=turn.standalone)
-        except Exception as exc:
+            text = "".join(stream_bounded(build_chain(call.model),
+                                          prompt_inputs(turn.standalone, hits, language, turn.query, self.today()),
+                                          **call.bounds()))
+        except Exception as exc:  # CallFailed, or anything the client raised
             reason = failure_reason(exc)
             log.warning("LLM call failed: %s", reason)
+            turn.timings["llm_ms"] = round((time.perf_counter() - llm_started) * 1000, 2)
             yield self._extractive(turn, notice=message(language, "llm_error", reason=reason), error=reason)
             return
         turn.timings["llm_ms"] = round((time.perf_counter() - llm_started) * 1000, 2)
-        checked, citations = check_citations(text, hits)
-        if not citations and not declines(checked):
-            yield self._extractive(turn, notice=message(language, "ungrounded"), error="no_citations")
+        yield self._progress(turn, "checking")
+        if declines(text):  # the whole answer says the sources do not cover it
+            yield self._abstention(turn, reason="model")
             return
-        yield Answer(question=turn.question, answer=checked, abstained=not citations, mode="llm",
-                     citations=citations, language=language, standalone_question=turn.standalone,
-                     timings=turn.elapsed())
+        checked = check_claims(text, hits, language=language)
+        if checked.claims or checked.uncited:
+            log.info("claim check: %d of %d cited sentences supported, %d uncited",
+                     checked.supported, len(checked.claims), checked.uncited)
+        counts = checked.counts()
+        if not checked.text:
+            error = "unsupported" if checked.claims else "no_citations"
+            key = "unsupported" if checked.claims else "ungrounded"
+            yield replace(self._extractive(turn, notice=message(language, key), error=error), claims=counts)
+            return
+        if checked.language and checked.language != language:
+            log.warning("model answered in %s to a question in %s", checked.language, language)
+            yield replace(self._extractive(turn, notice=message(language, "wrong_language"), error="wrong_language"),
+                          claims=counts)
+            return
+        # The shown text checked again: every cited sentence in it must pass (0 unless broken).
+        counts["shown_unsupported"] = check_claims(checked.text, hits, language=language).unsupported
+        notice = message(language, "trimmed") if checked.unsupported or checked.uncited > _lead_ins(checked) else ""
+        answer = Answer(question=turn.question, answer=checked.text, abstained=False, mode="llm",
+                        citations=checked.citations, language=language, standalone_question=turn.standalone,
+                        timings=turn.elapsed(), claims=counts)
+        yield with_notice(answer, notice)
+
+    def _progress(self, turn: Turn, state: Progress) -> Answer:
+        return Answer(question=turn.question, answer=f"*{message(turn.language, state)}*", abstained=False,
+                      mode="llm", language=turn.language, standalone_question=turn.standalone, progress=state)
+
+
+Step = Literal["answer", "condense", "translate"]
+
+
+@dataclass(kw_only=True)
+class _Call:
+    model: object
+    cancel: Cancel
+    first_token_s: float
+    total_s: float
+    require_finish: bool
+
+    def bounds(self) -> dict:
+        return {"first_token_s": self.first_token_s, "total_s": self.total_s,
+                "require_finish": self.require_finish, "cancel": self.cancel}
+
+
+def _lead_ins(checked) -> int:
+    """Uncited sentences that were kept: fact-free lead-ins ("The conditions are:")."""
+    return sum(line.endswith(":") for line in checked.text.split("\n"))
 
 
 def _refused_whatever_found(query: Query, vocabulary) -> str:

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
 Status = Literal["answered", "weak", "abstained", "error"]
 Mode = Literal["llm", "extractive"]
 # Why an answer abstained: the relevance gate, or a hinge of the question no passage holds
-# (`query.out_of_scope`: a name, a year, live or personal data, a case's outcome).
-AbstainReason = Literal["", "gate", "named", "year", "live", "personal", "outcome"]
+# (`query.out_of_scope`: a name, a year, live or personal data, a case's outcome), or the
+# language model's whole answer was that the sources do not cover it ("model").
+AbstainReason = Literal["", "gate", "named", "year", "live", "personal", "outcome", "model"]
 Composer = Literal["units", "baseline"]
 # What a streamed, not yet final answer says is happening (LLM mode): the model is writing,
 # then its claims are checked against the sources. "" on every final answer.
@@ -54,6 +55,13 @@ class Answer:
     # LLM mode: the model's renderings of the question that were searched ({language: text});
     # empty when none were made or the call failed (then timings["translate_ms"] says it ran).
     translations: dict[str, str] = field(default_factory=dict)
+    # A streamed answer that is not the answer yet: `answer` says what is happening (the model
+    # is writing, the sources are being checked). The final answer has "" here.
+    progress: Progress = ""
+    # LLM mode, once the model's text was checked (`citations.CheckedAnswer.counts`): its
+    # cited sentences, how many a cited passage supported, its uncited sentences, and the
+    # unsupported cited sentences in the text shown (0 unless the check is broken).
+    claims: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.answer.assistant import Answer, Composer
+from assistant.answer.citations import claim_support
 from assistant.evaluation.retrieval import read_jsonl
 from assistant.text.language import detect_language
 
@@ -149,6 +150,7 @@ def answer_metrics(results: list[CaseResult]) -> dict:
         if out_of_scope:
             out["abstain"] = round(sum(r.answer.abstained for r in out_of_scope) / len(out_of_scope), 3)
         out["language"] = round(sum(r.language_ok for r in rs) / len(rs), 3) if rs else 0.0
+        out.update(claim_support([r.answer for r in rs]))  # LLM mode only (owner: answer/citations.py)
         return out
 
     kinds = sorted({r.case.kind for r in results})
