@@ -12,7 +12,7 @@ import pytest
 
 from assistant.answer.assistant import Assistant
 from assistant.config import get_settings
-from assistant.ingest.sync import sync
+from assistant.corpus.service import sync
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 

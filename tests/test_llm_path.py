@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from assistant.answer.assistant import Assistant
 from assistant.answer.citations import check_claims, normalise_output
-from assistant.ingest.sync import sync
+from assistant.corpus.service import sync
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 
