@@ -28,7 +28,7 @@ from assistant.ingest.loaders import LoadedDocument, Section, soft_break
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get
 # the new chunks (units, sources, topics) without a manual --rebuild.
-CHUNKER_VERSION = "2026-12-02b"
+CHUNKER_VERSION = "2026-12-07s"  # s: statutes' version metadata (kind, consolidation, notices)
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
 OVERLAP_WORDS = 40
@@ -245,6 +245,14 @@ class Chunk:
     official_urls: tuple[str, ...] = ()  # the document's front-matter links
     sources: tuple[str, ...] = ()  # the document's front matter: what a note is based on
     topics: tuple[str, ...] = ()  # the document's front-matter topics
+    # What kind of text the passage is, and which version (a sidecar record: loaders docstring):
+    # a card says "law" or "guidance", a statute's citation names its consolidation and date.
+    source_kind: str = ""  # "law" | "guidance" | "" (unknown)
+    act: str = ""  # a shipped statute's name (udbudsloven, ...): cross-references link to it
+    consolidation: str = ""  # "LBK nr. 116 af 3. februar 2025"
+    attribution: str = ""  # "Lovdata" (NLOD 2.0)
+    # {language: notice} for a text known to predate a change; stored as JSON (`notice_json`).
+    notices: tuple[tuple[str, str], ...] = ()
     # The quotable units as stored (`units_to_json`), kept serialised: a Unit object per
     # unit of 100,000 chunks would cost the BM25 snapshot some 150 MB. Empty: from the text.
     units_json: str = field(default="", repr=False, compare=False)
@@ -274,8 +282,18 @@ class Chunk:
             "units": self.units_json or units_to_json(self.units),
             "jurisdiction": self.jurisdiction,
             "as_of": self.as_of,
+            "source_kind": self.source_kind,
+            "act": self.act,
+            "consolidation": self.consolidation,
+            "attribution": self.attribution,
+            "notices": json.dumps(dict(self.notices), ensure_ascii=False, sort_keys=True) if self.notices else "",
             **{name: join_list(getattr(self, name), sep) for name, sep in LIST_SEPARATORS.items()},
         }
+
+    def notice(self, language: str) -> str:
+        """The staleness notice in the asker's language (else English, else any), or ""."""
+        notices = dict(self.notices)
+        return notices.get(language) or notices.get("en") or next(iter(notices.values()), "")
 
     @classmethod
     def from_metadata(cls, text: str, meta: dict) -> "Chunk":
@@ -291,7 +309,9 @@ class Chunk:
             position=int(meta.get("position") or 0), provision=string("provision"),
             subsections=string("subsections"), heading=string("heading"),
             role=meta.get("role") or "body", jurisdiction=string("jurisdiction"), as_of=string("as_of"),
-            units_json=string("units"),
+            units_json=string("units"), source_kind=string("source_kind"), act=string("act"),
+            consolidation=string("consolidation"), attribution=string("attribution"),
+            notices=_notices_from_json(string("notices")),
             **{name: split_list(string(name), sep) for name, sep in LIST_SEPARATORS.items()},
         )
 
@@ -303,6 +323,16 @@ class Chunk:
             raise ValueError(f"not a chunk metadata key: {', '.join(sorted(unknown))}")
         clauses = [{key: value} for key, value in equal.items()]
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@lru_cache(maxsize=256)
+def _notices_from_json(value: str) -> tuple[tuple[str, str], ...]:
+    """Cached like `split_list`: every chunk of a statute carries the same notices."""
+    try:
+        data = json.loads(value) if value else {}
+    except ValueError:
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in data.items() if v)) if isinstance(data, dict) else ()
 
 
 METADATA_KEYS = frozenset(Chunk(source="", text="", title="", section="", page=0, language="", position=0, units_json="[]").metadata())
@@ -343,6 +373,11 @@ def chunk_document(doc: LoadedDocument) -> list[Chunk]:
                     official_urls=urls,
                     sources=list_items(doc.sources),
                     topics=list_items(doc.topics),
+                    source_kind=doc.source_kind,
+                    act=doc.act,
+                    consolidation=doc.consolidation,
+                    attribution=doc.attribution,
+                    notices=tuple(sorted(doc.notices.items())),
                     **piece,
                 )
             )
