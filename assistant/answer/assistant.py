@@ -121,6 +121,12 @@ class Citation:
     official_urls: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # what the cited document is based on (front matter)
     topics: list[str] = field(default_factory=list)  # the cited document's topics (front matter)
+    kind: str = ""  # "law" | "guidance" | "": a card says which the passage is
+    consolidation: str = ""  # a statute's version ("LBK nr. 116 af 3. februar 2025")
+    attribution: str = ""  # "Lovdata" (NLOD 2.0) for the Norwegian statutes
+    # A text known to predate a change (the sidecar's notice): what changed and where to check
+    # the text in force, in the asker's language; "" when none is known.
+    notice: str = ""
 
 
 @dataclass(kw_only=True)
@@ -372,7 +378,7 @@ class Assistant:
             lines += [f"- {_label(h)}" for h in nearest]
         else:
             nearest = []
-        citations = [_citation(n, h, _first_sentence(h.text)) for n, h in enumerate(nearest, start=1)]
+        citations = [_citation(n, h, _first_sentence(h.text), language) for n, h in enumerate(nearest, start=1)]
         return Answer(question=question, answer="\n".join(lines), abstained=True, mode=self._mode(),
                       citations=citations, language=language, standalone_question=standalone,
                       timings=_finish(timings, started), status="abstained", reason=reason)
@@ -404,7 +410,7 @@ class Assistant:
             n = numbers[s.hit_index]
             quotes.setdefault(n, []).append(s.text)
             lines.append(f"> {s.text} [{n}]\n")
-        citations = [_citation(n, hits[i], " … ".join(quotes[n])) for i, n in numbers.items()]
+        citations = [_citation(n, hits[i], " … ".join(quotes[n]), language) for i, n in numbers.items()]
         return Answer(question=question, answer="\n".join(lines).strip(), abstained=False,
                       mode="extractive", citations=citations, language=language,
                       standalone_question=standalone, notice=notice, error=error,
@@ -429,7 +435,7 @@ class Assistant:
                                    query=query)
             return
         timings["llm_ms"] = round((time.perf_counter() - llm_started) * 1000, 2)
-        checked, citations = check_citations(text, hits)
+        checked, citations = check_citations(text, hits, language)
         if not citations and not _declines(checked):
             yield self._extractive(question, standalone, language, result, timings, started,
                                    notice=message(language, "ungrounded"), error="no_citations",
@@ -593,7 +599,10 @@ def format_sources(hits: list[Hit]) -> str:
         body = re.sub(r"</?\s*sources?\b[^>]*>", "[tag removed]", body, flags=re.I)
         label = _label(hit).replace('"', "'")
         role = f' role="{hit.role}"' if hit.role and hit.role != "body" else ""
-        blocks.append(f'<source n="{n}" ref="{label}"{role}>\n{body}\n</source>')
+        # A statute says so and gives the date of its text, so the answer can name both.
+        kind = f' kind="{hit.chunk.source_kind}"' if hit.chunk.source_kind else ""
+        dated = f' text_as_of="{hit.as_of}"' if hit.chunk.source_kind == "law" and hit.as_of else ""
+        blocks.append(f'<source n="{n}" ref="{label}"{role}{kind}{dated}>\n{body}\n</source>')
     return "\n\n".join(blocks)
 
 
@@ -635,7 +644,7 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
         lines.append(f"{head}*{_md_escape(where)}* [{n}]")
         lines += [_quote_line(line, unit.highlight) for line in unit.text.split("\n") if line.strip()]
         lines.append("")
-    citations = [_citation(n, hits[i], " … ".join(quotes[n])) for i, n in numbers.items()]
+    citations = [_citation(n, hits[i], " … ".join(quotes[n]), language) for i, n in numbers.items()]
     return "\n".join(lines).strip(), citations
 
 
@@ -659,7 +668,7 @@ def _md_escape(text: str) -> str:
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
-def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+def check_citations(text: str, hits: list[Hit], language: str = "") -> tuple[str, list[Citation]]:
     """Drop [n] that point at no given source; quote the sentences that support each claim."""
     valid = set(range(1, len(hits) + 1))
     invented = sorted({int(n) for n in _MARKER.findall(text)} - valid)
@@ -672,7 +681,7 @@ def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
         for n in {int(x) for x in _MARKER.findall(sentence)}:
             claims.setdefault(n, []).append(_MARKER.sub("", sentence))
     citations = [
-        _citation(n, hits[n - 1], supporting_quote(" ".join(claims[n]), hits[n - 1].text))
+        _citation(n, hits[n - 1], supporting_quote(" ".join(claims[n]), hits[n - 1].text), language)
         for n in sorted(claims)
     ]
     return cleaned.strip(), citations
@@ -709,11 +718,14 @@ def _first_sentence(text: str) -> str:
     return sentences[0] if sentences else text[:240]
 
 
-def _citation(n: int, hit: Hit, quote: str) -> Citation:
+def _citation(n: int, hit: Hit, quote: str, language: str = "") -> Citation:
+    """`language`: the asker's, which a staleness notice is given in."""
+    chunk = hit.chunk
     return Citation(n=n, source=hit.source, title=hit.title, page=hit.page, section=hit.section,
                     quote=quote, score=round(hit.score, 6), language=hit.language, as_of=hit.as_of,
                     official_urls=hit.official_urls.split(), sources=list(hit.sources),
-                    topics=list(hit.topics))
+                    topics=list(hit.topics), kind=chunk.source_kind, consolidation=chunk.consolidation,
+                    attribution=chunk.attribution, notice=chunk.notice(language or hit.language))
 
 
 def _finish(timings: dict, started: float) -> dict:

@@ -161,10 +161,29 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
     return units
 
 
+def sub_label(label: str, numbers: str, danish: bool) -> str:
+    """A provision part's citation label, in the style of the text's own marks: a Danish
+    "Stk. 2." is cited "§ 94, stk. 2"; a numbered "(2)" (Norwegian regulation, EU) as
+    "§ 13-2 (2)" and "Artikel 31(2)"; `numbers` is "2" or "2-4"."""
+    if danish and "§" in label:
+        return f"{label}, stk. {numbers}"
+    first, _, last = numbers.partition("-")
+    parts = f"({first})" + (f"–({last})" if last else "")
+    return f"{label} {parts}" if "§" in label else f"{label}{parts}"
+
+
+def provision_base(section: str) -> str:
+    """The bare provision label of a section ("§ 13-2. Vilkår for ..., stk. 2" -> "§ 13-2")."""
+    section = re.sub(r",\s*stk\..*$|\s*\(\d+\)(?:[-–]\(\d+\))?$", "", section or "").strip()
+    match = PROVISION_LABEL.match(section)
+    return re.sub(r"\s+", " ", match.group(1)) if match else section
+
+
 def _provision_units(text: str, units: list[Unit], section: str) -> list[Unit]:
     """Cut provision paragraphs at their sub-section marks; label each part."""
-    base = re.sub(r",\s*stk\..*$|\(\d+\)$", "", section).strip() if section else ""
+    base = provision_base(section) if section else ""
     out: list[Unit] = []
+    current = ("", False)  # the sub-section being read: its number, whether marked "Stk."
     for unit in units:
         if unit.kind not in {"paragraph", "list"}:
             out.append(unit)
@@ -178,10 +197,11 @@ def _provision_units(text: str, units: list[Unit], section: str) -> list[Unit]:
             if stripped_end <= stripped_start:
                 continue
             m = SUBSECTION.match(text[stripped_start:stripped_end])
-            number = (m.group("stk") or m.group("num")) if m else ""
+            if m:  # a list or paragraph without a mark of its own belongs to the part before it
+                current = (m.group("stk") or m.group("num"), bool(m.group("stk")))
             label = base
-            if number and base:
-                label = f"{base}, stk. {number}" if "§" in base else f"{base}({number})"
+            if current[0] and base:
+                label = sub_label(base, current[0], danish=current[1])
             out.append(Unit(kind="provision", spans=((stripped_start, stripped_end),), label=label))
     return out
 
@@ -426,7 +446,7 @@ def _provision_pieces(label: str, title_line: str, parent: str, text: str) -> li
     display = title if len(title) <= 90 else label  # the citation label stays short
     # The provision's own title names what it regulates ("Vilkår for bruk av konkurranse med
     # forhandling ..."), so every piece indexes it: in its label when the label is the title,
-    # else in its heading (a long title; a piece of sub-sections, labelled "§ 5-4, stk. 9-11").
+    # else in its heading (a long title; a piece of sub-sections, labelled "§ 5-4 (9)–(11)").
     # A plain-text law's first line is already in the text.
     titled = f"{parent} > {title}" if parent else title
     if title == label or text.startswith(title):
@@ -437,9 +457,13 @@ def _provision_pieces(label: str, title_line: str, parent: str, text: str) -> li
     pieces = []
     for numbers, part in _pack_subsections(text):
         sub = numbers[0] if numbers[0] == numbers[-1] else f"{numbers[0]}-{numbers[-1]}"
-        sub_label = f"{label}, stk. {sub}" if "§" in label else f"{label}({sub})"
+        marks = list(SUBSECTION.finditer(text))
+        danish = any(m.group("stk") for m in marks)
         for fragment in split_by_size(part):
-            pieces.append(_piece(fragment, sub_label, titled, provision, sub))
+            if not marks:  # a long provision without parts (§ 24's definitions): cut by size only
+                pieces.append(_piece(fragment, label, titled, provision, ""))
+                continue
+            pieces.append(_piece(fragment, sub_label(label, sub, danish), titled, provision, sub))
     return pieces
 
 

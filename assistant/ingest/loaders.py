@@ -112,6 +112,15 @@ _SIDECAR_KEYS = {"title", "kind", "act", "jurisdiction", "language", "consolidat
                  "url", "attribution", "license", "notice"}
 
 
+# Files that document the corpus folder itself (reuse terms, how it is organised): never a
+# document of the library, wherever they lie in it.
+FOLDER_NOTES = frozenset({"sources.md", "readme.md"})
+
+
+def is_folder_note(name: str) -> bool:
+    return name.lower() in FOLDER_NOTES
+
+
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 

@@ -473,7 +473,9 @@ def check_note(path: Path, laws: Laws, *, name: str | None = None) -> list[Findi
 
 def check_corpus(corpus: Path, laws: Laws) -> list[Finding]:
     """Check every ``*.md`` note under ``corpus``; notes are named relative to it."""
-    return [f for p in sorted(corpus.rglob("*.md"))
+    from assistant.ingest.loaders import is_folder_note
+
+    return [f for p in sorted(corpus.rglob("*.md")) if not is_folder_note(p.name)
             for f in check_note(p, laws, name=p.relative_to(corpus).as_posix())]
 
 

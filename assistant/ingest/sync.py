@@ -26,7 +26,7 @@ from typing import Literal
 
 from assistant.config import Settings
 from assistant.ingest.chunking import CHUNKER_VERSION, chunk_document, list_items
-from assistant.ingest.loaders import LoadError, LoadLimits, is_sidecar, load_file, source_name
+from assistant.ingest.loaders import LoadError, LoadLimits, is_folder_note, is_sidecar, load_file, source_name
 from assistant.store.chroma import DocumentRecord, Store, StoreError, now_iso
 from assistant.store.embeddings import EmbeddingUnavailable
 
@@ -147,7 +147,8 @@ def discover(
     """(file, source, origin) for every file under the given files and folders.
 
     Hidden files and folders (".git", "~$lock" files from Office) are skipped, and so are
-    sidecar records (`x.txt.meta.yaml`: part of the document beside them, see loaders). Entries
+    sidecar records (`x.txt.meta.yaml`: part of the document beside them, see loaders) and
+    the folder's own SOURCES.md / README.md (`loaders.FOLDER_NOTES`). Entries
     that cannot be synced safely are left out and, when `refused` is given, appended to it
     with a reason: names that are not valid UTF-8, links that loop or dangle, links that
     point outside the folder being synced (the corpus folder). Links inside it are followed;
@@ -220,7 +221,7 @@ def _walk(
         return
     for entry in entries:
         name = entry.name
-        if name.startswith((".", "~$")) or is_sidecar(name):
+        if name.startswith((".", "~$")) or is_sidecar(name) or is_folder_note(name):
             continue
         path = Path(entry.path)
         try:
