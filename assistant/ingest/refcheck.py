@@ -326,6 +326,11 @@ class Reference:
     sign: int  # where its "§" starts (a link may cover "§ 93" for the first number)
 
 
+def document_acts(text: str) -> set[str]:
+    """The acts a whole document names (an EU note's bare "§" falls back on its only act)."""
+    return {k for *_, k in _mentions(text, _ACTS)}
+
+
 def find_references(text: str, *, jurisdiction: str, language: str = "",
                     note_acts: set[str] | None = None) -> list[Reference]:
     """Every § reference in `text` attributed to a known act, by the rules in the module
@@ -335,7 +340,7 @@ def find_references(text: str, *, jurisdiction: str, language: str = "",
     refs: list[Reference] = []
     jur = jurisdiction.upper()
     if note_acts is None:
-        note_acts = {k for *_, k in _mentions(text, _ACTS)}
+        note_acts = document_acts(text)
     bounds = [0] + [b for m in re.finditer(r"\n\s*\n", text) for b in (m.start(), m.end())] + [len(text)]
     for offset, end in zip(bounds[::2], bounds[1::2]):  # paragraph by paragraph, as the check reads notes
         _, found = _scan(text[offset:end], jur, language, note_acts)

@@ -26,7 +26,14 @@ from typing import Literal
 
 from assistant.config import Settings
 from assistant.ingest.chunking import CHUNKER_VERSION, chunk_document, list_items
-from assistant.ingest.loaders import LoadError, LoadLimits, is_folder_note, is_sidecar, load_file, source_name
+from assistant.ingest.loaders import (
+    LoadError,
+    LoadLimits,
+    is_folder_note,
+    is_sidecar,
+    load_file,
+    source_name,
+)
 from assistant.store.chroma import DocumentRecord, Store, StoreError, now_iso
 from assistant.store.embeddings import EmbeddingUnavailable
 
