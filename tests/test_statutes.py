@@ -94,7 +94,7 @@ def test_a_provision_question_is_answered_from_the_statute_cited_per_provision_w
     assert cited.section == "§ 94" and "tilbudsfristen er udløbet" in cited.quote
     assert (cited.kind, cited.as_of, cited.consolidation) == ("law", "2025-02-03", "LBK nr. 116 af 3. februar 2025")
     assert cited.notice == ""  # nothing known to have changed since the Danish text
-    assert "Bekendtgørelse af udbudsloven – § 94" in answer.answer
+    assert "*Bekendtgørelse af udbudsloven – § 94 (lovtekst pr. 2025-02-03)* [" in answer.answer
     from assistant.web.app import render_sources
 
     card = render_sources(answer, "da")
@@ -118,6 +118,7 @@ def test_a_norwegian_citation_carries_the_staleness_notice_in_the_askers_languag
         assert words in c.notice and ("1. juli 2026" in c.notice or "1 July 2026" in c.notice)
         assert "https://lovdata.no/dokument/NL/lov/2016-06-17-73" in c.notice
         assert c.kind == "law" and c.as_of == "2025-07-01" and c.attribution == "Lovdata"
+    assert answer.answer.count(cited[0].notice) == 1  # the offline answer says it too, once
     from assistant.web.app import render_sources
 
     card = render_sources(answer, "en" if language == "en" else "da")

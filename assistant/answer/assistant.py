@@ -59,6 +59,7 @@ MESSAGES = {
                    "udbud.dk eller TED.",
         "pitfall": "Typisk faldgrube",
         "earlier": "Tidligere periode",
+        "text_as_of": "lovtekst pr.",  # a statute's date, beside its label
         "from_language": "fra en kilde på {language}",
         "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
@@ -79,6 +80,7 @@ MESSAGES = {
                    "den kostet, eller hvor ofte noe har skjedd. Se kunngjøringen på Doffin eller TED.",
         "pitfall": "Typisk fallgruve",
         "earlier": "Tidligere periode",
+        "text_as_of": "lovtekst per",  # a statute's date, beside its label
         "from_language": "fra en kilde på {language}",
         "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
@@ -100,6 +102,7 @@ MESSAGES = {
                    "national portal.",
         "pitfall": "Common pitfall",
         "earlier": "Earlier period",
+        "text_as_of": "statute text as of",  # a statute's date, beside its label
         "from_language": "from a source in {language}",
         "languages": {"da": "Danish", "nb": "Norwegian", "en": "English"},
     },
@@ -628,6 +631,7 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
     if lines:
         lines.append("")
     quotes: dict[int, list[str]] = {}
+    noticed: set[int] = set()
     for unit in composition.units:
         n = numbers[unit.hit_index]
         hit = hits[unit.hit_index]
@@ -640,9 +644,15 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
         if unit.language and unit.language != language:
             tags.append(texts["from_language"].format(language=texts["languages"].get(unit.language, unit.language)))
         where = " – ".join(p for p in (hit.title, unit.label) if p)
+        if hit.chunk.source_kind == "law" and hit.as_of:  # the law as it stood on that date
+            where += f" ({texts['text_as_of']} {hit.as_of})"
         head = f"{'; '.join(tags)}: " if tags else ""
         lines.append(f"{head}*{_md_escape(where)}* [{n}]")
         lines += [_quote_line(line, unit.highlight) for line in unit.text.split("\n") if line.strip()]
+        notice = hit.chunk.notice(language)
+        if notice and n not in noticed:  # a text known to predate a change: said once per source
+            noticed.add(n)
+            lines.append(f"*{_md_escape(notice)}*")
         lines.append("")
     citations = [_citation(n, hits[i], " … ".join(quotes[n]), language) for i, n in numbers.items()]
     return "\n".join(lines).strip(), citations
