@@ -28,7 +28,7 @@ from assistant.ingest.loaders import LoadedDocument, Section, soft_break
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get
 # the new chunks (units, sources, topics) without a manual --rebuild.
-CHUNKER_VERSION = "2026-12-07s"  # s: statutes' version metadata (kind, consolidation, notices)
+CHUNKER_VERSION = "2026-12-07t"  # s: statutes' version metadata; t: provision parts labelled in the text's own style
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
 OVERLAP_WORDS = 40
