@@ -188,14 +188,16 @@ def test_a_notes_citation_of_a_provision_links_to_the_statute(tmp_path):
     note = tmp_path / "note.md"
     note.write_text("---\ntitle: Forhandling\nlanguage: da\njurisdiction: DK\n---\n# Forhandling\n\n"
                     "Udbud med forhandling kræver en betingelse i udbudslovens § 61, jf. § 66, stk. 1. "
-                    "I Norge gælder FOA § 13-2. Efter lov om offentlighed i forvaltningen § 40 gælder andet.\n",
+                    "I Norge gælder FOA § 13-2. Efter lov om offentlighed i forvaltningen § 40 gælder andet.\n\n"
+                    "Se [udbudslovens § 39](https://www.retsinformation.dk/eli/lta/2025/116) og `§ 40`.\n",
                     encoding="utf-8")
     page = render_page(load_file(note, tmp_path), raw_url="/files/note.md", statutes=STATUTES)
     assert _links(page) == [
         (f"/read/law/{UDBUDSLOVEN}?section=%C2%A7+61&amp;lang=da#cited", "§ 61"),
         (f"/read/law/{UDBUDSLOVEN}?section=%C2%A7+66&amp;lang=da#cited", "§ 66"),
         (f"/read/law/{FOA}?section=%C2%A7+13-2&amp;lang=da#cited", "§ 13-2"),
-    ]  # another act's § 40 is not udbudsloven's and is not linked
+    ]  # another act's § 40 is not udbudsloven's; an author's own link and code stay as written
+    assert "<a href=\"https://www.retsinformation.dk/eli/lta/2025/116\">udbudslovens § 39</a>" in page
     # The reading page of the cited statute marks the provision the link names.
     target = render_page(load_file(LAW / UDBUDSLOVEN, ROOT / "corpus"), raw_url="/files/x", section="§ 66")
     assert "<div class='provision cited' id='p-66'>" in target

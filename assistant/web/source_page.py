@@ -35,6 +35,7 @@ _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use sentinels, never in 
 # the quote patterns match words), then the linked text, then the close sentinel.
 _LINK_OPEN, _LINK_CLOSE, _LINK_BASE = "\ue002", "\ue003", 0xE100
 _SENTINELS = re.compile("[\ue000-\ue003]")
+_MD_LINK_OR_CODE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)|(`+)[^`]*?\1|<[^<>\n]*>")
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 LABELS = {
@@ -158,9 +159,14 @@ def _link_references(text: str, *, jurisdiction: str, language: str, act: str, s
     plain_text = "".join(plain)
     where.append(len(text))
     inserts: list[tuple[int, int, str]] = []
+    # Markdown links and code spans stay as the author wrote them (no link inside a link; a
+    # code span would show the sentinels).
+    kept = [m.span() for m in _MD_LINK_OR_CODE.finditer(plain_text)]
     for ref in find_references(plain_text, jurisdiction=jurisdiction, language=language, note_acts=note_acts):
         if (ref.sign == 0 or plain_text[ref.sign - 1] == "\n") and PROVISION_START.match(plain_text, ref.sign):
             continue  # a provision's own label ("§ 94. ..." starting its line), not a reference
+        if any(a <= ref.sign < b for a, b in kept):
+            continue
         if ref.act == act and act:
             href = "#" + provision_anchor(ref.number)
         elif ref.act in statutes:
