@@ -78,11 +78,14 @@ def test_a_statute_is_ingested_with_its_version_metadata(world):
     assert (p94.source_kind, p94.consolidation, p94.as_of, p94.jurisdiction) == (
         "law", "LBK nr. 116 af 3. februar 2025", "2025-02-03", "DK")
     assert p94.official_urls == ("https://www.retsinformation.dk/eli/lta/2025/116",) and not p94.notices
-    # Sidecars and the corpus's SOURCES.md are never documents of their own.
+    # Sidecars and the corpus's own SOURCES.md are never documents (a README.md in a sub-folder is).
     (settings.corpus_dir / "SOURCES.md").write_text("# Sources\n\nReuse terms.\n", encoding="utf-8")
+    (settings.corpus_dir / "law" / "README.md").write_text("# Om lovene\n\nTekst.\n", encoding="utf-8")
     assert {s for _, s, _ in discover([settings.corpus_dir], settings.corpus_dir)} == {
-        f"law/{UDBUDSLOVEN}", f"law/{LOA}"}
+        f"law/{UDBUDSLOVEN}", f"law/{LOA}", "law/README.md"}
+    assert not discover([settings.corpus_dir / "SOURCES.md"], settings.corpus_dir)
     (settings.corpus_dir / "SOURCES.md").unlink()
+    (settings.corpus_dir / "law" / "README.md").unlink()
 
 
 def test_a_provision_question_is_answered_from_the_statute_cited_per_provision_with_its_date(world):

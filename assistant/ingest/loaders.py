@@ -112,8 +112,8 @@ _SIDECAR_KEYS = {"title", "kind", "act", "jurisdiction", "language", "consolidat
                  "url", "attribution", "license", "notice"}
 
 
-# Files that document the corpus folder itself (reuse terms, how it is organised): never a
-# document of the library, wherever they lie in it.
+# Files at the top of the corpus folder that document the folder itself (reuse terms, how it
+# is organised): never a document of the library. In a sub-folder the names are documents.
 FOLDER_NOTES = frozenset({"sources.md", "readme.md"})
 
 

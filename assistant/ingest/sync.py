@@ -155,7 +155,7 @@ def discover(
 
     Hidden files and folders (".git", "~$lock" files from Office) are skipped, and so are
     sidecar records (`x.txt.meta.yaml`: part of the document beside them, see loaders) and
-    the folder's own SOURCES.md / README.md (`loaders.FOLDER_NOTES`). Entries
+    the corpus folder's own SOURCES.md / README.md at its top (`loaders.FOLDER_NOTES`). Entries
     that cannot be synced safely are left out and, when `refused` is given, appended to it
     with a reason: names that are not valid UTF-8, links that loop or dangle, links that
     point outside the folder being synced (the corpus folder). Links inside it are followed;
@@ -174,8 +174,8 @@ def discover(
             visited.add(root)
             _walk(root, root, base, corpus, str(root), found, problems, seen_files, {root}, visited)
         elif path.is_file():
-            if is_sidecar(path.name):  # synced with its document, never on its own
-                continue
+            if is_sidecar(path.name) or (is_folder_note(path.name) and path.parent.resolve() == corpus):
+                continue  # a sidecar is synced with its document; the corpus's SOURCES.md never
             location = path.parent.resolve() / path.name  # where the entry itself lives
             if not _valid_utf8(path.name):
                 problems.append(Refused(path=path, source=printable(path.name), reason=NOT_UTF8))
@@ -228,7 +228,7 @@ def _walk(
         return
     for entry in entries:
         name = entry.name
-        if name.startswith((".", "~$")) or is_sidecar(name) or is_folder_note(name):
+        if name.startswith((".", "~$")) or is_sidecar(name) or (is_folder_note(name) and real_folder == corpus):
             continue
         path = Path(entry.path)
         try:
