@@ -211,13 +211,16 @@ def settings(
 @app.command("refs")
 def refs(
     corpus: Optional[Path] = typer.Argument(None, help="Notes folder (default: ASSISTANT_CORPUS_DIR)."),
-    laws: Path = typer.Option(Path("../shared/eval-corpus/docs"), "--laws",
-                              help="Folder with the statute texts (udbudsloven, anskaffelsesloven, -forskriften)."),
+    laws: Optional[Path] = typer.Option(None, "--laws",
+                                        help="Folder with the statute texts (default: the statutes shipped in "
+                                             "the corpus, found by their sidecar records)."),
 ):
-    """Check every § / article a note cites against the statute texts, and dated figures."""
+    """Check every § / article a note cites against the statute texts, every cross-reference
+    inside a shipped statute, and dated figures."""
     from assistant.corpus.refcheck import main as refcheck_main
 
-    raise typer.Exit(refcheck_main([str(corpus or get_settings().corpus_dir), "--laws", str(laws)]))
+    folder = str(corpus or get_settings().corpus_dir)
+    raise typer.Exit(refcheck_main([folder, "--laws", str(laws or folder)]))
 
 
 @app.command("eval")

@@ -16,7 +16,7 @@ REQUIRED = ("title", "language", "jurisdiction", "topics", "sources", "updated",
             "review_by")
 RUN = 12  # words in a row that count as copied wording
 
-NOTES = sorted(CORPUS.rglob("*.md"))
+NOTES = sorted(p for p in CORPUS.rglob("*.md") if p.name not in {"SOURCES.md", "README.md"})  # folder docs
 
 # A note that cites one of these laws (anywhere in its text) must list the law's official URL
 # in `sources`: (law, how a citation looks, URL fragment).

@@ -263,7 +263,7 @@ class Assistant:
             lines += [f"- {label(h)}" for h in nearest]
         else:
             nearest = []
-        citations = [citation(n, h, first_sentence(h.text)) for n, h in enumerate(nearest, start=1)]
+        citations = [citation(n, h, first_sentence(h.text), language) for n, h in enumerate(nearest, start=1)]
         return Answer(question=turn.question, answer="\n".join(lines), abstained=True, mode=self._mode(),
                       citations=citations, language=language, standalone_question=turn.standalone,
                       timings=turn.elapsed(), status="abstained", reason=reason)

@@ -341,7 +341,7 @@ def check_claims(text: str, hits: list[Hit], *, language: str = "") -> CheckedAn
     citations = []
     for n in sorted({n for c in claims for n in c.supported_by}):
         quotes = list(dict.fromkeys(q for c in claims if (q := c.quotes.get(n))))
-        citations.append(citation(n, hits[n - 1], " … ".join(quotes)))
+        citations.append(citation(n, hits[n - 1], " … ".join(quotes), language))
     words_ = checked.split()
     detected = detect_language(_MARKER.sub("", checked)) if len(words_) >= MIN_LANGUAGE_WORDS else ""
     return CheckedAnswer(text=checked, citations=citations, claims=claims, uncited=uncited, language=detected)
@@ -360,9 +360,9 @@ def _with_markers(sentence: str, markers: list[int]) -> str:
     return f"{sentence} {marks}"
 
 
-def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
+def check_citations(text: str, hits: list[Hit], language: str = "") -> tuple[str, list[Citation]]:
     """The checked text and its citations (see `check_claims`)."""
-    checked = check_claims(text, hits)
+    checked = check_claims(text, hits, language=language)
     return checked.text, checked.citations
 
 
@@ -426,8 +426,11 @@ def first_sentence(text: str) -> str:
     return sentences[0] if sentences else text[:240]
 
 
-def citation(n: int, hit: Hit, quote: str) -> Citation:
+def citation(n: int, hit: Hit, quote: str, language: str = "") -> Citation:
+    """`language`: the asker's, which a staleness notice is given in."""
+    chunk = hit.chunk
     return Citation(n=n, source=hit.source, title=hit.title, page=hit.page, section=hit.section,
                     quote=quote, score=round(hit.score, 6), language=hit.language, as_of=hit.as_of,
                     official_urls=hit.official_urls.split(), sources=list(hit.sources),
-                    topics=list(hit.topics))
+                    topics=list(hit.topics), kind=chunk.source_kind, consolidation=chunk.consolidation,
+                    attribution=chunk.attribution, notice=chunk.notice(language or hit.language))

@@ -26,6 +26,7 @@ MESSAGES = {
                    "udbud.dk eller TED.",
         "pitfall": "Typisk faldgrube",
         "earlier": "Tidligere periode",
+        "text_as_of": "lovtekst pr.",  # a statute's date, beside its label
         "from_language": "fra en kilde på {language}",
         "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
@@ -51,6 +52,7 @@ MESSAGES = {
                    "den kostet, eller hvor ofte noe har skjedd. Se kunngjøringen på Doffin eller TED.",
         "pitfall": "Typisk fallgruve",
         "earlier": "Tidligere periode",
+        "text_as_of": "lovtekst per",  # a statute's date, beside its label
         "from_language": "fra en kilde på {language}",
         "languages": {"da": "dansk", "nb": "norsk", "en": "engelsk"},
     },
@@ -77,6 +79,7 @@ MESSAGES = {
                    "national portal.",
         "pitfall": "Common pitfall",
         "earlier": "Earlier period",
+        "text_as_of": "statute text as of",  # a statute's date, beside its label
         "from_language": "from a source in {language}",
         "languages": {"da": "Danish", "nb": "Norwegian", "en": "English"},
     },

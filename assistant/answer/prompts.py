@@ -88,7 +88,10 @@ def format_sources(hits: list[Hit]) -> str:
         body = re.sub(r"</?\s*sources?\b[^>]*>", "[tag removed]", body, flags=re.I)
         ref = label(hit).replace('"', "'")
         role = f' role="{hit.role}"' if hit.role and hit.role != "body" else ""
-        blocks.append(f'<source n="{n}" ref="{ref}"{role}>\n{body}\n</source>')
+        # A statute says so and gives the date of its text, so the answer can name both.
+        kind = f' kind="{hit.chunk.source_kind}"' if hit.chunk.source_kind else ""
+        dated = f' text_as_of="{hit.as_of}"' if hit.chunk.source_kind == "law" and hit.as_of else ""
+        blocks.append(f'<source n="{n}" ref="{ref}"{role}{kind}{dated}>\n{body}\n</source>')
     return "\n\n".join(blocks)
 
 

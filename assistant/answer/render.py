@@ -35,6 +35,7 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
     if lines:
         lines.append("")
     quotes: dict[int, list[str]] = {}
+    noticed: set[int] = set()
     for unit in composition.units:
         n = numbers[unit.hit_index]
         hit = hits[unit.hit_index]
@@ -47,11 +48,17 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
         if unit.language and unit.language != language:
             tags.append(texts["from_language"].format(language=texts["languages"].get(unit.language, unit.language)))
         where = " – ".join(p for p in (hit.title, unit.label) if p)
+        if hit.chunk.source_kind == "law" and hit.as_of:  # the law as it stood on that date
+            where += f" ({texts['text_as_of']} {hit.as_of})"
         head = f"{'; '.join(tags)}: " if tags else ""
         lines.append(f"{head}*{md_escape(where)}* [{n}]")
         lines += [_quote_line(line, unit.highlight) for line in unit.text.split("\n") if line.strip()]
+        notice_text = hit.chunk.notice(language)
+        if notice_text and n not in noticed:  # a text known to predate a change: said once per source
+            noticed.add(n)
+            lines.append(f"*{md_escape(notice_text)}*")
         lines.append("")
-    citations = [citation(n, hits[i], " … ".join(quotes[n])) for i, n in numbers.items()]
+    citations = [citation(n, hits[i], " … ".join(quotes[n]), language) for i, n in numbers.items()]
     return "\n".join(lines).strip(), citations
 
 

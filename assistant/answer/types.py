@@ -36,6 +36,12 @@ class Citation:
     official_urls: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # what the cited document is based on (front matter)
     topics: list[str] = field(default_factory=list)  # the cited document's topics (front matter)
+    kind: str = ""  # "law" | "guidance" | "": a card says which the passage is
+    consolidation: str = ""  # a statute's version ("LBK nr. 116 af 3. februar 2025")
+    attribution: str = ""  # "Lovdata" (NLOD 2.0) for the Norwegian statutes
+    # A text known to predate a change (the sidecar's notice): what changed and where to check
+    # the text in force, in the asker's language; "" when none is known.
+    notice: str = ""
 
 
 @dataclass(kw_only=True)

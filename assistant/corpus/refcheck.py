@@ -12,6 +12,10 @@ Invariants:
   means FOA (``§ N-M``) or LOA (``§ N``), unless the sentence names another act. EU notes use
   the nearest act named earlier in the same paragraph, else the reference is skipped.
 - A law whose statute text is missing from the laws folder (``None`` in ``Laws``) is not checked.
+  The laws are the statutes shipped in the corpus (found by their sidecar records), unless
+  ``--laws`` names another folder.
+- Every cross-reference inside a shipped statute must resolve (``check_statutes``), by the same
+  attribution rules (``find_references``), which the reading page also uses to link them.
 - Line numbers are 1-based lines of the note file (front matter included, checks run on the body).
 - Results are deterministic: findings are de-duplicated and sorted by (note, line, ref, problem).
 """
@@ -33,6 +37,7 @@ class Problem(StrEnum):
     WRONG_JURISDICTION = "wrong_jurisdiction"
     ARTICLE_OUT_OF_RANGE = "article_out_of_range"
     FIGURE_WITHOUT_PERIOD = "figure_without_period"
+    UNRESOLVED_CROSS_REFERENCE = "unresolved_cross_reference"  # inside a shipped statute
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +99,7 @@ _INSTRUMENTS = [
 ]
 _SECTION = re.compile(r"§(§?)\s*")
 _NUM = {"en": re.compile(r"\d+(?:-\d+)?(?:[a-h](?![\w]))?"),
-        "xx": re.compile(r"\d+(?:-\d+)?(?:\s?[a-h](?![\wæøåÆØÅ]))?")}
+        "xx": re.compile(r"\d+(?:-\d+)?(?:[ \u00a0]?[a-h](?![\wæøåÆØÅ]))?")}  # "§ 5 a"; never a list letter on the next line
 _QUAL = re.compile(r"\s*\(\d+\)(?:\s*[-–]\s*\(\d+\))?|\s*\([a-z]\)"
                    r"|,?\s+(?:stk|nr|no|litra|pkt)\.?\s*(?:\d+[a-z]?|[a-z]\b)(?:\s*(?:og|and|[-–])\s*\d+)?"
                    r"|\s+(?:første|annet|andre|tredje|fjerde|femte|sjette|sju?ende|syvende|åttende|niende)\s+ledd")
@@ -135,15 +140,67 @@ def _provisions(path: Path | None, head: re.Pattern[str]) -> frozenset[str] | No
     return frozenset(found)
 
 
+def statute_files(folder: Path) -> dict[str, Path]:
+    """The statute text of each known act under ``folder``: a file whose sidecar record names
+    the act (``act:``, the shipped corpus) wins; else the first file named after it (the
+    eval corpus: ``udbudslov*``, ``anskaffelseslov*``, ``anskaffelsesforskrift*``)."""
+    from assistant.ingest.loaders import SIDECAR_SUFFIX, LoadError, read_sidecar
+
+    found: dict[str, Path] = {}
+    for meta in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")):
+        text = meta.with_name(meta.name[: -len(SIDECAR_SUFFIX)])
+        try:
+            act = read_sidecar(text).get("act", "") if text.is_file() else ""
+        except LoadError:
+            continue  # a broken record: sync reports it; here the name patterns may still find the law
+        if act and act not in found:
+            found[act] = text
+    for act, pattern in (("udbudsloven", "udbudslov*"), ("anskaffelsesloven", "anskaffelseslov*"),
+                         ("anskaffelsesforskriften", "anskaffelsesforskrift*")):
+        if act not in found:
+            match = next((p for p in sorted(folder.rglob(pattern)) if not p.name.endswith(SIDECAR_SUFFIX)), None)
+            if match is not None:
+                found[act] = match
+    return found
+
+
 def load_laws(docs: Path) -> Laws:
-    """Read the statute texts in ``docs`` (found by name pattern); a missing text -> that law is None."""
+    """Read the statute texts under ``docs`` (see ``statute_files``); a missing text -> that law is None."""
+    files = statute_files(docs)
+    return Laws(udbudsloven=_provisions(files.get("udbudsloven"), _DK_HEAD),
+                loa=_provisions(files.get("anskaffelsesloven"), _DK_HEAD),
+                foa=_provisions(files.get("anskaffelsesforskriften"), _FOA_HEAD))
 
-    def find(pattern: str) -> Path | None:
-        return next(iter(sorted(docs.glob(pattern))), None)
 
-    return Laws(udbudsloven=_provisions(find("udbudslov*"), _DK_HEAD),
-                loa=_provisions(find("anskaffelseslov*"), _DK_HEAD),
-                foa=_provisions(find("anskaffelsesforskrift*"), _FOA_HEAD))
+def check_statutes(folder: Path, laws: Laws) -> list[Finding]:
+    """Every cross-reference inside a shipped statute (one with a sidecar record naming its act)
+    resolves: "jf. § 93" in udbudsloven names a § the act has, "FOA § 13-2" in LOA one the
+    regulation has. Read as the reading page shows it (the loader's sections), so a reference
+    the check passes is one the page links. Reported as ``<file> (§ N)`` with line 0."""
+    from assistant.ingest.loaders import SIDECAR_SUFFIX, LoadError, load_file
+
+    known = {"udbudsloven": laws.udbudsloven, "anskaffelsesloven": laws.loa, "anskaffelsesforskriften": laws.foa}
+    out: list[Finding] = []
+    for meta in sorted(folder.rglob(f"*{SIDECAR_SUFFIX}")):
+        path = meta.with_name(meta.name[: -len(SIDECAR_SUFFIX)])
+        try:
+            doc = load_file(path, folder, 50)
+        except (LoadError, OSError):
+            continue
+        if doc.source_kind != "law" or not doc.act:
+            continue
+        for section in doc.sections:
+            here = (section.headings or [""])[-1]
+            for ref in find_references(section.text, jurisdiction=doc.jurisdiction, language=doc.language):
+                numbers = known.get(ref.act)
+                if numbers is None or ref.number in numbers:
+                    continue
+                head = section.text[:ref.sign]
+                where = re.findall(r"(?m)^§\s*\d+(?:-\d+)?(?:\s?[a-z](?![a-zæøå]))?", head)
+                label = where[-1] if where else (re.match(r"§\s*\d+(?:-\d+)?\s?[a-z]?", here) or [""])[0]
+                out.append(Finding(note=f"{doc.source} ({label.strip() or '?'})", line=0,
+                                   ref=f"{ref.act} § {ref.number}", problem=Problem.UNRESOLVED_CROSS_REFERENCE))
+    return sorted(set(out), key=lambda f: (f.note, f.line, f.ref, f.problem))
 
 
 def _norm(num: str) -> str:
@@ -258,15 +315,52 @@ def _section_law(jur: str, mentions, sent, start, end, text, hyphen: bool, note_
     return None if kind == "OTHER" else kind
 
 
-def _section_refs(block: _Block, jur: str, lang: str, laws: Laws, note: str, note_acts: set[str]) -> list[Finding]:
-    out: list[Finding] = []
-    text, mentions = block.text, _mentions(block.text, _ACTS)
+@dataclass(frozen=True, kw_only=True)
+class Reference:
+    """One provision a text refers to: `text[start:end]` is its number ("93", "13-2", "5 a")."""
+
+    start: int
+    end: int
+    act: str  # udbudsloven | anskaffelsesloven | anskaffelsesforskriften (LAW_NAMES values)
+    number: str  # normalised as in `Laws` ("93", "5a", "13-2")
+    sign: int  # where its "§" starts (a link may cover "§ 93" for the first number)
+
+
+def document_acts(text: str) -> set[str]:
+    """The acts a whole document names (an EU note's bare "§" falls back on its only act)."""
+    return {k for *_, k in _mentions(text, _ACTS)}
+
+
+def find_references(text: str, *, jurisdiction: str, language: str = "",
+                    note_acts: set[str] | None = None) -> list[Reference]:
+    """Every § reference in `text` attributed to a known act, by the rules in the module
+    docstring: the reference check and the reading page's cross-reference links share them.
+    `jurisdiction` is the text's own (DK, NO, EU): a bare "§ 93" in a Danish text is
+    udbudsloven, in a Norwegian one LOA (§ N) or FOA (§ N-M)."""
+    refs: list[Reference] = []
+    jur = jurisdiction.upper()
+    if note_acts is None:
+        note_acts = document_acts(text)
+    bounds = [0] + [b for m in re.finditer(r"\n\s*\n", text) for b in (m.start(), m.end())] + [len(text)]
+    for offset, end in zip(bounds[::2], bounds[1::2]):  # paragraph by paragraph, as the check reads notes
+        _, found = _scan(text[offset:end], jur, language, note_acts)
+        refs += [Reference(start=r.start + offset, end=r.end + offset, act=r.act, number=r.number,
+                           sign=r.sign + offset) for r in found]
+    return refs
+
+
+def _scan(text: str, jur: str, lang: str, note_acts: set[str]) -> tuple[list[tuple[int, int, list[str], str | None, bool]], list[Reference]]:
+    """(per § sign: its start, end of its numbers, the numbers, the law kind, multi) and the references."""
+    mentions = _mentions(text, _ACTS)
     sents = _sentences(text)
     num_re = _NUM["en" if lang == "en" else "xx"]
+    signs: list[tuple[int, int, list[str], str | None, bool]] = []
+    refs: list[Reference] = []
     for m in _SECTION.finditer(text):
-        multi, pos, nums = bool(m[1]), m.end(), []
+        multi, pos, nums, spans = bool(m[1]), m.end(), [], []
         while (n := num_re.match(text, pos)) is not None:
             nums.append(_norm(n[0]))
+            spans.append((n.start(), n.end()))
             pos = n.end()
             while (q := _QUAL.match(text, pos)) is not None and q.end() > pos:
                 pos = q.end()
@@ -278,7 +372,24 @@ def _section_refs(block: _Block, jur: str, lang: str, laws: Laws, note: str, not
             continue
         sent = next(sp for sp in sents if sp[0] <= m.start() <= sp[1])
         law = _section_law(jur, mentions, sent, m.start(), pos, text, not multi and "-" in nums[0], note_acts)
-        line = block.line + text.count("\n", 0, m.start())
+        signs.append((m.start(), pos, nums, law, multi))
+        for num, (a, b) in zip(nums, spans):
+            elem_law = {"NO": "FOA" if "-" in num else "LOA",
+                        "NOF": "FOA" if "-" in num else None}.get(law or "", law)
+            if elem_law in LAW_NAMES:
+                first = re.match(r"\d+", num)[0] if elem_law != "FOA" and "-" in num else num
+                if first != num:  # "§§ 95-100" in the Danish act or LOA: a range, linked at its start
+                    b = a + len(first)
+                refs.append(Reference(start=a, end=b, act=LAW_NAMES[elem_law], number=first, sign=m.start()))
+    return signs, refs
+
+
+def _section_refs(block: _Block, jur: str, lang: str, laws: Laws, note: str, note_acts: set[str]) -> list[Finding]:
+    out: list[Finding] = []
+    text = block.text
+    signs, _ = _scan(text, jur, lang, note_acts)
+    for start, _pos, nums, law, multi in signs:
+        line = block.line + text.count("\n", 0, start)
         for num in nums:
             elem_law = {"NO": "FOA" if "-" in num else "LOA",
                         "NOF": "FOA" if "-" in num else None}.get(law or "", law)
@@ -367,16 +478,21 @@ def check_note(path: Path, laws: Laws, *, name: str | None = None) -> list[Findi
 
 def check_corpus(corpus: Path, laws: Laws) -> list[Finding]:
     """Check every ``*.md`` note under ``corpus``; notes are named relative to it."""
-    return [f for p in sorted(corpus.rglob("*.md"))
+    from assistant.ingest.loaders import is_folder_note
+
+    return [f for p in sorted(corpus.rglob("*.md")) if not is_folder_note(p.name)
             for f in check_note(p, laws, name=p.relative_to(corpus).as_posix())]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assistant.corpus.refcheck", description=__doc__.splitlines()[0])
     parser.add_argument("corpus", nargs="?", type=Path, default=Path("corpus"), help="notes folder (corpus/)")
-    parser.add_argument("--laws", type=Path, default=Path("../shared/eval-corpus/docs"),
-                        help="folder with the statute texts (udbudslov*, anskaffelseslov*, anskaffelsesforskrift*)")
+    parser.add_argument("--laws", type=Path, default=None,
+                        help="folder with the statute texts (default: the corpus folder, whose shipped statutes "
+                             "carry sidecar records; else files named udbudslov*, anskaffelseslov*, "
+                             "anskaffelsesforskrift*)")
     args = parser.parse_args(argv)
+    args.laws = args.laws or args.corpus
     for label, folder in (("corpus", args.corpus), ("laws", args.laws)):
         if not folder.is_dir():
             print(f"refcheck: {label} folder not found: {folder.resolve()}", file=sys.stderr)
@@ -385,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     for field, text in (("udbudsloven", "udbudslov*"), ("loa", "anskaffelseslov*"), ("foa", "anskaffelsesforskrift*")):
         if getattr(laws, field) is None:
             print(f"refcheck: no {text} file in {args.laws}; {field} references are not checked", file=sys.stderr)
-    findings = check_corpus(args.corpus, laws)
+    findings = check_corpus(args.corpus, laws) + check_statutes(args.corpus, laws)
     if findings and sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table

@@ -26,7 +26,14 @@ from typing import Literal
 
 from assistant.config import Settings
 from assistant.ingest.chunking import CHUNKER_VERSION, chunk_document, list_items
-from assistant.ingest.loaders import LoadError, LoadLimits, load_file, source_name
+from assistant.ingest.loaders import (
+    LoadError,
+    LoadLimits,
+    is_folder_note,
+    is_sidecar,
+    load_file,
+    source_name,
+)
 from assistant.store.chroma import DocumentRecord, Store, StoreError, now_iso
 from assistant.store.embeddings import EmbeddingUnavailable
 
@@ -146,7 +153,9 @@ def discover(
 ) -> list[tuple[Path, str, str]]:
     """(file, source, origin) for every file under the given files and folders.
 
-    Hidden files and folders (".git", "~$lock" files from Office) are skipped. Entries
+    Hidden files and folders (".git", "~$lock" files from Office) are skipped, and so are
+    sidecar records (`x.txt.meta.yaml`: part of the document beside them, see loaders) and
+    the corpus folder's own SOURCES.md / README.md at its top (`loaders.FOLDER_NOTES`). Entries
     that cannot be synced safely are left out and, when `refused` is given, appended to it
     with a reason: names that are not valid UTF-8, links that loop or dangle, links that
     point outside the folder being synced (the corpus folder). Links inside it are followed;
@@ -165,6 +174,8 @@ def discover(
             visited.add(root)
             _walk(root, root, base, corpus, str(root), found, problems, seen_files, {root}, visited)
         elif path.is_file():
+            if is_sidecar(path.name) or (is_folder_note(path.name) and path.parent.resolve() == corpus):
+                continue  # a sidecar is synced with its document; the corpus's SOURCES.md never
             location = path.parent.resolve() / path.name  # where the entry itself lives
             if not _valid_utf8(path.name):
                 problems.append(Refused(path=path, source=printable(path.name), reason=NOT_UTF8))
@@ -217,7 +228,7 @@ def _walk(
         return
     for entry in entries:
         name = entry.name
-        if name.startswith((".", "~$")):
+        if name.startswith((".", "~$")) or is_sidecar(name) or (is_folder_note(name) and real_folder == corpus):
             continue
         path = Path(entry.path)
         try:
@@ -326,7 +337,7 @@ def plan(
     store: Store, paths: Iterable[Path], corpus_dir: Path, mismatched: dict[str, int] | None = None
 ) -> list[PlannedFile]:
     """What a sync of `paths` would do; `mismatched` (source -> chunks stored) are re-written."""
-    from assistant.ingest.loaders import content_hash
+    from assistant.ingest.loaders import document_hash
 
     paths = list(paths)
     mismatched = mismatched or {}
@@ -337,7 +348,7 @@ def plan(
     for file, source, origin in discover(paths, corpus_dir, refused):
         seen.add(source)
         try:
-            digest = content_hash(file.read_bytes())
+            digest = document_hash(file)  # the file and its sidecar record, if any
         except OSError:
             digest = ""
         record = records.get(source)

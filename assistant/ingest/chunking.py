@@ -28,7 +28,7 @@ from assistant.ingest.loaders import LoadedDocument, Section, soft_break
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get
 # the new chunks (units, sources, topics) without a manual --rebuild.
-CHUNKER_VERSION = "2026-12-02b"
+CHUNKER_VERSION = "2026-12-07t"  # s: statutes' version metadata; t: provision parts labelled in the text's own style
 TARGET_WORDS = 220  # measured: see README "Chunk size"
 MAX_WORDS = 320
 OVERLAP_WORDS = 40
@@ -161,10 +161,29 @@ def segment_units(text: str, section: str = "") -> list[Unit]:
     return units
 
 
+def sub_label(label: str, numbers: str, danish: bool) -> str:
+    """A provision part's citation label, in the style of the text's own marks: a Danish
+    "Stk. 2." is cited "§ 94, stk. 2"; a numbered "(2)" (Norwegian regulation, EU) as
+    "§ 13-2 (2)" and "Artikel 31(2)"; `numbers` is "2" or "2-4"."""
+    if danish and "§" in label:
+        return f"{label}, stk. {numbers}"
+    first, _, last = numbers.partition("-")
+    parts = f"({first})" + (f"–({last})" if last else "")
+    return f"{label} {parts}" if "§" in label else f"{label}{parts}"
+
+
+def provision_base(section: str) -> str:
+    """The bare provision label of a section ("§ 13-2. Vilkår for ..., stk. 2" -> "§ 13-2")."""
+    section = re.sub(r",\s*stk\..*$|\s*\(\d+\)(?:[-–]\(\d+\))?$", "", section or "").strip()
+    match = PROVISION_LABEL.match(section)
+    return re.sub(r"\s+", " ", match.group(1)) if match else section
+
+
 def _provision_units(text: str, units: list[Unit], section: str) -> list[Unit]:
     """Cut provision paragraphs at their sub-section marks; label each part."""
-    base = re.sub(r",\s*stk\..*$|\(\d+\)$", "", section).strip() if section else ""
+    base = provision_base(section) if section else ""
     out: list[Unit] = []
+    current = ("", False)  # the sub-section being read: its number, whether marked "Stk."
     for unit in units:
         if unit.kind not in {"paragraph", "list"}:
             out.append(unit)
@@ -178,10 +197,11 @@ def _provision_units(text: str, units: list[Unit], section: str) -> list[Unit]:
             if stripped_end <= stripped_start:
                 continue
             m = SUBSECTION.match(text[stripped_start:stripped_end])
-            number = (m.group("stk") or m.group("num")) if m else ""
+            if m:  # a list or paragraph without a mark of its own belongs to the part before it
+                current = (m.group("stk") or m.group("num"), bool(m.group("stk")))
             label = base
-            if number and base:
-                label = f"{base}, stk. {number}" if "§" in base else f"{base}({number})"
+            if current[0] and base:
+                label = sub_label(base, current[0], danish=current[1])
             out.append(Unit(kind="provision", spans=((stripped_start, stripped_end),), label=label))
     return out
 
@@ -245,6 +265,14 @@ class Chunk:
     official_urls: tuple[str, ...] = ()  # the document's front-matter links
     sources: tuple[str, ...] = ()  # the document's front matter: what a note is based on
     topics: tuple[str, ...] = ()  # the document's front-matter topics
+    # What kind of text the passage is, and which version (a sidecar record: loaders docstring):
+    # a card says "law" or "guidance", a statute's citation names its consolidation and date.
+    source_kind: str = ""  # "law" | "guidance" | "" (unknown)
+    act: str = ""  # a shipped statute's name (udbudsloven, ...): cross-references link to it
+    consolidation: str = ""  # "LBK nr. 116 af 3. februar 2025"
+    attribution: str = ""  # "Lovdata" (NLOD 2.0)
+    # {language: notice} for a text known to predate a change; stored as JSON (`notice_json`).
+    notices: tuple[tuple[str, str], ...] = ()
     # The quotable units as stored (`units_to_json`), kept serialised: a Unit object per
     # unit of 100,000 chunks would cost the BM25 snapshot some 150 MB. Empty: from the text.
     units_json: str = field(default="", repr=False, compare=False)
@@ -274,8 +302,18 @@ class Chunk:
             "units": self.units_json or units_to_json(self.units),
             "jurisdiction": self.jurisdiction,
             "as_of": self.as_of,
+            "source_kind": self.source_kind,
+            "act": self.act,
+            "consolidation": self.consolidation,
+            "attribution": self.attribution,
+            "notices": json.dumps(dict(self.notices), ensure_ascii=False, sort_keys=True) if self.notices else "",
             **{name: join_list(getattr(self, name), sep) for name, sep in LIST_SEPARATORS.items()},
         }
+
+    def notice(self, language: str) -> str:
+        """The staleness notice in the asker's language (else English, else any), or ""."""
+        notices = dict(self.notices)
+        return notices.get(language) or notices.get("en") or next(iter(notices.values()), "")
 
     @classmethod
     def from_metadata(cls, text: str, meta: dict) -> "Chunk":
@@ -291,7 +329,9 @@ class Chunk:
             position=int(meta.get("position") or 0), provision=string("provision"),
             subsections=string("subsections"), heading=string("heading"),
             role=meta.get("role") or "body", jurisdiction=string("jurisdiction"), as_of=string("as_of"),
-            units_json=string("units"),
+            units_json=string("units"), source_kind=string("source_kind"), act=string("act"),
+            consolidation=string("consolidation"), attribution=string("attribution"),
+            notices=_notices_from_json(string("notices")),
             **{name: split_list(string(name), sep) for name, sep in LIST_SEPARATORS.items()},
         )
 
@@ -303,6 +343,16 @@ class Chunk:
             raise ValueError(f"not a chunk metadata key: {', '.join(sorted(unknown))}")
         clauses = [{key: value} for key, value in equal.items()]
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@lru_cache(maxsize=256)
+def _notices_from_json(value: str) -> tuple[tuple[str, str], ...]:
+    """Cached like `split_list`: every chunk of a statute carries the same notices."""
+    try:
+        data = json.loads(value) if value else {}
+    except ValueError:
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in data.items() if v)) if isinstance(data, dict) else ()
 
 
 METADATA_KEYS = frozenset(Chunk(source="", text="", title="", section="", page=0, language="", position=0, units_json="[]").metadata())
@@ -343,6 +393,11 @@ def chunk_document(doc: LoadedDocument) -> list[Chunk]:
                     official_urls=urls,
                     sources=list_items(doc.sources),
                     topics=list_items(doc.topics),
+                    source_kind=doc.source_kind,
+                    act=doc.act,
+                    consolidation=doc.consolidation,
+                    attribution=doc.attribution,
+                    notices=tuple(sorted(doc.notices.items())),
                     **piece,
                 )
             )
@@ -391,7 +446,7 @@ def _provision_pieces(label: str, title_line: str, parent: str, text: str) -> li
     display = title if len(title) <= 90 else label  # the citation label stays short
     # The provision's own title names what it regulates ("Vilkår for bruk av konkurranse med
     # forhandling ..."), so every piece indexes it: in its label when the label is the title,
-    # else in its heading (a long title; a piece of sub-sections, labelled "§ 5-4, stk. 9-11").
+    # else in its heading (a long title; a piece of sub-sections, labelled "§ 5-4 (9)–(11)").
     # A plain-text law's first line is already in the text.
     titled = f"{parent} > {title}" if parent else title
     if title == label or text.startswith(title):
@@ -402,9 +457,13 @@ def _provision_pieces(label: str, title_line: str, parent: str, text: str) -> li
     pieces = []
     for numbers, part in _pack_subsections(text):
         sub = numbers[0] if numbers[0] == numbers[-1] else f"{numbers[0]}-{numbers[-1]}"
-        sub_label = f"{label}, stk. {sub}" if "§" in label else f"{label}({sub})"
+        marks = list(SUBSECTION.finditer(text))
+        danish = any(m.group("stk") for m in marks)
         for fragment in split_by_size(part):
-            pieces.append(_piece(fragment, sub_label, titled, provision, sub))
+            if not marks:  # a long provision without parts (§ 24's definitions): cut by size only
+                pieces.append(_piece(fragment, label, titled, provision, ""))
+                continue
+            pieces.append(_piece(fragment, sub_label(label, sub, danish), titled, provision, sub))
     return pieces
 
 

@@ -3,6 +3,33 @@
 Markdown, HTML and DOCX are first rendered as Markdown-style text (headings as `#`),
 so one heading splitter (LangChain's) cuts them all along their own structure.
 PDFs become one section per page, so every passage keeps its page number.
+
+Sidecar record (`<file>.meta.yaml`)
+-----------------------------------
+A file whose own format cannot carry front matter (a statute as published: plain text,
+Lovdata HTML, a PDF) is described by a YAML file beside it, named after it plus
+`.meta.yaml` (`udbudsloven_LBK-2025-116.txt.meta.yaml`). The file itself stays whole and
+unmodified; the sidecar is never ingested on its own (sync skips it), and a change to it
+re-ingests its document (the document's hash covers both). The staff upload form writes the
+same record. `read_sidecar` is the one reader and checks it; a broken sidecar refuses the
+document with a reason (a statute without its date or notice must not be served). Keys:
+
+    title: "Bekendtgørelse af lov om offentlige udbud"  # official title (required)
+    kind: law            # law | guidance: a card says which (required)
+    act: udbudsloven     # law only: udbudsloven | anskaffelsesloven | anskaffelsesforskriften
+                         #   (the name cross-references and `make refs` know it by)
+    jurisdiction: "DK"   # DK | NO | EU, the notes' vocabulary (quote "NO": YAML reads NO as false)
+    language: da         # da | nb | en
+    consolidation: "LBK nr. 116 af 3. februar 2025"  # which consolidated text this is
+    as_of: 2025-02-03    # the date of the text: the legal state it shows (ISO date, required)
+    review_by: 2027-06-30  # when staff must check it against the text in force (ISO date)
+    url: "https://www.retsinformation.dk/eli/lta/2025/116"  # official ELI / Lovdata link
+    attribution: ""      # e.g. "Lovdata" (NLOD 2.0) for Norwegian statutes
+    license: "..."       # the reuse terms, as SOURCES.md states them
+    notice:              # optional: a text known to predate a change; shown on every citation
+      da: "..."          #   of it, in the asker's language (da / nb / en): what changed as far
+      nb: "..."          #   as known and where to check the text in force
+      en: "..."
 """
 
 from __future__ import annotations
@@ -12,6 +39,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import yaml
 
@@ -74,6 +102,114 @@ class Section:
     page: int = 0
 
 
+SIDECAR_SUFFIX = ".meta.yaml"
+SourceKind = Literal["law", "guidance"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+JURISDICTIONS = ("DK", "NO", "EU")  # the notes' vocabulary; the jurisdiction rule keys on it
+ACTS = ("udbudsloven", "anskaffelsesloven", "anskaffelsesforskriften")  # refcheck.LAW_NAMES
+NOTICE_LANGUAGES = ("da", "nb", "en")
+_SIDECAR_KEYS = {"title", "kind", "act", "jurisdiction", "language", "consolidation", "as_of", "review_by",
+                 "url", "attribution", "license", "notice"}
+
+
+# Files at the top of the corpus folder that document the folder itself (reuse terms, how it
+# is organised): never a document of the library. In a sub-folder the names are documents.
+FOLDER_NOTES = frozenset({"sources.md", "readme.md"})
+
+
+def is_folder_note(name: str) -> bool:
+    return name.lower() in FOLDER_NOTES
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def is_sidecar(name: str) -> bool:
+    return name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def _iso_date(value, key: str) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.date):
+        return value.isoformat()[:10]
+    try:
+        return dt.date.fromisoformat(str(value).strip()).isoformat()
+    except ValueError:
+        raise LoadError(f"sidecar: {key} is not an ISO date (YYYY-MM-DD): {value!r}") from None
+
+
+def read_sidecar(path: Path) -> dict:
+    """The checked sidecar record of `path` ({} when it has none), or LoadError with the reason."""
+    meta_path = sidecar_path(path)
+    if not meta_path.is_file():
+        return {}
+    name = meta_path.name
+    try:
+        meta = yaml.safe_load(decode_text(meta_path.read_bytes())) or {}
+    except (yaml.YAMLError, OSError) as exc:
+        raise LoadError(f"sidecar {name} is not valid YAML ({exc.__class__.__name__}); fix or remove it") from None
+    if not isinstance(meta, dict):
+        raise LoadError(f"sidecar {name} is not a YAML mapping (key: value lines)")
+    jurisdiction = "NO" if meta.get("jurisdiction") is False else str(meta.get("jurisdiction") or "").upper()
+    out = {
+        "title": str(meta.get("title") or "").strip(),
+        "kind": str(meta.get("kind") or "").strip().lower(),
+        "act": str(meta.get("act") or "").strip().lower(),
+        "jurisdiction": jurisdiction,
+        "language": {"no": "nb", "nn": "nb", "dk": "da"}.get(str(meta.get("language") or "").lower(),
+                                                             str(meta.get("language") or "").lower()),
+        "consolidation": " ".join(str(meta.get("consolidation") or "").split()),
+        "url": str(meta.get("url") or "").strip(),
+        "attribution": " ".join(str(meta.get("attribution") or "").split()),
+        "license": " ".join(str(meta.get("license") or "").split()),
+    }
+    problems = []
+    if not out["title"]:
+        problems.append("title is missing")
+    if out["kind"] not in SOURCE_KINDS:
+        problems.append(f"kind must be one of {', '.join(SOURCE_KINDS)}")
+    if out["act"] and out["act"] not in ACTS:
+        problems.append(f"act must be one of {', '.join(ACTS)}")
+    if out["jurisdiction"] not in JURISDICTIONS:
+        problems.append(f"jurisdiction must be one of {', '.join(JURISDICTIONS)} (quote \"NO\")")
+    if out["language"] not in NOTICE_LANGUAGES:
+        problems.append(f"language must be one of {', '.join(NOTICE_LANGUAGES)}")
+    if out["url"] and not re.match(r"https://[\w.-]+/\S*$", out["url"]):
+        problems.append("url must be one https:// link")
+    if not meta.get("as_of"):
+        problems.append("as_of (the date of the text) is missing")
+    if problems:
+        raise LoadError(f"sidecar {name}: " + "; ".join(problems))
+    out["as_of"] = _iso_date(meta["as_of"], "as_of")
+    out["review_by"] = _iso_date(meta["review_by"], "review_by") if meta.get("review_by") else ""
+    notice = meta.get("notice") or {}
+    if not isinstance(notice, dict) or set(notice) - set(NOTICE_LANGUAGES):
+        raise LoadError(f"sidecar {name}: notice must map {', '.join(NOTICE_LANGUAGES)} to a text each")
+    out["notice"] = {lang: " ".join(str(text).split()) for lang, text in notice.items() if str(text or "").strip()}
+    out["unknown"] = sorted(set(map(str, meta)) - _SIDECAR_KEYS)
+    return out
+
+
+def _apply_sidecar(meta: dict, doc: "LoadedDocument") -> None:
+    """The sidecar wins over what the file says of itself (its first line, its HTML title)."""
+    doc.title = meta["title"]
+    doc.source_kind = meta["kind"]
+    doc.act = meta["act"]
+    doc.jurisdiction = meta["jurisdiction"]
+    doc.language = meta["language"]
+    doc.consolidation = meta["consolidation"]
+    doc.as_of = meta["as_of"]
+    doc.review_by = meta["review_by"]
+    doc.attribution = meta["attribution"]
+    doc.notices = dict(meta["notice"])
+    if meta["url"]:
+        doc.sources = [meta["url"]]
+    if meta["unknown"]:
+        doc.warnings.append(f"sidecar: unknown keys ignored: {', '.join(meta['unknown'])}")
+
+
 @dataclass
 class LoadedDocument:
     source: str
@@ -89,10 +225,27 @@ class LoadedDocument:
     sources: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # From a sidecar record (or a note's front matter `kind:`): see the module docstring.
+    source_kind: str = ""  # law | guidance ("" unknown)
+    act: str = ""  # udbudsloven | anskaffelsesloven | anskaffelsesforskriften (a shipped statute)
+    consolidation: str = ""  # "LBK nr. 116 af 3. februar 2025"
+    attribution: str = ""  # "Lovdata"
+    notices: dict[str, str] = field(default_factory=dict)  # {language: what changed, where to check}
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def content_hash(data: bytes, sidecar: bytes | None = None) -> str:
+    """SHA-256 of the file; with a sidecar record, of the file and the record together, so a
+    corrected date or notice re-ingests the document (a file without one keeps its hash)."""
+    digest = hashlib.sha256(data)
+    if sidecar is not None:
+        digest.update(b"\0" + SIDECAR_SUFFIX.encode() + b"\0" + sidecar)
+    return digest.hexdigest()
+
+
+def document_hash(path: Path) -> str:
+    """The hash `load_file` gives the document at `path` (its sidecar included)."""
+    meta = sidecar_path(path)
+    return content_hash(path.read_bytes(), meta.read_bytes() if meta.is_file() else None)
 
 
 def source_name(path: Path, root: Path | None) -> str:
@@ -123,13 +276,15 @@ def load_file(path: Path, root: Path | None = None, max_mb: float | None = None,
     data = path.read_bytes()
     if suffix in TEXT_TYPES and _binary(data):
         raise LoadError(f"not a text file: binary content in a {suffix} file")
+    sidecar = read_sidecar(path)
+    meta_file = sidecar_path(path)
 
     doc = LoadedDocument(
         source=source_name(path, root),
         title="",
         language="",
         kind=suffix.lstrip("."),
-        content_hash=content_hash(data),
+        content_hash=content_hash(data, meta_file.read_bytes() if sidecar else None),
         sections=[],
     )
     if suffix == ".pdf":
@@ -146,6 +301,8 @@ def load_file(path: Path, root: Path | None = None, max_mb: float | None = None,
     doc.sections = [s for s in doc.sections if s.text.strip()]
     if not doc.sections:
         raise LoadError("no text found in the file")
+    if sidecar:
+        _apply_sidecar(sidecar, doc)
     doc.title = doc.title.strip() or path.stem.replace("_", " ").replace("-", " ")
     if doc.language not in {"da", "nb", "en"}:
         sample = " ".join(s.text for s in doc.sections[:20])
@@ -243,6 +400,9 @@ def _apply_front_matter(meta: dict, doc: LoadedDocument) -> None:
     doc.review_by = str(meta.get("review_by") or "")
     doc.sources = _as_list(meta.get("sources"))
     doc.topics = _as_list(meta.get("topics"))
+    # A note with front matter is guidance unless it says otherwise (the library's convention).
+    kind = str(meta.get("kind") or "guidance").strip().lower()
+    doc.source_kind = kind if kind in SOURCE_KINDS else ""
 
 
 def _sections_from_markdown(text: str, doc: LoadedDocument) -> None:

@@ -82,6 +82,14 @@ def create_app(services: Services):
         # HTML documents are served as text: a stored page must never run script here.
         return FileResponse(path, media_type=media, filename=None if media else path.name)
 
+    def shipped_statutes() -> dict[str, str]:
+        """The corpus's statutes by act (their sidecar records), as sources: cross-references link there."""
+        from assistant.corpus.refcheck import statute_files
+
+        corpus = Path(settings.corpus_dir).resolve()
+        return {act: path.resolve().relative_to(corpus).as_posix()
+                for act, path in statute_files(corpus).items() if corpus in path.resolve().parents}
+
     @app.get("/read/{source:path}")
     def read_source(source: str, request: Request, section: str = "", q: str = "", lang: str = "da"):
         """The readable page of a document (see source_page.py); a PDF goes to its viewer."""
@@ -98,7 +106,7 @@ def create_app(services: Services):
         except LoadError:
             raise HTTPException(404, "No such document") from None
         page = render_page(doc, raw_url=file_url(source), section=section[:300], quote=q[:400],
-                           lang="en" if lang == "en" else "da")
+                           lang="en" if lang == "en" else "da", statutes=shipped_statutes())
         return HTMLResponse(page, headers=HEADERS)
 
     def purge_daily() -> None:

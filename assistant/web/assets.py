@@ -40,6 +40,7 @@ footer, footer a, footer button, .footer a {color:#374151 !important;}
 .source-card h3 {font-size:1rem;margin:0 0 .2rem 0;}
 .source-card .where {color:#4b5563;font-size:.85rem;margin:0 0 .4rem 0;}
 .source-card .as-of {font-size:.85rem;margin:0 0 .3rem 0;color:#1f2328;font-weight:600;}
+.source-card .notice {font-size:.85rem;margin:0 0 .3rem 0;color:#1f2328;background:#fff8c5;border-left:4px solid #9a6700;padding:.2rem .4rem;}
 .source-card .based-on, .source-card .topics {font-size:.85rem;margin:0 0 .3rem 0;color:#1f2328;}
 .source-card blockquote {margin:.3rem 0;padding-left:.6rem;border-left:3px solid #6b7280;}
 .source-card a {color:#0a58ca;}

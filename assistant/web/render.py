@@ -35,8 +35,7 @@ def render_sources(answer: Answer | None, lang: str) -> str:
     cards = []
     for c in answer.citations:
         where = " · ".join(x for x in (html.escape(c.section), f"{t['page']} {c.page}" if c.page else "") if x)
-        as_of = (f"<p class='as-of'>{html.escape(t['as_of'])} {html.escape(c.as_of)}</p>"
-                 if getattr(c, "as_of", "") else "")
+        as_of = _version_line(c, t)
         official = "".join(
             f" · <a class='official-link' href='{html.escape(url)}' target='_blank' rel='noopener noreferrer'>"
             f"{html.escape(t['official'])}: {html.escape(_host(url))}</a>"
@@ -57,6 +56,25 @@ def render_sources(answer: Answer | None, lang: str) -> str:
         return (f"<section class='sources-nearest' aria-labelledby='nearest-title'>"
                 f"<h2 id='nearest-title'>{html.escape(t['nearest'])}</h2>{body}</section>")
     return f"<section class='sources-answer' aria-label='{html.escape(t['sources'])}'>{body}</section>"
+
+
+def _version_line(c, t: dict) -> str:
+    """Law or guidance, a statute's version and the date of its text, and a notice when the
+    text is known to predate a change (in the asker's language: the citation carries it)."""
+    kind = getattr(c, "kind", "")
+    if kind == "law":
+        parts = [t["kind_law"], getattr(c, "consolidation", ""),
+                 f"{t['text_as_of']} {c.as_of}" if c.as_of else "", getattr(c, "attribution", "")]
+        line = " · ".join(html.escape(p) for p in parts if p)
+    else:
+        parts = [t["kind_guidance"] if kind == "guidance" else "",
+                 f"{t['as_of']} {c.as_of}" if getattr(c, "as_of", "") else ""]
+        line = " · ".join(html.escape(p) for p in parts if p)
+    out = f"<p class='as-of source-kind-{html.escape(kind or 'unknown')}'>{line}</p>" if line else ""
+    notice = getattr(c, "notice", "")
+    if notice:
+        out += f"<p class='notice' role='note'><strong>{html.escape(t['stale_notice'])}:</strong> {html.escape(notice)}</p>"
+    return out
 
 
 def _basis(c, t: dict) -> str:
