@@ -43,6 +43,8 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, chat_model=None, *, role: Role = "app",
               feedback: bool = True) -> Services:
+        kind, why = settings.embedding_choice
+        log.info("Embedding for the store: %s (%s)", kind, why)
         store = Store(settings)
         services = cls(settings=settings, store=store, corpus=Corpus(store=store, settings=settings, role=role),
                        feedback=_feedback(settings) if feedback else None, chat_model=chat_model)
