@@ -103,3 +103,33 @@ def test_eval_prints_dev_held_out_and_blind_and_never_lists_held_out_cases(setti
     assert hit["gap"] == 0.0
     table = run(str(gold), "--blind", str(blind)).stdout
     assert "Generalisation" in table and "held-out" in table and "blind" in table and "+0.000" in table
+
+
+def test_calibrate_reads_only_the_dev_part(settings, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import assistant.evaluation.retrieval as retrieval
+    from assistant.cli import app
+    from assistant.config import get_settings
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps({"id": f"q{n}", "question": "Må vi holde markedsdialog?",
+                                          "answerable": True, "expect": []}) for n in range(1, 9)), encoding="utf-8")
+    seen: list[str] = []
+
+    def fake_calibrate(pairs, **_):
+        seen.extend(q.id for questions, _ in pairs for q in questions)
+        return retrieval.CalibrationResult(key="k", dense_weight=1.0, bm25_weight=1.0, dense_full=0.5,
+                                           abstain_threshold=0.4, degraded_threshold=0.3, hit_at_5=1.0,
+                                           mrr_at_10=1.0, abstain=1.0, false_abstain=0.0, questions=len(seen))
+
+    monkeypatch.setattr(retrieval, "calibrate", fake_calibrate)
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["calibrate", f"{gold}={settings.corpus_dir}"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert seen and set(seen) == {f"q{n}" for n in range(1, 9) if split_of(f"q{n}") == "dev"}
