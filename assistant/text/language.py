@@ -50,6 +50,12 @@ def _detector():
         return LanguageDetectorBuilder.from_languages(L.DANISH, L.BOKMAL, L.ENGLISH).build()
 
 
+def warm_up() -> None:
+    """Load the models now (a few seconds, once per process), e.g. in a background thread at
+    start-up, so the first buyer's question does not wait for them."""
+    detect_language("Hvor lang er fristen for tilbud?")
+
+
 def _code(language) -> Language:
     return {"DANISH": "da", "BOKMAL": "nb", "ENGLISH": "en"}[language.name]
 
