@@ -61,6 +61,7 @@ ANSWER_METRICS: tuple[tuple[str, str, bool], ...] = (
     ("key facts", "key_facts", True),
     ("abstain (out of scope)", "abstain", True),
     ("false abstain", "false_abstain", False),
+    ("language", "language", True),
 )
 
 
