@@ -227,12 +227,20 @@ def refs(
 def eval_command(
     gold: Optional[Path] = typer.Argument(None, exists=True, dir_okay=False,
                                           help="Retrieval gold set (JSON lines)."),
-    answers: Optional[Path] = typer.Option(
+    answers: Optional[list[Path]] = typer.Option(
         None, "--answers", exists=True, dir_okay=False,
-        help="Answer-level gold set (JSON lines): scores the text a buyer reads, beside the first release's composer."),
+        help="Answer-level gold set (JSON lines; may repeat): scores the text a buyer reads, beside the first "
+             "release's composer."),
+    blind: Optional[Path] = typer.Option(
+        None, "--blind", exists=True, dir_okay=False,
+        help="Blind retrieval set (questions written without looking at the corpus): its own column."),
+    blind_answers: Optional[list[Path]] = typer.Option(
+        None, "--blind-answers", exists=True, dir_okay=False,
+        help="Blind answer-level set (may repeat): its own column."),
     k: int = typer.Option(5, "-k", help="Cut-off for Hit@k."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    details: bool = typer.Option(False, "--details", help="Per question: ranked hits and abstain decision."),
+    details: bool = typer.Option(False, "--details", help="Per question: ranked hits and abstain decision "
+                                 "(dev and blind cases only: held-out cases are never read one by one)."),
     docs_dir: Optional[Path] = typer.Option(
         None, "--docs", help="Evaluate over this folder: synced into its own store under the data folder first."
     ),
@@ -241,7 +249,8 @@ def eval_command(
                              "model (OPENAI_API_KEY ...) and report its claim support."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
-    themselves (key facts, abstention, language) beside the baseline of the same run."""
+    themselves (key facts, abstention, language) beside the baseline of the same run; then
+    dev, held-out and blind side by side with the generalisation gap (dev minus held-out)."""
     from assistant.corpus.sync import discover
     from assistant.evaluation.retrieval import (
         TutorialBaseline,
@@ -249,34 +258,87 @@ def eval_command(
         evaluate,
         load_gold,
     )
+    from assistant.evaluation.retrieval import metrics as retrieval_metrics
+    from assistant.evaluation.splits import RETRIEVAL_METRICS, SPLITS, counts, generalisation_rows
 
-    if gold is None and answers is None:
+    if gold is None and not answers and blind is None and not blind_answers:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
     settings = _eval_settings(docs_dir) if docs_dir else get_settings()
     services = _services(settings)
     if docs_dir:
         _guarded(lambda: services.corpus.sync([docs_dir]))
     retriever = services.retriever
-    if answers is not None:
-        _answer_eval(answers, retriever, settings, as_json, details, llm=llm)
-    if gold is None:
-        return
-    questions = load_gold(gold)
-    reports = [evaluate("assistant", questions, assistant_system(retriever, k), k)]
-    if baseline:
-        folder = docs_dir or settings.corpus_dir
-        files = [f for f, _, _ in discover([folder], settings.corpus_dir)]
-        reports.append(evaluate("baseline (RCTS 1000/200 + BM25)", questions, TutorialBaseline(files), k))
-    if as_json:
-        payload = {
-            "metrics": reports[0].metrics,
-            "questions": [r.as_json(True) for r in reports[0].results],
-        }
+    payload: dict = {"embedding": _embedding_label(settings)}
+    table_rows: list[dict] = []
+    table_counts: dict[str, dict[str, int]] = {}
+    if answers or blind_answers:
+        payload["answers"] = _answer_eval(answers or [], blind_answers or [], retriever, settings, as_json, details,
+                                          table_rows, table_counts, llm=llm)
+    questions = load_gold(gold) if gold else []
+    questions += load_gold(blind, blind=True) if blind else []
+    if questions:
+        reports = [evaluate("assistant", questions, assistant_system(retriever, k), k)]
+        if baseline:
+            folder = docs_dir or settings.corpus_dir
+            files = [f for f, _, _ in discover([folder], settings.corpus_dir)]
+            reports.append(evaluate("baseline (RCTS 1000/200 + BM25)", questions, TutorialBaseline(files), k))
+        payload["metrics"] = reports[0].metrics
+        payload["questions"] = [r.as_json(True) for r in reports[0].results if r.question.split != "held-out"]
         if baseline:
             payload["baseline"] = reports[1].metrics
+        payload["retrieval_splits"] = {}
+        for report in reports:
+            blocks = {part: retrieval_metrics([r for r in report.results if r.question.split == part], k)["overall"]
+                      for part in SPLITS if any(r.question.split == part for r in report.results)}
+            blocks = {part: {("hit@5" if key == f"hit@{k}" else key): v for key, v in b.items()}
+                      for part, b in blocks.items()}
+            payload["retrieval_splits"][report.name] = blocks
+            table_rows += generalisation_rows("retrieval", report.name, blocks, RETRIEVAL_METRICS)
+            table_counts.setdefault("retrieval", counts(blocks))
+        if not as_json:
+            gold_reports = [_only(r, lambda q: q.split != "blind", k) for r in reports]
+            if gold_reports[0].results:
+                _print_eval(gold_reports, k, details)
+    payload["generalisation"] = table_rows
+    if as_json:
         out.print_json(json.dumps(payload, ensure_ascii=False))
         return
-    _print_eval(reports, k, details)
+    _print_generalisation(table_rows, table_counts, payload["embedding"], docs_dir or settings.corpus_dir)
+
+
+def _embedding_label(settings) -> str:
+    kind, why = settings.embedding_choice
+    return f"{kind} ({why})"
+
+
+def _only(report, keep, k: int):
+    """The report restricted to the questions `keep` accepts (metrics recomputed)."""
+    from assistant.evaluation.retrieval import Report, metrics
+
+    results = [r for r in report.results if keep(r.question)]
+    return Report(name=report.name, results=results, k=k, seconds=report.seconds, metrics=metrics(results, k))
+
+
+def _print_generalisation(rows: list[dict], table_counts: dict[str, dict[str, int]], embedding: str,
+                          folder) -> None:
+    """Dev, held-out and blind side by side, with the gap (dev minus held-out)."""
+    if not rows:
+        return
+    heads = {level: ", ".join(f"{part} {n}" for part, n in c.items() if n) for level, c in table_counts.items()}
+    table = Table(title=f"Generalisation over {folder}, embedding {embedding}\n"
+                        "(assistant beside its baseline: the tutorial retriever / the first release's composer)\n"
+                        + "; ".join(f"{level}: {h}" for level, h in heads.items())
+                        + "\n(held-out: figures only, never tuned on; gap = dev - held-out)")
+    for col in ("level", "system", "metric", "dev", "held-out", "blind", "gap"):
+        table.add_column(col)
+    level = None
+    for row in rows:
+        if level is not None and row["level"] != level:
+            table.add_section()
+        level = row["level"]
+        table.add_row(row["level"], row["system"].split(" ")[0], row["metric"], _fmt(row["dev"]), _fmt(row["held-out"]),
+                      _fmt(row["blind"]), "" if row["gap"] is None else f"{row['gap']:+.3f}")
+    out.print(table)
 
 
 @app.command()
@@ -289,7 +351,8 @@ def calibrate(
                                             help="Share of answerable questions the gate may refuse."),
 ):
     """Calibrate the fusion weights, full dense support and abstain threshold for the current
-    embedding (ASSISTANT_EMBEDDINGS ...) on gold sets, the way the stored values were made."""
+    embedding (ASSISTANT_EMBEDDINGS ...) on the dev part of gold sets, the way the stored values
+    were made (held-out cases are never used)."""
     import yaml
 
     from assistant.evaluation.retrieval import calibrate as run_calibration
@@ -303,7 +366,8 @@ def calibrate(
             _fail(f"'{item}': give GOLD.jsonl=DOCS_FOLDER with an existing file and folder.")
         services = _services(_eval_settings(Path(folder)))
         _guarded(lambda: services.corpus.sync([Path(folder)]))  # noqa: B023 - called at once
-        pairs.append((load_gold(Path(gold)), services.retriever))
+        # Only the dev part: held-out cases never choose a weight or a threshold.
+        pairs.append((load_gold(Path(gold), split="dev"), services.retriever))
     result = run_calibration(pairs, max_false_abstain=max_false_abstain)
     entry = result.entry(" ".join(sets))
     out.print(f"[bold]{result.key}[/bold]: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
@@ -317,31 +381,41 @@ def calibrate(
         out.print(f"Written to {CALIBRATION_PATH}.")
 
 
-def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool, llm: bool = False) -> None:
+def _answer_eval(paths: list[Path], blind: list[Path], retriever, settings, as_json: bool, details: bool,
+                 table_rows: list[dict], table_counts: dict, llm: bool = False) -> dict:
     from assistant.answer.assistant import Assistant
-    from assistant.evaluation.answers import asker, evaluate_answers, load_cases
+    from assistant.evaluation.answers import answer_metrics, asker, evaluate_answers, load_cases
+    from assistant.evaluation.splits import ANSWER_METRICS, SPLITS, counts, generalisation_rows
 
-    cases = load_cases(path)
+    cases = [case for path in paths for case in load_cases(path)]
+    cases += [case for path in blind for case in load_cases(path, blind=True)]
     assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
     reports = [evaluate_answers("assistant (units)", cases, asker(assistant, "units")),
                evaluate_answers("baseline (first release's sentence picker)", cases, asker(assistant, "baseline"))]
-    if llm:
+    if llm:  # the configured model beside the offline answers, with claim support
         if not settings.llm_enabled:
             _fail("--llm needs a language model: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server).")
         reports.append(evaluate_answers(f"language model ({settings.chat_model})", cases,
                                         asker(Assistant(retriever, settings), "units")))
+    splits_payload = {}
+    for report in reports:
+        blocks = {part: answer_metrics([r for r in report.results if r.case.split == part])["overall"]
+                  for part in SPLITS if any(r.case.split == part for r in report.results)}
+        splits_payload[report.name] = blocks
+        table_rows += generalisation_rows("answers", report.name, blocks, ANSWER_METRICS)
+        table_counts.setdefault("answers", counts(blocks))
+    payload = {"metrics": reports[0].metrics, "baseline": reports[1].metrics, "splits": splits_payload,
+               "cases": [r.as_json(details) for r in reports[0].results if r.case.split != "held-out"]}
+    if llm:
+        payload["llm"] = {"metrics": reports[2].metrics,
+                          "cases": [{**r.as_json(details), "mode": r.answer.mode, "error": r.answer.error,
+                                     "claims": r.answer.claims, "language": r.answer.language,
+                                     "seconds": round(r.answer.timings.get("total_ms", 0) / 1000, 2)}
+                                    for r in reports[2].results if r.case.split != "held-out"]}
     if as_json:
-        out.print_json(json.dumps({
-            "answers": {"metrics": reports[0].metrics, "baseline": reports[1].metrics,
-                        "cases": [r.as_json(details) for r in reports[0].results],
-                        **({"llm": {"metrics": reports[2].metrics,
-                                    "cases": [{**r.as_json(details), "mode": r.answer.mode, "error": r.answer.error,
-                                               "claims": r.answer.claims, "language": r.answer.language,
-                                               "seconds": round(r.answer.timings.get("total_ms", 0) / 1000, 2)}
-                                              for r in reports[2].results]}} if llm else {})}},
-            ensure_ascii=False))
-        return
-    table = Table(title=f"Answers on {len(cases)} cases ({path.name}), {'LLM and ' if llm else ''}offline mode")
+        return payload
+    names = ", ".join([p.name for p in paths] + [f"blind {p.name}" for p in blind])
+    table = Table(title=f"Answers on {len(cases)} cases ({names}), {'LLM and ' if llm else ''}offline mode")
     claim_cols = ("claim_support", "unsupported_claims", "shown_unsupported") if llm else ()
     for col in ["system", "kind", "n", "key facts", "abstain (out of scope)", "false abstain", "weak",
                 "language", *(c.replace("_", " ") for c in claim_cols)]:
@@ -357,12 +431,13 @@ def _answer_eval(path: Path, retriever, settings, as_json: bool, details: bool, 
     out.print(table)
     if details:
         for r in reports[0].results:
-            if r.passed and r.language_ok:
+            if (r.passed and r.language_ok) or r.case.split == "held-out":  # held-out: figures only
                 continue
             out.print(f"\n[bold]{r.case.id}[/bold] ({r.case.kind}, {r.answer.status}, facts "
                       f"{r.facts_found}/{len(r.case.facts)}, forbidden {r.forbidden}) {r.case.turns}")
             out.print(f"  standalone: {r.answer.standalone_question}")
             out.print("  " + r.answer.answer[:700].replace("\n", "\n  "))
+    return payload
 
 
 def _eval_settings(docs_dir: Path):
@@ -374,6 +449,8 @@ def _eval_settings(docs_dir: Path):
     # One store per folder and embedding: the built-in and an endpoint's can be compared side by side.
     embedding = make_embedding(base)
     kind = getattr(embedding, "calibration_key", embedding.name())
+    if kind != embedding.name():  # e5 in process and through a server share a calibration, not a store
+        kind = f"{embedding.name()}|{kind}"
     key = hashlib.sha1(f"{docs_dir.resolve()}|{kind}".encode()).hexdigest()[:8]
     return base.model_copy(update={"data_dir": Path(base.data_dir) / f"eval-{key}"})
 
@@ -395,6 +472,8 @@ def _print_eval(reports, k: int, details: bool) -> None:
     if details:
         for result in reports[0].results:
             q = result.question
+            if q.split == "held-out":  # held-out: figures only, never read one by one
+                continue
             flag = "ABSTAIN" if result.ranked.abstained else "answer"
             out.print(f"\n[bold]{q.id}[/bold] ({q.kind}, {flag}, rank {result.rank or '-'}) {q.question}")
             for n, hit in enumerate(result.ranked.hits[:10], start=1):

