@@ -50,6 +50,9 @@ from assistant.text.glossary import Glossary, default_glossary, equivalent_stems
 from assistant.text.words import content_words, query_tokens, stems, words
 
 CANDIDATES = 50  # passages each per-language ranking contributes
+# Nearest passages asked of the store per language in the corpus (one unfiltered query,
+# split by language in memory; a language short of CANDIDATES is asked again deeper).
+DENSE_DEPTH = 2 * CANDIDATES
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
 TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
 LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
@@ -317,7 +320,7 @@ class Retriever:
                 weight = EXPANSION_WEIGHT if lang == question.asked.language else TRANSLATION_WEIGHT
                 scores = base + weight * index.scores(extra)
             scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
-            top = [i for i in np.argsort(-scores)[:CANDIDATES] if scores[i] > 0]
+            top = top_positive(scores, CANDIDATES)
             if top:
                 # Raw BM25 scores do not compare across lists (a translated list sums many
                 # glossary stems); how much of the question its best passage covers does.
@@ -327,33 +330,66 @@ class Retriever:
     def _dense_lists(self, index: Bm25Index, question: SearchQuery):
         """Stage 2b: one dense ranking per corpus language (the question, or its rendering, with
         that language's glossary terms), the cosine of every passage seen, and why dense search
-        was skipped (or None)."""
+        was skipped (or None).
+
+        One embedding call for the distinct texts and one unfiltered nearest-neighbour call
+        for all of them; each language's ranking is that language's passages among the
+        nearest to its own text, split in memory. A ranking still short of CANDIDATES while
+        its language has more passages is completed by asking again deeper (`_deeper`), so
+        each list is what a per-language filtered query returned, at the unfiltered price.
+        """
         if not index.ids:
             return [], {}, None
         if time.monotonic() < self._dense_down_until:
             return [], {}, self._dense_error
-        rankings, cosine = [], {}
+        texts = {}
         for lang in index.languages:
             rendering = question.renderings.get(lang)
             terms = [t for t in question.translated.get(lang, []) if t != rendering][:12]
-            text = "\n".join([rendering or question.text] + terms)
-            try:
-                found = self.store.query(self.store.embed_query(text), CANDIDATES, where=Chunk.where(language=lang))
-            except EmbeddingUnavailable as exc:
-                self._dense_error = str(exc)
-                self._dense_down_until = time.monotonic() + self.settings.embedding_retry_seconds
-                log.warning("answering from BM25 alone for %.0f s: %s", self.settings.embedding_retry_seconds, exc)
-                return [], {}, self._dense_error
-            order = []
-            for chunk, sim in found:
-                i = index.position.get(chunk.id)
-                if i is None:
-                    continue  # written after the BM25 snapshot; picked up on the next refresh
+            texts[lang] = "\n".join([rendering or question.text] + terms)
+        distinct = list(dict.fromkeys(texts.values()))
+        k = min(len(index.ids), DENSE_DEPTH * len(index.languages))
+        try:
+            vectors = self.store.embed_queries(distinct)
+        except EmbeddingUnavailable as exc:
+            self._dense_error = str(exc)
+            self._dense_down_until = time.monotonic() + self.settings.embedding_retry_seconds
+            log.warning("answering from BM25 alone for %.0f s: %s", self.settings.embedding_retry_seconds, exc)
+            return [], {}, self._dense_error
+        found = dict(zip(distinct, self.store.nearest(vectors, k)))
+        rankings, cosine = [], {}
+        for lang in index.languages:
+            order, sims = self._split(index, found[texts[lang]], lang)
+            if len(order) < CANDIDATES and k < len(index.ids) and index.language_count(lang) > len(order):
+                order, sims = self._deeper(index, vectors[distinct.index(texts[lang])], lang, k)
+            for i, sim in zip(order, sims):
                 cosine[i] = sim
-                order.append(i)
             if order:
-                rankings.append((max(cosine[order[0]], 1e-6), order))
+                rankings.append((max(sims[0], 1e-6), order))
         return _weighted(rankings), cosine, None
+
+    @staticmethod
+    def _split(index: Bm25Index, found: list[tuple[str, float]], lang: str) -> tuple[list[int], list[float]]:
+        """The first CANDIDATES passages of `lang` among `found` (positions in the snapshot)."""
+        order, sims = [], []
+        for cid, sim in found:
+            i = index.position.get(cid)
+            if i is None or index.chunks[i].language != lang:
+                continue  # another language's, or written after the BM25 snapshot (next refresh)
+            order.append(i)
+            sims.append(sim)
+            if len(order) == CANDIDATES:
+                break
+        return order, sims
+
+    def _deeper(self, index: Bm25Index, vector: np.ndarray, lang: str, k: int) -> tuple[list[int], list[float]]:
+        """A language scarce among the nearest passages: ask again with a k four times as
+        deep until its ranking is full or the whole store was searched."""
+        while True:
+            k = min(len(index.ids), k * 4)
+            order, sims = self._split(index, self.store.nearest([vector], k)[0], lang)
+            if len(order) >= CANDIDATES or k >= len(index.ids):
+                return order, sims
 
 
 def fuse(sides: list[tuple[float, list[tuple[float, list[int]]]]], rrf_k: int) -> dict[int, float]:
@@ -381,6 +417,18 @@ def rerank(order: list[int], fused: dict[int, float], cover: dict[int, float],
         fused[i] *= 1.0 + weight * share
     head = sorted(cover, key=lambda i: -fused[i])
     return head + [i for i in order if i not in cover]
+
+
+def top_positive(scores: np.ndarray, n: int) -> list[int]:
+    """Positions of the `n` highest scores above zero, highest first (ties: lower position
+    first). A partial sort: a full argsort of 50,000 scores cost some 3 ms per list."""
+    candidates = np.flatnonzero(scores > 0)
+    if len(candidates) > n:
+        values = scores[candidates]
+        kth = np.partition(values, len(values) - n)[len(values) - n]  # the n-th highest
+        candidates = candidates[values >= kth]  # ties at the cut: the lower positions are kept below
+    order = candidates[np.lexsort((candidates, -scores[candidates]))]
+    return order[:n].tolist()
 
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:

@@ -78,6 +78,10 @@ class Bm25Index:
         padded = np.append(scores, 0.0)
         return scores + weight * (padded[self.prev] + padded[self.next])
 
+    def language_count(self, language: str) -> int:
+        """How many passages are in `language`."""
+        return int(self.language_mask(language).sum())
+
     def language_mask(self, language: str) -> np.ndarray:
         if language not in self._masks:
             self._masks[language] = np.array(
