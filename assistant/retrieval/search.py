@@ -36,6 +36,7 @@ from assistant.config import Settings
 from assistant.ingest.chunking import Chunk
 from assistant.retrieval import gate
 from assistant.retrieval.boosts import (
+    VALUE_BOOST,
     Provision,
     parse_provisions,
     provisions_first,
@@ -50,9 +51,18 @@ from assistant.text.glossary import Glossary, default_glossary, equivalent_stems
 from assistant.text.words import content_words, query_tokens, stems, words
 
 CANDIDATES = 50  # passages each per-language ranking contributes
-# Nearest passages asked of the store per language in the corpus (one unfiltered query,
-# split by language in memory; a language short of CANDIDATES is asked again deeper).
-DENSE_DEPTH = 2 * CANDIDATES
+# The dense side asks the store once per question, unfiltered, for the DENSE_DEPTH nearest
+# passages of each language's text (the question with that language's glossary terms), and
+# keeps each language's own passages among them. Chroma's query cost at 50,000 chunks
+# (7 Dec 2026, 2 shared cores): 1.1 ms at k=128 (its ef_search, the floor of the search
+# depth), 2 ms at 300, 4 ms at 600, 8-10 ms at 1,200; fetching the vectors too, 5.5 ms at 128.
+# A store of up to DENSE_WHOLE_STORE chunks (the gold sets' corpora) is ranked whole, so every
+# language's list there is exactly what a per-language filtered query gave; in a larger store
+# a language with few passages among its text's nearest 128 gets a shorter dense list (at
+# 50,000 synthetic chunks, 1 of 13 benchmark questions found no Norwegian passage there); its
+# BM25 list, with the question's glossary terms in that language, still counts.
+DENSE_DEPTH = 128
+DENSE_WHOLE_STORE = 1000
 EXPANSION_WEIGHT = 0.3  # glossary synonyms in the question's own language
 TRANSLATION_WEIGHT = 0.8  # glossary terms in another language: they stand in for the question's words
 LIST_FLOOR = 0.3  # the weakest per-language list still counts this much of the strongest
@@ -264,7 +274,9 @@ class Retriever:
             fused[i] *= factor
         order = sorted(fused, key=lambda i: -fused[i])
         gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
-        figures = value_factors(question.asked, index, fused)
+        named = {i for provision, _, _ in question.provisions for i in index.by_provision.get(provision, ())}
+        reachable = _reachable(fused, order, max(k, CANDIDATES, RERANK_DEPTH), named)
+        figures = value_factors(question.asked, index, reachable)
         if figures:
             for i, factor in figures.items():
                 fused[i] *= factor
@@ -333,10 +345,8 @@ class Retriever:
         was skipped (or None).
 
         One embedding call for the distinct texts and one unfiltered nearest-neighbour call
-        for all of them; each language's ranking is that language's passages among the
-        nearest to its own text, split in memory. A ranking still short of CANDIDATES while
-        its language has more passages is completed by asking again deeper (`_deeper`), so
-        each list is what a per-language filtered query returned, at the unfiltered price.
+        for all of them (see DENSE_DEPTH); each language's ranking is that language's passages
+        among the nearest to its own text, split in memory.
         """
         if not index.ids:
             return [], {}, None
@@ -348,7 +358,6 @@ class Retriever:
             terms = [t for t in question.translated.get(lang, []) if t != rendering][:12]
             texts[lang] = "\n".join([rendering or question.text] + terms)
         distinct = list(dict.fromkeys(texts.values()))
-        k = min(len(index.ids), DENSE_DEPTH * len(index.languages))
         try:
             vectors = self.store.embed_queries(distinct)
         except EmbeddingUnavailable as exc:
@@ -356,40 +365,22 @@ class Retriever:
             self._dense_down_until = time.monotonic() + self.settings.embedding_retry_seconds
             log.warning("answering from BM25 alone for %.0f s: %s", self.settings.embedding_retry_seconds, exc)
             return [], {}, self._dense_error
+        k = len(index.ids) if len(index.ids) <= DENSE_WHOLE_STORE else DENSE_DEPTH
         found = dict(zip(distinct, self.store.nearest(vectors, k)))
         rankings, cosine = [], {}
         for lang in index.languages:
-            order, sims = self._split(index, found[texts[lang]], lang)
-            if len(order) < CANDIDATES and k < len(index.ids) and index.language_count(lang) > len(order):
-                order, sims = self._deeper(index, vectors[distinct.index(texts[lang])], lang, k)
-            for i, sim in zip(order, sims):
+            order = []
+            for cid, sim in found[texts[lang]]:
+                i = index.position.get(cid)
+                if i is None or index.chunks[i].language != lang:
+                    continue  # another language's, or written after the BM25 snapshot (next refresh)
                 cosine[i] = sim
+                order.append(i)
+                if len(order) == CANDIDATES:
+                    break
             if order:
-                rankings.append((max(sims[0], 1e-6), order))
+                rankings.append((max(cosine[order[0]], 1e-6), order))
         return _weighted(rankings), cosine, None
-
-    @staticmethod
-    def _split(index: Bm25Index, found: list[tuple[str, float]], lang: str) -> tuple[list[int], list[float]]:
-        """The first CANDIDATES passages of `lang` among `found` (positions in the snapshot)."""
-        order, sims = [], []
-        for cid, sim in found:
-            i = index.position.get(cid)
-            if i is None or index.chunks[i].language != lang:
-                continue  # another language's, or written after the BM25 snapshot (next refresh)
-            order.append(i)
-            sims.append(sim)
-            if len(order) == CANDIDATES:
-                break
-        return order, sims
-
-    def _deeper(self, index: Bm25Index, vector: np.ndarray, lang: str, k: int) -> tuple[list[int], list[float]]:
-        """A language scarce among the nearest passages: ask again with a k four times as
-        deep until its ranking is full or the whole store was searched."""
-        while True:
-            k = min(len(index.ids), k * 4)
-            order, sims = self._split(index, self.store.nearest([vector], k)[0], lang)
-            if len(order) >= CANDIDATES or k >= len(index.ids):
-                return order, sims
 
 
 def fuse(sides: list[tuple[float, list[tuple[float, list[int]]]]], rrf_k: int) -> dict[int, float]:
@@ -417,6 +408,17 @@ def rerank(order: list[int], fused: dict[int, float], cover: dict[int, float],
         fused[i] *= 1.0 + weight * share
     head = sorted(cover, key=lambda i: -fused[i])
     return head + [i for i in order if i not in cover]
+
+
+def _reachable(fused: dict[int, float], order: list[int], depth: int, named: set[int]) -> dict[int, float]:
+    """The fused passages whose figure boost can change what later stages read: those it
+    could lift into the first `depth` of the order (a passage below the depth-th score /
+    VALUE_BOOST stays below it boosted or not) and the passages of a provision asked for
+    (`provisions_first` reads their scores wherever they rank). The rest need no scan."""
+    if len(order) <= depth or VALUE_BOOST <= 1.0:
+        return fused
+    floor = fused[order[depth - 1]] / VALUE_BOOST
+    return {i: fused[i] for i in order if fused[i] >= floor or i in named}
 
 
 def top_positive(scores: np.ndarray, n: int) -> list[int]:
