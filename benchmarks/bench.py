@@ -277,7 +277,7 @@ def growth(
     queries: int = typer.Option(200),
     plot: Path = typer.Option(ROOT / "docs" / "growth.png", help="Where to draw the PNG plot."),
     modes: str = typer.Option("embedded,server", help="embedded and/or server"),
-    keep: Path = typer.Option(None, help="Keep the grown stores in this folder (one per mode, reused if present)."),
+    keep: Path = typer.Option(None, help="Keep the grown stores in this folder (MODE-SIZE each, reused if present)."),
     docs: Path = typer.Option(ROOT.parent / "shared" / "eval-corpus" / "docs", help="Seed documents."),
     write_readme: bool = typer.Option(False, "--write-readme", help="Rewrite README.md's bench:growth block."),
 ):
@@ -289,23 +289,29 @@ def growth(
     targets = [int(s) for s in sizes.split(",")]
     rows = []
     for mode in modes.split(","):
-        folder = (keep / mode) if keep else Path(tempfile.mkdtemp(prefix=f"bench-growth-{mode}-"))
-        folder.mkdir(parents=True, exist_ok=True)
+        root = keep or Path(tempfile.mkdtemp(prefix=f"bench-growth-{mode}-"))
         server = None
         url = ""
         if mode == "server":
             from tests.chroma_server import ChromaServer
 
-            server = ChromaServer(folder / "chroma-server").start()
+            server = ChromaServer(root / f"{mode}-chroma-server").start()
             url = server.url
         try:
-            settings = _settings(folder, chroma_url=url)
-            store = Store(settings)
-            built = 0.0
+            built, previous = 0.0, None
             for size in targets:
+                # Embedded: one folder per size, grown from a copy of the previous size's, so a
+                # kept store of each size is reused as it is (`--keep`). A server holds one store.
+                folder = root / (f"{mode}-{size}" if not url else mode)
+                if not url and not folder.exists() and previous is not None:
+                    shutil.copytree(previous, folder)
+                folder.mkdir(parents=True, exist_ok=True)
+                settings = _settings(folder, chroma_url=url)
+                store = Store(settings)
                 t = time.perf_counter()
                 _scale_up(store, settings, size, [docs, ROOT / "corpus"])
                 built += time.perf_counter() - t
+                previous = folder
                 cmd = [sys.executable, "-m", "benchmarks.bench", "search", "--keep", str(folder), "--chunks",
                        str(size), "--queries", str(queries), "--json", "--collection", settings.collection]
                 if url:
@@ -320,7 +326,7 @@ def growth(
             if server is not None:
                 server.stop()
             if not keep:
-                shutil.rmtree(folder, ignore_errors=True)
+                shutil.rmtree(root, ignore_errors=True)
     table = Table(title="Growth (synthetic corpus)")
     for col in _GROWTH_COLUMNS:
         table.add_column(col)
@@ -339,7 +345,7 @@ def growth(
         out.print("README.md's performance block (bench:growth) rewritten.")
 
 
-_GROWTH_COLUMNS = ("mode", "chunks", "ingest s (cumulative)", "search p50 / p95 ms", "dense top-5 p95 ms",
+_GROWTH_COLUMNS = ("mode", "chunks", "ingest s (this run, cumulative; 0: a kept store)", "search p50 / p95 ms", "dense top-5 p95 ms",
                    "search / dense p95", "ask p95 ms", "ask / search p95", "RSS MB (app, after the run)",
                    "RSS MB (Chroma server)")
 
