@@ -8,6 +8,7 @@ every `REFRESH_SECONDS` and rebuilds (or loads the cached build) when it changed
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
 import shutil
@@ -125,11 +126,9 @@ class Bm25Index:
         tmp.mkdir(parents=True)
         if self.model is not None:
             self.model.save(str(tmp / "bm25"))
-        (tmp / "chunks.json").write_text(
-            json.dumps({"ids": self.ids, "texts": [c.text for c in self.chunks],
-                        "metas": [c.metadata() for c in self.chunks]}, ensure_ascii=False),
-            encoding="utf-8",
-        )
+        with (tmp / "chunks.json").open("w", encoding="utf-8") as f:  # streamed: no 100 MB string
+            json.dump({"ids": self.ids, "texts": [c.text for c in self.chunks],
+                       "metas": [c.metadata() for c in self.chunks]}, f, ensure_ascii=False)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)  # readers see the whole cache or none of it
 
@@ -139,6 +138,15 @@ class Bm25Index:
         model = bm25s.BM25.load(str(folder / "bm25")) if data["ids"] else None
         chunks = [Chunk.from_metadata(text, meta) for text, meta in zip(data["texts"], data["metas"], strict=True)]
         return cls(data["ids"], chunks, model)
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap that building or loading the index freed back to the system (glibc keeps
+    it otherwise: at 100,000 chunks the process stayed some 500 MB above what it held)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
 
 
 def _passage_tokens(chunk: Chunk) -> list[str]:
@@ -187,6 +195,7 @@ class Bm25Snapshot:
                 # the cyclic garbage collector's scans, which otherwise stall searches.
                 gc.collect()
                 gc.freeze()
+                _return_freed_memory()
             return self._index
 
     def refresh(self) -> None:
