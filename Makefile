@@ -85,8 +85,15 @@ refs: setup
 bench-ingest: setup-dev
 	$(PY) -m benchmarks.bench ingest ../shared/eval-corpus/docs
 
+# Synthetic stores are built once and reused (a 50,000-chunk store takes minutes on 2 cores).
+# bench-search and bench-growth print each figure beside the plain Chroma dense query of the
+# same run and rewrite README's generated performance blocks (tests/test_bench_readme.py
+# fails when the search's hot path changed after they were written).
+BENCH_DIR ?= /tmp/assistant-bench
+BENCH_DOCS ?= ../shared/eval-corpus/docs
+
 bench-search: setup-dev
-	$(PY) -m benchmarks.bench search --chunks 50000
+	$(PY) -m benchmarks.bench search --chunks 50000 --docs $(BENCH_DOCS) --keep $(BENCH_DIR)/search-50000 --write-readme
 
 bench-app: setup-dev
 	$(PY) -m benchmarks.bench app
@@ -95,7 +102,7 @@ bench-load: setup-dev
 	$(PY) -m benchmarks.bench load --sessions 50 --seconds 60
 
 bench-growth: setup-dev
-	$(PY) -m benchmarks.bench growth --sizes 10000,50000,100000
+	$(PY) -m benchmarks.bench growth --sizes 10000,50000,100000 --docs $(BENCH_DOCS) --keep $(BENCH_DIR)/growth --write-readme
 
 bench: bench-ingest bench-search bench-app bench-load bench-growth
 

@@ -339,11 +339,16 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
 
 def _word_sequence(text: str) -> list[frozenset[str]]:
     """Content words in reading order, a hyphenated compound as one word ("BT-776")."""
-    out = []
-    for w in re.findall(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*", text.lower()):
-        if content_words(w):
-            out.append(query_stems(w))
-    return out
+    return [stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None]
+
+
+_SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
+
+
+@lru_cache(maxsize=50_000)
+def _content_stems(word: str) -> frozenset[str] | None:
+    """A word's stems, None for a stop word (cached: every unit weighed reads every word)."""
+    return query_stems(word) if content_words(word) else None
 
 
 def _phrase_factor(question: str, text: str) -> float:

@@ -42,7 +42,9 @@ class Glossary:
     @classmethod
     def load(cls, path: Path | None = None) -> "Glossary":
         path = Path(path or DEFAULT_PATH)
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        # libyaml's safe loader when present: the same data, a sixth of the start-up time.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 - a safe loader
         concepts = [
             Concept(
                 id=str(item["id"]),

@@ -108,12 +108,14 @@ def query_stems(word: str) -> frozenset[str]:
     return frozenset(stemmer(lang).stemWord(word) for lang in LANGUAGES)
 
 
-def query_tokens(word: str) -> set[str]:
-    """A query word's stems, plus its compound parts' stems."""
+@lru_cache(maxsize=50_000)
+def query_tokens(word: str) -> frozenset[str]:
+    """A query word's stems, plus its compound parts' stems (cached: the composer asks for
+    every word of every sentence it weighs)."""
     out = set(query_stems(word))
     for part in decompound(word):
         out |= query_stems(part)
-    return out
+    return frozenset(out)
 
 
 @lru_cache(maxsize=50_000)

@@ -1,0 +1,56 @@
+"""The hot path's shortcuts give what the slow way gave (issue 23): passage tokens read back
+from the BM25 matrix, the partial sort of a BM25 list, the table-of-contents test."""
+
+from __future__ import annotations
+
+from array import array
+
+import bm25s
+import numpy as np
+
+from assistant.ingest.chunking import Chunk
+from assistant.retrieval.boosts import _LEADER, is_contents
+from assistant.retrieval.search import top_positive
+from assistant.store.bm25 import Bm25Index, _passage_tokens
+
+TEXTS = [
+    ("da", "Ordregiveren kan indgå et innovationspartnerskab med flere leverandører, jf. udbudslovens § 73."),
+    ("nb", "Oppdragsgiver kan etablere et innovasjonspartnerskap med én eller flere leverandører."),
+    ("en", "Pre-commercial procurement shares the risks and benefits of design, prototyping and testing."),
+    ("da", "Markedsdialog før udbuddet må ikke give en leverandør en konkurrencefordel."),
+]
+
+
+def _index() -> Bm25Index:
+    chunks = [Chunk(source=f"doc{i}.md", text=text, title="T", section="S", page=0, language=lang, position=0)
+              for i, (lang, text) in enumerate(TEXTS)]
+    vocab: dict[str, int] = {}
+    ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in _passage_tokens(c)]) for c in chunks]
+    model = bm25s.BM25()
+    model.index((ids, vocab), show_progress=False)
+    return Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, model)
+
+
+def test_passage_tokens_from_the_matrix_are_the_passage_tokenised():
+    index = _index()
+    for i, chunk in enumerate(index.chunks):
+        assert index.passage_tokens(i) == frozenset(_passage_tokens(chunk))
+    assert index.passage_tokens(0) and index.passage_tokens(0) != index.passage_tokens(1)
+
+
+def test_top_positive_is_a_stable_sort_of_the_positive_scores():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        scores = rng.integers(0, 6, size=int(rng.integers(1, 400))).astype(np.float32)
+        expected = [int(i) for i in np.argsort(-scores, kind="stable")[:50] if scores[i] > 0]
+        assert top_positive(scores, 50) == expected
+
+
+def test_contents_test_matches_the_leader_regex():
+    samples = ["1. Indledning ........ 3\n2. Regler ........ 5\n3. Eksempler ........ 9",
+               "Kapitel 1 . . . . . 4\nKapitel 2 . . . . . 7\nKapitel 3 . . . . . 9",
+               "Et afsnit... med tre prikker... og flere... men ingen indholdsfortegnelse.",
+               "Intro ……… 1 Del ……… 2 Slut ……… 3", "Almindelig tekst uden prikker."]
+    for text in samples:
+        assert is_contents(text) == (len(_LEADER.findall(text)) >= 3)
+    assert is_contents(samples[0]) and not is_contents(samples[2])
