@@ -105,7 +105,7 @@ def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_pat
     page.get_by_role("tab", name="Upload").click()
     page.locator("#upload-files input[type=file]").set_input_files(str(doc))
     page.locator("#upload").click()
-    expect(page.locator("#upload-result")).to_contain_text("added", timeout=60_000)
+    expect(page.locator("#upload-result")).to_contain_text("tilføjet", timeout=60_000)
     page.get_by_role("tab", name="Dokumenter").click()
     page.locator("#refresh").click()
     expect(page.locator("#inventory")).to_contain_text("droner.md", timeout=20_000)
@@ -113,7 +113,7 @@ def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_pat
     page.get_by_role("option", name="Indkøb af droner til havneinspektion (droner.md)").click()
     page.locator("#delete-confirm input").check()
     page.locator("#delete").click()
-    expect(page.get_by_text("removed").first).to_be_attached(timeout=20_000)
+    expect(page.get_by_text("fjernet").first).to_be_attached(timeout=20_000)
     assert not (app.corpus / "droner.md").exists()
     page.close()
 

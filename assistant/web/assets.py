@@ -161,6 +161,8 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
     page itself: a title, a level-one heading, both languages, and buttons with 4.5:1 contrast."""
     import html
 
+    from assistant.web.i18n import HTTP_TEXT
+
     e = html.escape
     extra = f"<p>{e(hint)}</p>" if hint else ""
     return (f"<title>{e(danish)} / {e(english)}</title>"
@@ -168,4 +170,4 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
             f"color:#fff !important;border-color:#0b5cad !important;}}"
             f"*:focus-visible{{outline:3px solid #0b4a8b !important;outline-offset:2px;}}</style>"
             f"<h1 style='font-size:1.4rem;margin:0 0 .4rem'><span lang='da'>{e(danish)}</span> / {e(english)}</h1>"
-            f"<p lang='da'>Log ind med brugernavn og adgangskode.</p><p>Log in with user name and password.</p>{extra}")
+            f"<p lang='da'>{e(HTTP_TEXT['da']['login'])}</p><p>{e(HTTP_TEXT['en']['login'])}</p>{extra}")

@@ -117,7 +117,7 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "export": "Eksportér CSV",
         "overdue": "forfalden",
         "h_title": "titel", "h_file": "fil", "h_language": "sprog", "h_jurisdiction": "jurisdiktion",
-        "h_chunks": "bidder", "h_as_of": "gælder pr.", "h_review_by": "gennemses senest",
+        "h_chunks": "tekststykker", "h_as_of": "gælder pr.", "h_review_by": "gennemses senest",
         "h_updated": "opdateret", "h_status": "status", "h_reason": "årsag", "h_time": "tid",
         "h_vote": "stemme", "h_comment": "kommentar", "h_question": "spørgsmål", "h_answer": "svar",
         "h_mode": "tilstand", "h_topics": "emner", "h_sources": "bygger på",
@@ -127,6 +127,30 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "embedding_failed": "Embedding-serveren afviste filen: {kept}. Årsag: {detail}",
         "embedding_not_added": "filen blev ikke tilføjet, og kildebiblioteket er uændret",
         "embedding_kept": "filen blev ikke opdateret, og kildebiblioteket har stadig den forrige version",
+        "status_added": "tilføjet", "status_updated": "opdateret", "status_unchanged": "uændret",
+        "status_removed": "fjernet", "status_failed": "fejlet", "status_skipped": "sprunget over",
+        "answer_answered": "besvaret", "answer_weak": "svagt svar", "answer_abstained": "ikke besvaret",
+        "answer_error": "fejl",
+        "vote_up": "godt svar", "vote_down": "dårligt svar", "vote_": "kun kommentar",
+        "mode_llm": "med sprogmodel", "mode_extractive": "uden sprogmodel",
+        "r_type": "filtypen er ikke tilladt (tilladt: {types})",
+        "r_size": "filen er over grænsen på {mb} MB",
+        "r_exists": "der findes allerede et dokument med navnet {name}: vælg det under \"Ny version af\" for at erstatte det",
+        "r_duplicate": "samme indhold som \"{title}\" ({file}), som allerede er i kildebiblioteket",
+        "r_choose": "vælg et dokument",
+        "r_tick": "sæt kryds i \"Ja, slet fil og indeks\" for at slette",
+        "r_busy": "en anden indlæsning er i gang; prøv igen om lidt",
+        "r_no_such": "dokumentet findes ikke (se oversigten)",
+        "r_outside": "filen ligger uden for kildemappen, og kun filer dér kan slettes",
+        "r_version_of": "ny version af {title}; den forrige version (SHA-256 {hash}…) er noteret",
+        "r_metadata_bad": "oplysningerne blev ikke gemt: {detail}",
+        "export_failed": "Eksporten kunne ikke skrives: {reason}. Frigør plads i datamappen og prøv igen.",
+        "disabled": "Personalesiden er slået fra. Sæt `ASSISTANT_STAFF_USER` og `ASSISTANT_STAFF_PASSWORD` "
+                    "(miljøet eller `.env`) og genstart appen.",
+        "storage": "**⚠ Feedback gemmes ikke:** {reason}. Chatten svarer stadig.",
+        "files_types": "Filer ({types})",
+        "action_add": "tilføjer", "action_update": "opdaterer", "action_unchanged": "uændret",
+        "action_remove": "fjerner", "action_refuse": "afviser",
     },
     "en": {
         "title": "Corpus (staff)",
@@ -158,6 +182,75 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "embedding_failed": "The embedding server refused the file: {kept}. Reason: {detail}",
         "embedding_not_added": "the file was not added, and the store is unchanged",
         "embedding_kept": "the file was not updated, and the store still has the previous version",
+        "status_added": "added", "status_updated": "updated", "status_unchanged": "unchanged",
+        "status_removed": "removed", "status_failed": "failed", "status_skipped": "skipped",
+        "answer_answered": "answered", "answer_weak": "weak answer", "answer_abstained": "not answered",
+        "answer_error": "error",
+        "vote_up": "good answer", "vote_down": "poor answer", "vote_": "comment only",
+        "mode_llm": "with language model", "mode_extractive": "without language model",
+        "r_type": "file type not allowed (allowed: {types})",
+        "r_size": "the file is over the {mb} MB limit",
+        "r_exists": "a document named {name} exists: choose it under \"New version of\" to replace it",
+        "r_duplicate": "same content as \"{title}\" ({file}), already in the corpus",
+        "r_choose": "choose a document",
+        "r_tick": "tick \"Yes, delete file and chunks\" to delete",
+        "r_busy": "another ingest is running; try again in a moment",
+        "r_no_such": "no such document (see the inventory)",
+        "r_outside": "the file is outside the corpus folder, and only files there can be deleted",
+        "r_version_of": "new version of {title}; the previous version (SHA-256 {hash}…) is recorded",
+        "r_metadata_bad": "the details were not saved: {detail}",
+        "export_failed": "The export could not be written: {reason}. Free space in the data folder and try again.",
+        "disabled": "The staff page is switched off. To enable it, set `ASSISTANT_STAFF_USER` and "
+                    "`ASSISTANT_STAFF_PASSWORD` (environment or `.env`) and restart the app.",
+        "storage": "**⚠ Feedback is not being saved:** {reason}. The chat still answers.",
+        "files_types": "Files ({types})",
+        "action_add": "adding", "action_update": "updating", "action_unchanged": "unchanged",
+        "action_remove": "removing", "action_refuse": "refusing",
+    },
+}
+
+# The readable source page (source_page.py).
+PAGE_TEXT: dict[str, dict[str, str]] = {
+    "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
+           "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
+           "file": "Fil", "skip": "Gå til det citerede afsnit", "based_on": "Bygger på", "topics": "Emner"},
+    "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
+           "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
+           "file": "File", "skip": "Go to the cited section", "based_on": "Based on", "topics": "Topics"},
+}
+
+
+# The case-file note (records/casenote.py), a document the buyer files.
+NOTE_TEXT: dict[str, dict[str, str]] = {
+    "da": {
+        "heading": "Notat: svar fra AI-assistenten om innovative offentlige indkøb",
+        "question": "Spørgsmål", "time": "Dato og tid", "mode": "Tilstand", "answer": "Svar",
+        "sources": "Kilder", "section": "Afsnit/bestemmelse", "page": "Side", "quote": "Citat",
+        "hash": "Dokumentets indholds-hash (SHA-256)", "date": "Dokumentets dato", "as_of": "Gælder pr.",
+        "file": "Fil", "status": "Status", "none": "Svaret citerer ingen kilder.",
+        "llm": "med sprogmodel (svaret er formuleret af en sprogmodel ud fra kilderne)",
+        "extractive": "uden sprogmodel (ordrette uddrag af kilderne)",
+        "abstained": "Ikke et svar: kilderne dækker ikke spørgsmålet.",
+        "disclaimer": "Svaret er lavet af en AI-assistent ud fra kilderne nedenfor og er ikke juridisk rådgivning.",
+        "when": "{date} kl. {time} ({zone}, dansk tid)",
+        "official": "Officiel kilde", "version": "Version citeret",
+        "shortened": "(forkortet i notatet)",
+        "more_sources": "{count} kilder mere er ikke medtaget i notatet.",
+    },
+    "en": {
+        "heading": "Note: answer from the AI assistant on innovative public procurement",
+        "question": "Question", "time": "Date and time", "mode": "Mode", "answer": "Answer",
+        "sources": "Sources", "section": "Section/provision", "page": "Page", "quote": "Quote",
+        "hash": "Document content hash (SHA-256)", "date": "Document date", "as_of": "Valid as of",
+        "file": "File", "status": "Status", "none": "The answer cites no sources.",
+        "llm": "with a language model (worded by a language model from the sources)",
+        "extractive": "without a language model (verbatim extracts from the sources)",
+        "abstained": "Not an answer: the sources do not cover the question.",
+        "disclaimer": "This answer was made by an AI assistant from the sources below and is not legal advice.",
+        "when": "{date} at {time} ({zone}, Copenhagen time)",
+        "official": "Official source", "version": "Version cited",
+        "shortened": "(shortened in the note)",
+        "more_sources": "{count} more sources are not included in the note.",
     },
 }
 
@@ -220,3 +313,50 @@ GRADIO_DA: dict[str, str] = {
 
 # The interface language switch (the language names in their own language).
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
+
+# Example questions under the chat, in the interface language; each is one the corpus answers
+# (tests/test_app.py asks each one and checks its key fact).
+EXAMPLES: dict[str, list[str]] = {
+    "da": [
+        "Må vi tale med leverandører inden udbuddet?",
+        "Hvornår kan vi bruge et innovationspartnerskab?",
+        "Hvordan vægter vi totalomkostninger (LCC) i tildelingen?",
+        "Hvad er prækommercielle indkøb?",
+    ],
+    "en": [
+        "May we talk to suppliers before the tender?",
+        "When can we use an innovation partnership?",
+        "How do we weigh life-cycle costs (LCC) in the award?",
+        "What is pre-commercial procurement?",
+    ],
+}
+
+# Messages outside the Gradio pages (login form, HTTP errors of /files/ and /read/), which
+# have no language switch: both languages, Danish first (`both`).
+HTTP_TEXT: dict[str, dict[str, str]] = {
+    "da": {
+        "no_document": "Dokumentet findes ikke",
+        "login_first": "Log ind i chatten først",
+        "login": "Log ind med brugernavn og adgangskode.",
+        "user_hint": "Brugernavn: {user}",
+        "staff_title": "Kildebibliotek (personale)",
+    },
+    "en": {
+        "no_document": "No such document",
+        "login_first": "Log in to the chat first",
+        "login": "Log in with user name and password.",
+        "user_hint": "User name: {user}",
+        "staff_title": "Corpus (staff)",
+    },
+}
+
+
+def both(key: str, **values: str) -> str:
+    """An `HTTP_TEXT` message in Danish and English, for a response that has no page language."""
+    return " / ".join(HTTP_TEXT[lang][key].format(**values) for lang in ("da", "en"))
+
+
+# Every table of user-facing text, for the key-parity test (tests/test_i18n.py).
+ALL_TABLES: dict[str, dict[str, dict[str, str]]] = {
+    "TEXT": TEXT, "STAFF_TEXT": STAFF_TEXT, "PAGE_TEXT": PAGE_TEXT, "NOTE_TEXT": NOTE_TEXT, "HTTP_TEXT": HTTP_TEXT,
+}

@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from assistant.ingest.chunking import PROVISION_START, normalise_provision
 from assistant.ingest.loaders import LoadedDocument
+from assistant.web.i18n import PAGE_TEXT
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
@@ -32,15 +33,6 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use sentinels, never in real text
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-
-LABELS = {
-    "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
-           "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
-           "file": "Fil", "skip": "Gå til det citerede afsnit", "based_on": "Bygger på", "topics": "Emner"},
-    "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
-           "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
-           "file": "File", "skip": "Go to the cited section", "based_on": "Based on", "topics": "Topics"},
-}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.55;color:#1f2328;
@@ -149,7 +141,7 @@ def _is_cited(headings: list[str], anchor: str, section: str) -> bool:
 
 def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: str = "",
                 lang: str = "da", official_urls: list[str] | None = None) -> str:
-    t = LABELS.get(lang, LABELS["da"])
+    t = PAGE_TEXT.get(lang, PAGE_TEXT["da"])
     e = html.escape
     patterns = _quote_patterns(quote)
     cited_done = False

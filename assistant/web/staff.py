@@ -8,18 +8,48 @@ from pathlib import Path
 import gradio as gr
 
 from assistant.config import Settings
-from assistant.ingest.corpus import CorpusBusy
-from assistant.ingest.loaders import SUPPORTED
-from assistant.ingest.sync import EmbeddingDown, Progress, SyncReport
+from assistant.ingest.corpus import NO_SUCH_DOCUMENT, OUTSIDE_CORPUS, CorpusBusy, NotStored
+from assistant.ingest.sync import EmbeddingDown, FileResult, Progress, SyncReport
 from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web.i18n import LANGUAGE_CHOICES, STAFF_TEXT, TEXT
 from assistant.web.source_page import topic_label
-from assistant.web.uploads import save_uploads
+from assistant.web.uploads import Refusal, allowed_types, save_uploads
+
+# Reasons the corpus service gives in English for its CLI, worded here in the page's language.
+KNOWN_REASONS = {NO_SUCH_DOCUMENT: "r_no_such", OUTSIDE_CORPUS: "r_outside"}
 
 
-def report_rows(report: SyncReport) -> list[list]:
-    return [[r.source, r.status, r.chunks, r.reason or "; ".join(r.warnings)] for r in report.results]
+def status_text(status: str, lang: str) -> str:
+    """A sync status (`sync.Status`, a closed set) in the page's language."""
+    return STAFF_TEXT[lang].get(f"status_{status}", status)
+
+
+def reason_text(result: FileResult, lang: str) -> str:
+    """Why a file got its status, in the page's language where the app knows the reason;
+    a loader's own message (the file's problem, in English) is shown as it is."""
+    s = STAFF_TEXT[lang]
+    if isinstance(result, NotStored):
+        kept = s["embedding_kept"] if result.replaced else s["embedding_not_added"]
+        if result.problem == "down":
+            return s["embedding_down"].format(url=result.where, kept=kept)
+        return s["embedding_failed"].format(kept=kept, detail=result.detail)
+    if result.reason in KNOWN_REASONS:
+        return s[KNOWN_REASONS[result.reason]]
+    return result.reason or "; ".join(result.warnings)
+
+
+def report_rows(report: SyncReport, lang: str = "da") -> list[list]:
+    return [[r.source, status_text(r.status, lang), r.chunks, reason_text(r, lang)] for r in report.results]
+
+
+def refusal_rows(refused: list[Refusal], lang: str = "da") -> list[list]:
+    return [[r.name, status_text(r.status, lang), 0, STAFF_TEXT[lang][f"r_{r.code}"].format(**r.args)]
+            for r in refused]
+
+
+def failed_row(source: str, key: str, lang: str, status: str = "failed") -> list:
+    return [source, status_text(status, lang), 0, STAFF_TEXT[lang][key]]
 
 
 def inventory_rows(services: Services, lang: str = "da") -> list[list]:
@@ -56,7 +86,7 @@ def build_staff(services: Services) -> gr.Blocks:
     def headers(keys, lang="da"):
         return [STAFF_TEXT[lang][k] for k in keys]
 
-    with gr.Blocks(title=f"{t['title']} / {STAFF_TEXT['en']['title']}", analytics_enabled=False,
+    with gr.Blocks(title=t["title"], analytics_enabled=False,
                    delete_cache=(3600, 3600)) as staff:
         with gr.Row():
             heading = gr.Markdown(f"# {t['title']}", elem_id="title")
@@ -66,12 +96,9 @@ def build_staff(services: Services) -> gr.Blocks:
         # keeps its signature whatever the page shows.
         ui_lang = gr.State("da")
         if not staff_enabled(settings):
-            gr.Markdown(
-                "Personalesiden er slået fra. Sæt `ASSISTANT_STAFF_USER` og "
-                "`ASSISTANT_STAFF_PASSWORD` og genstart appen.\n\n"
-                "The staff page is switched off. To enable it, set `ASSISTANT_STAFF_USER` and "
-                "`ASSISTANT_STAFF_PASSWORD` (environment or `.env`) and restart the app."
-            )
+            # Before any language is chosen: both languages, each marked as such.
+            gr.HTML(f"<p lang='da'>{html.escape(t['disabled'])}</p>"
+                    f"<p lang='en'>{html.escape(STAFF_TEXT['en']['disabled'])}</p>", elem_id="staff-disabled")
             return staff
         gr.Markdown(lambda: storage_notice(services), elem_id="storage-notice")  # evaluated on each page load
         with gr.Tab(t["documents"], elem_id="tab-documents") as tab_documents:
@@ -95,8 +122,10 @@ def build_staff(services: Services) -> gr.Blocks:
                                          elem_id="resync-result", wrap=True,
                                          column_widths=["200px", "100px", "80px", "260px"])
         with gr.Tab(t["upload_tab"], elem_id="tab-upload") as tab_upload:
-            files = gr.File(label=t["files"], file_count="multiple",
-                            file_types=sorted(SUPPORTED), elem_id="upload-files")
+            # No `file_types`: Gradio would refuse a wrong type with its own English toast;
+            # save_uploads refuses it with a row in the page's language instead.
+            files = gr.File(label=t["files_types"].format(types=allowed_types()), file_count="multiple",
+                            elem_id="upload-files")
             replace = gr.Checkbox(label=t["replace"], elem_id="upload-replace")
             upload = gr.Button(t["upload"], variant="primary", elem_id="upload")
             upload_result = gr.Dataframe(headers=headers(RESULT_KEYS), label=t["result"], interactive=False,
@@ -114,14 +143,15 @@ def build_staff(services: Services) -> gr.Blocks:
         def choices():
             return gr.update(choices=delete_choices(services), value=None)
 
-        def bar(progress):
+        def bar(progress, language="da"):
             def on_file(item, index, total):
-                progress((index - 1, total), desc=f"{item.action}: {item.source}")
+                action = STAFF_TEXT[language].get(f"action_{item.action}", item.action)
+                progress((index - 1, total), desc=f"{action}: {item.source}")
 
             return Progress(on_file=on_file)
 
         def do_upload(uploaded, replace_existing, language, request: gr.Request, progress=gr.Progress()):
-            refused: list[list] = []
+            refused: list[Refusal] = []
 
             def save(corpus: Path) -> list[Path]:  # runs under the writer lock
                 saved, rows = save_uploads(uploaded or [], corpus, bool(replace_existing), settings.max_file_mb)
@@ -131,9 +161,10 @@ def build_staff(services: Services) -> gr.Blocks:
                 return saved
 
             try:
-                rows = report_rows(services.corpus.upload(save, bar(progress), wait=600)) + refused
-            except CorpusBusy as exc:
-                rows = [["", "failed", 0, str(exc)]]
+                report = services.corpus.upload(save, bar(progress, language), wait=600)
+                rows = report_rows(report, language) + refusal_rows(refused, language)
+            except CorpusBusy:
+                rows = [failed_row("", "r_busy", language)]
             return rows, inventory_rows(services, language), choices(), None
 
         upload.click(do_upload, inputs=[files, replace, ui_lang], outputs=[upload_result, inventory, to_delete, files],
@@ -142,15 +173,15 @@ def build_staff(services: Services) -> gr.Blocks:
         def do_delete(source, confirmed, language, request: gr.Request):
             # The tick box is cleared after every attempt: one tick deletes one document.
             if not source:
-                return [["", "failed", 0, "choose a document"]], inventory_rows(services, language), choices(), False
+                return [failed_row("", "r_choose", language)], inventory_rows(services, language), choices(), False
             if not confirmed:
-                return ([[source, "skipped", 0, "tick the confirmation box to delete"]],
+                return ([failed_row(source, "r_tick", language, "skipped")],
                         inventory_rows(services, language), choices(), False)
             try:
                 result = services.corpus.delete(source, wait=600)
-                row = [source, result.status, 0, result.reason]
-            except CorpusBusy as exc:
-                row = [source, "failed", 0, str(exc)]
+                row = [source, status_text(result.status, language), 0, reason_text(result, language)]
+            except CorpusBusy:
+                row = failed_row(source, "r_busy", language)
             staff_log.action(_user(request), "delete", [source], row[3])
             return [row], inventory_rows(services, language), choices(), False
 
@@ -160,38 +191,39 @@ def build_staff(services: Services) -> gr.Blocks:
         def do_resync(language, request: gr.Request, progress=gr.Progress()):
             staff_log.action(_user(request), "resync")
             try:
-                rows = report_rows(services.corpus.sync(None, bar(progress), wait=600))
-            except CorpusBusy as exc:
-                rows = [["", "failed", 0, str(exc)]]
+                rows = report_rows(services.corpus.sync(None, bar(progress, language), wait=600), language)
+            except CorpusBusy:
+                rows = [failed_row("", "r_busy", language)]
             except EmbeddingDown as exc:
                 # The file being embedded was rolled back; the rest of the store is as it was.
-                rows = [[exc.source, "failed", 0, services.corpus.embedding_down_reason(exc, exc.source, (language,))]]
+                rows = report_rows(SyncReport(results=[services.corpus.not_stored(exc, exc.source)]), language)
             return rows, inventory_rows(services, language), choices()
 
         resync.click(do_resync, inputs=ui_lang, outputs=[resync_result, inventory, to_delete], api_name="resync")
         refresh.click(lambda language: (inventory_rows(services, language), choices()), inputs=ui_lang,
                       outputs=[inventory, to_delete], api_name="inventory")
 
-        def feedback_tables():
-            fb = [[r["time"], r["vote"], r["comment"], r["question"], r["answer"][:300], r["mode"]]
-                  for r in services.feedback.latest_feedback()]
-            gp = [[r["time"], r["question"], r["language"], r.get("status", "")] for r in services.feedback.gaps()]
+        def feedback_tables(language="da"):
+            s = STAFF_TEXT[language]
+            fb = [[r["time"], s.get(f"vote_{r['vote']}", r["vote"]), r["comment"], r["question"], r["answer"][:300],
+                   s.get(f"mode_{r['mode']}", r["mode"])] for r in services.feedback.latest_feedback()]
+            gp = [[r["time"], r["question"], r["language"], s.get(f"answer_{r.get('status', '')}", r.get("status", ""))]
+                  for r in services.feedback.gaps()]
             return fb, gp
 
-        def view_feedback(request: gr.Request):
+        def view_feedback(language, request: gr.Request):
             staff_log.action(_user(request), "feedback_view")
-            return feedback_tables()
+            return feedback_tables(language)
 
-        def export_feedback(request: gr.Request):
+        def export_feedback(language, request: gr.Request):
             staff_log.action(_user(request), "feedback_export")
             try:
                 return str(services.feedback.export_csv(Path(settings.data_dir) / "exports"))
             except OSError as exc:
-                raise gr.Error(f"The export could not be written: {exc.strerror or exc}. "
-                               "Free space in the data folder and try again.") from None
+                raise gr.Error(STAFF_TEXT[language]["export_failed"].format(reason=exc.strerror or exc)) from None
 
-        load_feedback.click(view_feedback, outputs=[votes, gaps], api_name="feedback")
-        export.click(export_feedback, outputs=export_file, api_name="feedback_export")
+        load_feedback.click(view_feedback, inputs=ui_lang, outputs=[votes, gaps], api_name="feedback")
+        export.click(export_feedback, inputs=ui_lang, outputs=export_file, api_name="feedback_export")
         staff.load(lambda: (*feedback_tables(), choices()), outputs=[votes, gaps, to_delete],
                    api_visibility="private")
 
@@ -206,10 +238,11 @@ def build_staff(services: Services) -> gr.Blocks:
                 gr.update(label=s["delete_choice"]), gr.update(label=s["delete_confirm"]),
                 gr.update(value=s["delete"]),
                 gr.update(headers=headers(RESULT_KEYS, language), label=s["result"]),
-                gr.update(label=s["files"]), gr.update(label=s["replace"]), gr.update(value=s["upload"]),
+                gr.update(label=s["files_types"].format(types=allowed_types())), gr.update(label=s["replace"]),
+                gr.update(value=s["upload"]),
                 gr.update(headers=headers(RESULT_KEYS, language), label=s["result"]),
-                gr.update(headers=headers(VOTE_KEYS, language), label=s["latest_feedback"]),
-                gr.update(headers=headers(GAP_KEYS, language), label=s["gaps"]),
+                *[gr.update(headers=headers(keys, language), label=label, value=rows) for keys, label, rows in
+                  zip((VOTE_KEYS, GAP_KEYS), (s["latest_feedback"], s["gaps"]), feedback_tables(language))],
                 gr.update(value=s["refresh"]), gr.update(value=s["export"]),
             )
 
@@ -226,13 +259,12 @@ def _user(request: gr.Request | None) -> str | None:
     return getattr(request, "username", None) if request is not None else None
 
 
-def storage_notice(services: Services) -> str:
+def storage_notice(services: Services, lang: str = "da") -> str:
     """Why questions and feedback are not being saved (say, a full disk), for staff."""
     reason = services.feedback.last_error() if hasattr(services.feedback, "last_error") else ""
     if not reason:
         return ""
-    return ("**⚠ Feedback gemmes ikke / Feedback is not being saved:** "
-            f"{html.escape(str(reason))[:300]}. Chatten svarer stadig / The chat still answers.")
+    return STAFF_TEXT[lang]["storage"].format(reason=html.escape(str(reason))[:300])
 
 
 def staff_enabled(settings: Settings) -> bool:

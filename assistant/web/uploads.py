@@ -8,9 +8,22 @@ import shutil
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import Literal, NamedTuple
 
 from assistant.ingest.loaders import SUPPORTED
 from assistant.web.security import drop_upload_copy
+
+# Why an upload was refused before it reached the corpus folder: a closed set the staff page
+# words in its language (i18n `r_<code>`), with the values the sentence names.
+RefusalCode = Literal["type", "size", "exists", "duplicate"]
+
+
+class Refusal(NamedTuple):
+    name: str
+    status: Literal["failed", "skipped"]
+    code: RefusalCode
+    args: dict
+
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -26,7 +39,7 @@ def safe_filename(name: str) -> str:
     return name[:120]
 
 
-def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
+def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[Refusal]]:
     """Copy uploaded files into the corpus folder; return saved paths and rows for refused ones.
     Saved or refused, each upload's temporary copy in Gradio's cache is deleted now."""
     try:
@@ -36,7 +49,7 @@ def save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -
             drop_upload_copy(Path(getattr(temp, "name", temp)))
 
 
-def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[list]]:
+def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) -> tuple[list[Path], list[Refusal]]:
     saved, refused = [], []
     corpus.mkdir(parents=True, exist_ok=True)
     for temp in paths or []:
@@ -44,14 +57,14 @@ def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) 
         name = safe_filename(getattr(temp, "orig_name", None) or temp.name)
         suffix = Path(name).suffix.lower()
         if not name or suffix not in SUPPORTED:
-            refused.append([name or "?", "failed", 0, f"file type not allowed ({', '.join(sorted(SUPPORTED))})"])
+            refused.append(Refusal(name or "?", "failed", "type", {"types": allowed_types()}))
             continue
         if temp.stat().st_size > max_mb * 1024 * 1024:
-            refused.append([name, "failed", 0, f"over the {max_mb:g} MB limit"])
+            refused.append(Refusal(name, "failed", "size", {"mb": f"{max_mb:g}"}))
             continue
         target = corpus / name
         if target.exists() and not replace:
-            refused.append([name, "skipped", 0, "a document with this name exists: tick 'replace' to overwrite it"])
+            refused.append(Refusal(name, "skipped", "exists", {"name": name}))
             continue
         # Write beside the target, then rename: a crash never leaves half a file in the corpus.
         fd, tmp = tempfile.mkstemp(dir=corpus, prefix=".upload-")
@@ -61,3 +74,8 @@ def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float) 
         saved.append(target)
     return saved, refused
 
+
+
+def allowed_types() -> str:
+    """The file types an upload may have, as staff read them: ".docx, .htm, ..."."""
+    return ", ".join(sorted(SUPPORTED))
