@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-dev run test test-server ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup setup-dev run test test-server screenshots ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 # Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
 # the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
@@ -30,6 +30,11 @@ run: setup
 
 test: setup-dev
 	$(PY) -m pytest -q
+
+# README's screenshots, refreshed on purpose: the browser tests write them to docs/screenshots
+# (otherwise to a temporary folder).
+screenshots: setup-dev
+	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser.py tests/test_a11y.py
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev

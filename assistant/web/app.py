@@ -51,6 +51,10 @@ def create_app(services: Services):
     )
 
     settings = services.settings
+    if not settings.a11y_statement_url.strip():
+        # WCAG: a public service publishes an accessibility statement; the page footer stays
+        # empty without one, so the operator hears it here.
+        log.warning("no accessibility statement: set ASSISTANT_A11Y_STATEMENT_URL to its address")
     staff_log.configure(Path(settings.data_dir), settings.feedback_retention_days)
     app = FastAPI(title="Innovation procurement assistant", docs_url=None, redoc_url=None)
     chat_login = {}  # the chat's Gradio app, once mounted, when the chat has a password

@@ -58,7 +58,17 @@ footer, footer a, footer button, .footer a {color:#374151 !important;}
   .row > * {min-width:min(100%, 260px) !important;}
   #header-row > * {min-width:100% !important;flex-basis:100% !important;}
   #header-row .form, #ui-language {width:100% !important;flex-grow:1 !important;}
-  #chat {height:auto !important;min-height:280px;max-height:70vh;}
+  /* On a phone the answer is not in a box that scrolls on its own: the chat grows with it,
+     and the cited sources come directly after it (before the examples and the comment box).
+     The chat column's children join the outer column (display:contents) so they can be
+     ordered: answer, sources, then the question and the rest. */
+  #chat, #chat .bubble-wrap, #chat > div {height:auto !important;max-height:none !important;}
+  #chat {min-height:200px;}
+  #main-row {flex-direction:column !important;flex-wrap:nowrap !important;}
+  #chat-column {display:contents !important;}
+  #chat-column > * {order:3;}
+  #chat-column > #chat {order:1;}
+  #main-row > .sources-column {order:2;}
 }
 @media (max-width: 420px) {
   .row > * {min-width:100% !important;flex-basis:100% !important;}
@@ -120,6 +130,17 @@ JS = r"""
     card.scrollIntoView({block: "start"});
     card.focus();
   }, true);
+  // On a phone, a new answer is brought into view (the keyboard closed): it starts at the top
+  // of the screen and its sources follow it (CSS above). Desktop keeps its scroll position.
+  let answers = 0;
+  new MutationObserver(() => {
+    const bots = document.querySelectorAll("#chat .message-row.bot-row");
+    if (bots.length > answers && window.matchMedia("(max-width: 760px)").matches) {
+      if (document.activeElement && document.activeElement.closest("#question")) document.activeElement.blur();
+      bots[bots.length - 1].scrollIntoView({block: "start"});
+    }
+    answers = bots.length;
+  }).observe(document.body, {childList: true, subtree: true});
   setLang(initial || "da");
   setTimeout(() => setLang(uiLang()), 800);
 }

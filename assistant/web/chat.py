@@ -30,8 +30,8 @@ def build_chat(services: Services) -> gr.Blocks:
                             elem_id="ui-language")
         mode = gr.HTML(badge(services, "da"), elem_id="mode")
         notice = gr.HTML(ai_notice(services, "da"), elem_id="ai-notice")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=280):
+        with gr.Row(equal_height=False, elem_id="main-row"):
+            with gr.Column(scale=3, min_width=280, elem_id="chat-column"):
                 chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"])
                 question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=1,
                                       max_lines=4, elem_id="question", autofocus=True)
