@@ -15,6 +15,10 @@ What each piece is for:
 
 from __future__ import annotations
 
+import json
+
+from assistant.web.i18n import GRADIO_FIXED_DA
+
 CSS = """
 :root, .gradio-container {--button-primary-background-fill:#0b5cad;--button-primary-background-fill-hover:#084a8c;
   --button-primary-text-color:#fff;--button-primary-border-color:#0b5cad;
@@ -78,6 +82,8 @@ footer, footer a, footer button, .footer a {color:#374151 !important;}
 
 JS = r"""
 (initial) => {
+  const FIXED_DA = __FIXED_DA__;
+  const FIXED_EN = Object.fromEntries(Object.entries(FIXED_DA).map(([en, da]) => [da, en]));
   const uiLang = () => document.documentElement.dataset.uiLang || "da";
   async function setLang(lang) {
     document.documentElement.dataset.uiLang = lang;
@@ -107,6 +113,25 @@ JS = r"""
       if (el.textContent.trim()) el.removeAttribute("aria-label");
     });
     document.querySelectorAll(".empty[aria-label]:not([role])").forEach((el) => el.setAttribute("role", "img"));
+    // Gradio's English-only names (GRADIO_FIXED_DA), in the page's language.
+    const fixed = uiLang() === "da" ? FIXED_DA : FIXED_EN;
+    document.querySelectorAll("[aria-label], [title]").forEach((el) => {
+      for (const attr of ["aria-label", "title"]) {
+        const name = fixed[el.getAttribute(attr)];
+        if (name) el.setAttribute(attr, name);
+      }
+    });
+    // A file box that holds files shows Gradio's "upload more" button inside another button
+    // (axe: nested-interactive). The outer one becomes a plain group out of the tab order;
+    // the inner one, which opens the file dialog, takes the outer one's (translated) name.
+    document.querySelectorAll("button.icon-button").forEach((outer) => {
+      const inner = outer.querySelector("button");
+      if (!inner) return;
+      outer.setAttribute("role", "group");
+      outer.setAttribute("tabindex", "-1");
+      outer.removeAttribute("aria-haspopup");
+      if (outer.title) inner.setAttribute("aria-label", outer.title);
+    });
   };
   live();
   repair();
@@ -145,6 +170,8 @@ JS = r"""
   setTimeout(() => setLang(uiLang()), 800);
 }
 """
+
+JS = JS.replace("__FIXED_DA__", json.dumps(GRADIO_FIXED_DA))
 
 # A note arrives as JSON from the server; the browser turns it into two download links.
 # (The public chat has no file routes, so files are made here, from data the page has.)

@@ -315,6 +315,7 @@ GRADIO_DA: dict[str, str] = {
     "common.share": "Del",
     "common.submit": "Send",
     "common.undo": "Fortryd",
+    "common.upload": "Upload flere filer",
     "common.language": "Sprog",
     "common.display_theme": "Visningstema",
     "common.built_with": "bygget med",
@@ -353,6 +354,18 @@ GRADIO_DA: dict[str, str] = {
     "errors.use_via_api_or_mcp": "Brug via API eller MCP",
     "status.queue_position": "I kø: {position} af {size}",
     "blocks.lost_connection": "Forbindelsen blev afbrudt. Forbinder igen …",
+}
+
+# Names Gradio's frontend hard-codes in English (no i18n key): the page script puts the Danish
+# ones on the buttons' aria-label and title while the page is Danish (assets.JS).
+GRADIO_FIXED_DA: dict[str, str] = {
+    "Copy table data": "Kopiér tabellens data",
+    "Copied to clipboard": "Kopieret",
+    "Fullscreen": "Fuld skærm",
+    "Exit fullscreen": "Luk fuld skærm",
+    "Table actions": "Tabelhandlinger",
+    "Click to upload or drop files": "Klik for at uploade, eller slip filer her",
+    "File upload": "Upload af fil",
 }
 
 # The interface language switch (the language names in their own language).

@@ -19,6 +19,10 @@ from assistant.web.i18n import STAFF_TEXT
 # drops its grid, so a run of such lines is a table read as running text.
 _ROW_LIKE = re.compile(r"(?:\d[\d.,]*\s+.*){3,}|(?:\S+ {2,}){2,}\S")
 TABLE_MIN_ROWS = 3  # consecutive row-like lines: fewer is an ordinary sentence with figures
+# A table whose rows were run together into one line: many figures of three or more digits
+# (amounts, years, hours). Provision numbers ("stk. 1, 2") are shorter and not counted.
+_FIGURE = re.compile(r"(?<![\w.,])\d{3,}(?:[.,]\d+)*(?!\w)")
+TABLE_MIN_FIGURES = 6
 _PAGES = re.compile(r"page\(s\) ([\d, –-]+):")
 
 
@@ -29,7 +33,8 @@ def table_pages(sections) -> list[int]:
         run = 0
         for line in section.text.splitlines():
             run = run + 1 if _ROW_LIKE.search(line.strip()) else 0
-            if run >= TABLE_MIN_ROWS and section.page not in pages:
+            if ((run >= TABLE_MIN_ROWS or len(_FIGURE.findall(line)) >= TABLE_MIN_FIGURES)
+                    and section.page not in pages):
                 pages.append(section.page)
                 break
     return pages
