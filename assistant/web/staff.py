@@ -332,18 +332,22 @@ def build_staff(services: Services) -> gr.Blocks:
             return result, rows(language), choices()
 
         resync.click(do_resync, inputs=ui_lang, outputs=[resync_result, inventory, to_delete], api_name="resync")
-        def do_refresh(language, search_text=None, language_filter=None, jurisdiction_filter=None,
-                       overdue_only=None):
-            return rows(language, search_text or "", language_filter or "", jurisdiction_filter or "",
-                        bool(overdue_only)), choices()
+        # The filters as session state too: the `inventory` API keeps taking no inputs.
+        filter_state = gr.State(("", "", "", False))
 
-        refresh.click(do_refresh, inputs=[ui_lang, *filters], outputs=[inventory, to_delete], api_name="inventory")
+        def do_refresh(language, current):
+            return rows(language, *(current or ())), choices()
+
+        refresh.click(do_refresh, inputs=[ui_lang, filter_state], outputs=[inventory, to_delete], api_name="inventory")
+
+        def do_filter(language, *values):
+            return rows(language, *values), tuple(values)
+
         for control in filters:
             event = control.submit if isinstance(control, gr.Textbox) else control.change
-            event(lambda language, *values: rows(language, *values), inputs=[ui_lang, *filters], outputs=inventory,
-                  api_visibility="private")
-        search.change(lambda language, *values: rows(language, *values), inputs=[ui_lang, *filters],
-                      outputs=inventory, api_visibility="private", trigger_mode="always_last")
+            event(do_filter, inputs=[ui_lang, *filters], outputs=[inventory, filter_state], api_visibility="private")
+        search.change(do_filter, inputs=[ui_lang, *filters], outputs=[inventory, filter_state],
+                      api_visibility="private", trigger_mode="always_last")
 
         def show_preview(source, language, request: gr.Request):
             s = STAFF_TEXT[language]
