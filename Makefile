@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-dev run test test-fast test-server test-llm ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint screenshots
+.PHONY: setup setup-dev run test test-fast test-server test-llm screenshots ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
 
 # Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
 # the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
@@ -34,6 +34,11 @@ test: setup-dev
 # Unit and in-process tests only: no subprocess app, server or browser (under a minute).
 test-fast: setup-dev
 	$(PY) -m pytest -q -m "not slow and not browser and not server"
+
+# README's screenshots, refreshed on purpose: the browser tests write them to docs/screenshots
+# (otherwise to a temporary folder).
+screenshots: setup-dev
+	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser.py tests/test_a11y.py
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev

@@ -224,7 +224,7 @@ def test_staff_login_and_every_tab_pass_axe_keyboard_delete(app, browser):  # no
     page.get_by_role("option", name="Indkøb af droner til havneinspektion (droner.md)").click()
     page.locator("#delete-confirm input").check()
     page.locator("#delete").click()
-    page.locator("#resync-result", has_text="removed").wait_for(timeout=20_000)
+    page.locator("#resync-result", has_text="fjernet").wait_for(timeout=20_000)
     assert not page.locator("#delete-confirm input").is_checked()
     assert not (app.corpus / "droner.md").exists()
     page.set_viewport_size({"width": 320, "height": 800})

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ROOT
 from .test_app import NEW_DOC, STAFF, RunningApp
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots go to a temporary folder; `make screenshots` sets ASSISTANT_SCREENSHOTS to
+# docs/screenshots to refresh README's on purpose (tests write only to temp folders).
+SCREENSHOTS = Path(os.environ.get("ASSISTANT_SCREENSHOTS") or tempfile.mkdtemp(prefix="screenshots-"))
+SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 pytestmark = [
     pytest.mark.browser,
@@ -105,7 +108,7 @@ def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_pat
     page.get_by_role("tab", name="Upload").click()
     page.locator("#upload-files input[type=file]").set_input_files(str(doc))
     page.locator("#upload").click()
-    expect(page.locator("#upload-result")).to_contain_text("added", timeout=60_000)
+    expect(page.locator("#upload-result")).to_contain_text("tilføjet", timeout=60_000)
     page.get_by_role("tab", name="Dokumenter").click()
     page.locator("#refresh").click()
     expect(page.locator("#inventory")).to_contain_text("droner.md", timeout=20_000)
@@ -113,7 +116,7 @@ def test_staff_logs_in_uploads_sees_and_deletes_a_document(app, browser, tmp_pat
     page.get_by_role("option", name="Indkøb af droner til havneinspektion (droner.md)").click()
     page.locator("#delete-confirm input").check()
     page.locator("#delete").click()
-    expect(page.get_by_text("removed").first).to_be_attached(timeout=20_000)
+    expect(page.get_by_text("fjernet").first).to_be_attached(timeout=20_000)
     assert not (app.corpus / "droner.md").exists()
     page.close()
 
@@ -139,3 +142,43 @@ def test_deadline_answer_highlights_the_fact_and_the_card_shows_its_date_and_lin
         page.close()
     finally:
         app.stop()
+
+
+def test_on_a_phone_the_answer_and_its_sources_are_in_view_after_sending(app, browser):
+    page = browser.new_page(viewport={"width": 375, "height": 740})
+    page.goto(app.url + "/")
+    question = page.get_by_label("Dit spørgsmål")
+    question.fill("Må vi holde markedsdialog med leverandører før udbuddet?")
+    question.press("Enter")
+    page.locator("#sources .source-card").first.wait_for(timeout=30_000)
+    page.locator("#status", has_text="Svaret er klar").wait_for(timeout=30_000)
+    page.wait_for_timeout(400)
+    answer = page.locator("#chat .message-row.bot-row").last.bounding_box()
+    assert 0 <= answer["y"] < 740 * 0.6, f"the answer starts at y={answer['y']:.0f}, not in view"
+    # The cited sources follow the answer directly: after the chat, before the examples.
+    chat = page.locator("#chat").bounding_box()
+    card = page.locator("#sources .source-card").first.bounding_box()
+    examples = page.locator("#examples").bounding_box()
+    assert chat["y"] + chat["height"] <= card["y"] < examples["y"], (chat, card, examples)
+    assert card["y"] - (chat["y"] + chat["height"]) < 200
+    # The answer is not squeezed into a box that scrolls on its own.
+    assert page.evaluate("() => { const b = document.querySelector('#chat .bubble-wrap');"
+                         " return b.scrollHeight <= b.clientHeight + 2; }")
+    page.screenshot(path=str(SCREENSHOTS / "phone-answer-375.png"))
+    page.close()
+
+
+def test_footer_names_no_setting_and_examples_follow_the_interface_language(app, browser):
+    from assistant.web.i18n import EXAMPLES
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app.url + "/")
+    page.get_by_label("Dit spørgsmål").wait_for(timeout=20_000)
+    assert "ASSISTANT_" not in page.locator("body").inner_text()
+    examples = page.locator("#examples")
+    assert all(e in examples.inner_text() for e in EXAMPLES["da"])
+    page.get_by_label("English").check()
+    expect(examples).to_contain_text(EXAMPLES["en"][0], timeout=10_000)
+    assert not any(e in examples.inner_text() for e in EXAMPLES["da"])
+    assert "ASSISTANT_" not in page.locator("body").inner_text()
+    page.close()

@@ -85,9 +85,9 @@ def test_front_matter_sources_and_topics_show_in_the_inventory_and_on_the_source
     assert not services.corpus.sync().failed
 
     rows = {row[1]: row for row in inventory_rows(services, "da")}
-    assert rows["klage.md"][8] == "klagenaevnet for udbud, standstill"
-    assert rows["klage.md"][9].startswith("Udbudsloven §§ 171 og 173; https://www.retsinformation.dk/")
-    assert rows["plain.md"][8:] == ["", ""]
+    assert rows["klage.md"][10] == "klagenaevnet for udbud, standstill"
+    assert rows["klage.md"][11].startswith("Udbudsloven §§ 171 og 173; https://www.retsinformation.dk/")
+    assert rows["plain.md"][10:] == ["", ""]
 
     answer = services.assistant.ask("Hvor lang er standstill-perioden?")
     assert answer.citations[0].source == "klage.md"

@@ -53,9 +53,13 @@ def test_upload_while_the_embedding_server_is_down_fails_per_file_and_changes_no
     report = corpus.upload(save)  # no exception: the staff page shows the rows
     rows = {r.source: r for r in report.results}
     assert set(rows) == {"proevelov.txt", "markedsdialog.md"} and all(r.status == "failed" for r in rows.values())
-    new, replaced = rows["proevelov.txt"].reason, rows["markedsdialog.md"].reason
+    # The service says what happened (a closed set); the staff page words it in its language.
+    from assistant.web.staff import reason_text
+
+    new, replaced = (reason_text(rows[name], "en") for name in ("proevelov.txt", "markedsdialog.md"))
     assert f"The embedding server at {url} is not answering: the file was not added, and the store is unchanged" in new
-    assert f"Embedding-serveren på {url} svarer ikke: filen blev ikke tilføjet, og kildebiblioteket er uændret" in new
+    danish = reason_text(rows["proevelov.txt"], "da")
+    assert f"Embedding-serveren på {url} svarer ikke: filen blev ikke tilføjet, og kildebiblioteket er uændret" in danish
     assert "the file was not updated, and the store still has the previous version" in replaced
     assert "ASSISTANT_EMBEDDINGS=local" in new and "Traceback" not in new
     assert snapshot(store) == before  # no pending record, no chunk, the old version intact

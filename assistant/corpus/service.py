@@ -66,16 +66,34 @@ class StoreInUse(CorpusBusy):
     """The web app serves this embedded store, so another process must not write to it."""
 
 
-def embedding_down_text(text: dict[str, str], embedding, exc: Exception, replaced: bool) -> str:
-    """Why an uploaded file was not stored, in one staff language (`text`: STAFF_TEXT[lang]):
-    "not answering" when the endpoint could not be reached, else the endpoint's own reason."""
+# Why an uploaded file was not stored while the embedding endpoint failed: a closed set the
+# web layer words in the page's language (this service holds no UI text).
+EmbeddingProblem = Literal["down", "refused"]
+
+# Reasons `delete` gives (the CLI prints them; the staff page words them by their identity).
+NO_SUCH_DOCUMENT = "no such document (see the inventory)"
+OUTSIDE_CORPUS = ("its file is outside the corpus folder, and only files there are deleted: "
+                  "remove it with --keep-file to drop its chunks and leave the file")
+
+
+@dataclass(kw_only=True)
+class NotStored(FileResult):
+    """A file the upload did not store because the embedding endpoint failed: `problem`
+    ("down": not reachable; "refused": it answered with an error), where the endpoint is,
+    its own detail, and whether the store keeps a previous version (`replaced`)."""
+
+    problem: EmbeddingProblem = "down"
+    where: str = ""
+    detail: str = ""
+    replaced: bool = False
+
+
+def embedding_problem(exc: Exception) -> EmbeddingProblem:
+    """ "down" when the endpoint could not be reached, else "refused"."""
     import openai
 
-    kept = text["embedding_kept"] if replaced else text["embedding_not_added"]
     cause = exc.__cause__.__cause__ if isinstance(exc.__cause__, Exception) else None
-    if isinstance(cause, (openai.APIConnectionError, openai.APITimeoutError)):
-        return text["embedding_down"].format(url=getattr(embedding, "where", "?"), kept=kept)
-    return text["embedding_failed"].format(kept=kept, detail=str(exc))
+    return "down" if isinstance(cause, (openai.APIConnectionError, openai.APITimeoutError)) else "refused"
 
 
 def busy_message(where: str) -> str:
@@ -131,18 +149,19 @@ class Corpus:
                 log.warning("upload not stored: %s", exc)
                 return self._embedding_down(exc, saved)
 
-    def embedding_down_reason(self, exc: EmbeddingDown, source: str, languages=("da", "en")) -> str:
-        """Why `source` was not stored while the embedding endpoint failed, in the staff
-        languages given (joined by " / "): not added, or the previous version kept."""
-        from assistant.web.i18n import STAFF_TEXT
-
+    def not_stored(self, exc: EmbeddingDown, source: str) -> NotStored:
+        """The failed row for `source` while the embedding endpoint failed: not added, or
+        the previous version kept."""
         replaced = self.store.document(source) is not None
-        return " / ".join(embedding_down_text(STAFF_TEXT.get(lang, STAFF_TEXT["da"]), self.store.embedding, exc, replaced)
-                          for lang in languages)
+        problem = embedding_problem(exc)
+        where = str(getattr(self.store.embedding, "where", "?"))
+        kept = "previous version kept" if replaced else "not added"
+        return NotStored(source=source, status="failed", problem=problem, where=where, detail=str(exc),
+                         replaced=replaced, reason=f"embedding endpoint {problem} ({where}): {kept}")
 
     def _embedding_down(self, exc: EmbeddingDown, saved: list[Path]) -> SyncReport:
         """The upload's report when the embedding endpoint failed: the files done before it,
-        then one failed row per file not stored, in both staff languages."""
+        then one failed row per file not stored."""
         done = {r.source for r in exc.report.results}
         corpus = Path(self.settings.corpus_dir)
         results = list(exc.report.results)
@@ -150,7 +169,7 @@ class Corpus:
             source = source_name(path, corpus)
             if source in done:
                 continue
-            results.append(FileResult(source=source, status="failed", reason=self.embedding_down_reason(exc, source)))
+            results.append(self.not_stored(exc, source))
         return SyncReport(results=results, repaired=exc.report.repaired)
 
     def delete(self, source: str, *, keep_file: bool = False, wait: float = 0.0) -> FileResult:
@@ -162,12 +181,10 @@ class Corpus:
         with self.writing(wait):
             record = self.store.document(source)
             if record is None:
-                return FileResult(source=source, status="failed", reason="no such document (see the inventory)")
+                return FileResult(source=source, status="failed", reason=NO_SUCH_DOCUMENT)
             path = self._corpus_file(source, record)
             if path is None and not keep_file:
-                return FileResult(source=source, status="failed", reason=(
-                    "its file is outside the corpus folder, and only files there are deleted: "
-                    "remove it with --keep-file to drop its chunks and leave the file"))
+                return FileResult(source=source, status="failed", reason=OUTSIDE_CORPUS)
             note = ""
             if path is not None and not keep_file:
                 path.unlink(missing_ok=True)

@@ -103,13 +103,14 @@ class Section:
 
 
 SIDECAR_SUFFIX = ".meta.yaml"
-SourceKind = Literal["law", "guidance"]
+SourceKind = Literal["law", "guidance", "internal"]  # internal: an office's own rule (staff upload form)
 SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 JURISDICTIONS = ("DK", "NO", "EU")  # the notes' vocabulary; the jurisdiction rule keys on it
 ACTS = ("udbudsloven", "anskaffelsesloven", "anskaffelsesforskriften")  # refcheck.LAW_NAMES
 NOTICE_LANGUAGES = ("da", "nb", "en")
 _SIDECAR_KEYS = {"title", "kind", "act", "jurisdiction", "language", "consolidation", "as_of", "review_by",
-                 "url", "attribution", "license", "notice"}
+                 "url", "attribution", "license", "notice",
+                 "versions"}  # versions: earlier contents of the file (web/metadata.py writes them)
 
 
 # Files at the top of the corpus folder that document the folder itself (reuse terms, how it

@@ -19,7 +19,7 @@ from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web.assets import CSS, JS, login_message
 from assistant.web.chat import build_chat, note_files  # noqa: F401 - importable from here
-from assistant.web.i18n import GRADIO_DA, TEXT
+from assistant.web.i18n import GRADIO_DA, HTTP_TEXT, TEXT, both
 from assistant.web.render import (  # noqa: F401 - importable from here (tests, benchmarks)
     file_url,
     render_answer,
@@ -51,6 +51,10 @@ def create_app(services: Services):
     )
 
     settings = services.settings
+    if not settings.a11y_statement_url.strip():
+        # WCAG: a public service publishes an accessibility statement; the page footer stays
+        # empty without one, so the operator hears it here.
+        log.warning("no accessibility statement: set ASSISTANT_A11Y_STATEMENT_URL to its address")
     staff_log.configure(Path(settings.data_dir), settings.feedback_retention_days)
     app = FastAPI(title="Innovation procurement assistant", docs_url=None, redoc_url=None)
     chat_login = {}  # the chat's Gradio app, once mounted, when the chat has a password
@@ -59,18 +63,18 @@ def create_app(services: Services):
         """The corpus file of an inventory document, or 404: no hidden files, no .git, nothing else."""
         if chat_login and gradio_user(chat_login["app"], request) is None:
             # The documents are behind the same login as the chat that cites them.
-            raise HTTPException(401, "Log in to the chat first / Log ind i chatten først")
+            raise HTTPException(401, both("login_first"))
         corpus = Path(settings.corpus_dir).resolve()
         if "\x00" in source or len(source) > 1000:
-            raise HTTPException(404, "No such document")
+            raise HTTPException(404, both("no_document"))
         try:
             path = (corpus / source).resolve()
             record = services.store.document(source)
         except (OSError, ValueError, RuntimeError):
-            raise HTTPException(404, "No such document") from None
+            raise HTTPException(404, both("no_document")) from None
         if (record is None or not record.content_hash or corpus not in path.parents or not path.is_file()
                 or any(part.startswith(".") for part in path.relative_to(corpus).parts)):
-            raise HTTPException(404, "No such document")
+            raise HTTPException(404, both("no_document"))
         return path, record
 
     @app.get("/files/{source:path}")
@@ -104,7 +108,7 @@ def create_app(services: Services):
         try:
             doc = load_file(path, Path(settings.corpus_dir).resolve(), settings.max_file_mb)
         except LoadError:
-            raise HTTPException(404, "No such document") from None
+            raise HTTPException(404, both("no_document")) from None
         page = render_page(doc, raw_url=file_url(source), section=section[:300], quote=q[:400],
                            lang="en" if lang == "en" else "da", statutes=shipped_statutes())
         return HTMLResponse(page, headers=HEADERS)
@@ -133,7 +137,7 @@ def create_app(services: Services):
     i18n = gr.I18n(da=GRADIO_DA)
     page = dict(css=CSS, js=JS, i18n=i18n, run_history=False)
     app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, **page, footer_links=[],
-                              auth_message=login_message("Kildebibliotek (personale)", "Corpus (staff)"),
+                              auth_message=login_message(HTTP_TEXT["da"]["staff_title"], HTTP_TEXT["en"]["staff_title"]),
                               max_file_size=max_upload)
     chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency)
     chat_auth = None
@@ -141,7 +145,7 @@ def create_app(services: Services):
         chat_auth = [(CHAT_USER, settings.chat_password.get_secret_value())]
     app = gr.mount_gradio_app(app, chat, path="", auth=chat_auth, **page, footer_links=["api"],
                               auth_message=login_message(TEXT["da"]["title"], TEXT["en"]["title"],
-                                                         f"Brugernavn / user name: {CHAT_USER}"), max_file_size=1)
+                                                         both("user_hint", user=CHAT_USER)), max_file_size=1)
     for blocks in (staff, chat):
         harden_api(mounted_gradio(app, blocks))
     if chat_auth:

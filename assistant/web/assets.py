@@ -15,6 +15,10 @@ What each piece is for:
 
 from __future__ import annotations
 
+import json
+
+from assistant.web.i18n import GRADIO_FIXED_DA
+
 CSS = """
 :root, .gradio-container {--button-primary-background-fill:#0b5cad;--button-primary-background-fill-hover:#084a8c;
   --button-primary-text-color:#fff;--button-primary-border-color:#0b5cad;
@@ -59,7 +63,17 @@ footer, footer a, footer button, .footer a {color:#374151 !important;}
   .row > * {min-width:min(100%, 260px) !important;}
   #header-row > * {min-width:100% !important;flex-basis:100% !important;}
   #header-row .form, #ui-language {width:100% !important;flex-grow:1 !important;}
-  #chat {height:auto !important;min-height:280px;max-height:70vh;}
+  /* On a phone the answer is not in a box that scrolls on its own: the chat grows with it,
+     and the cited sources come directly after it (before the examples and the comment box).
+     The chat column's children join the outer column (display:contents) so they can be
+     ordered: answer, sources, then the question and the rest. */
+  #chat, #chat .bubble-wrap, #chat > div {height:auto !important;max-height:none !important;}
+  #chat {min-height:200px;}
+  #main-row {flex-direction:column !important;flex-wrap:nowrap !important;}
+  #chat-column {display:contents !important;}
+  #chat-column > * {order:3;}
+  #chat-column > #chat {order:1;}
+  #main-row > .sources-column {order:2;}
 }
 @media (max-width: 420px) {
   .row > * {min-width:100% !important;flex-basis:100% !important;}
@@ -69,6 +83,8 @@ footer, footer a, footer button, .footer a {color:#374151 !important;}
 
 JS = r"""
 (initial) => {
+  const FIXED_DA = __FIXED_DA__;
+  const FIXED_EN = Object.fromEntries(Object.entries(FIXED_DA).map(([en, da]) => [da, en]));
   const uiLang = () => document.documentElement.dataset.uiLang || "da";
   async function setLang(lang) {
     document.documentElement.dataset.uiLang = lang;
@@ -98,6 +114,25 @@ JS = r"""
       if (el.textContent.trim()) el.removeAttribute("aria-label");
     });
     document.querySelectorAll(".empty[aria-label]:not([role])").forEach((el) => el.setAttribute("role", "img"));
+    // Gradio's English-only names (GRADIO_FIXED_DA), in the page's language.
+    const fixed = uiLang() === "da" ? FIXED_DA : FIXED_EN;
+    document.querySelectorAll("[aria-label], [title]").forEach((el) => {
+      for (const attr of ["aria-label", "title"]) {
+        const name = fixed[el.getAttribute(attr)];
+        if (name) el.setAttribute(attr, name);
+      }
+    });
+    // A file box that holds files shows Gradio's "upload more" button inside another button
+    // (axe: nested-interactive). The outer one becomes a plain group out of the tab order;
+    // the inner one, which opens the file dialog, takes the outer one's (translated) name.
+    document.querySelectorAll("button.icon-button").forEach((outer) => {
+      const inner = outer.querySelector("button");
+      if (!inner) return;
+      outer.setAttribute("role", "group");
+      outer.setAttribute("tabindex", "-1");
+      outer.removeAttribute("aria-haspopup");
+      if (outer.title) inner.setAttribute("aria-label", outer.title);
+    });
   };
   live();
   repair();
@@ -121,10 +156,23 @@ JS = r"""
     card.scrollIntoView({block: "start"});
     card.focus();
   }, true);
+  // On a phone, a new answer is brought into view (the keyboard closed): it starts at the top
+  // of the screen and its sources follow it (CSS above). Desktop keeps its scroll position.
+  let answers = 0;
+  new MutationObserver(() => {
+    const bots = document.querySelectorAll("#chat .message-row.bot-row");
+    if (bots.length > answers && window.matchMedia("(max-width: 760px)").matches) {
+      if (document.activeElement && document.activeElement.closest("#question")) document.activeElement.blur();
+      bots[bots.length - 1].scrollIntoView({block: "start"});
+    }
+    answers = bots.length;
+  }).observe(document.body, {childList: true, subtree: true});
   setLang(initial || "da");
   setTimeout(() => setLang(uiLang()), 800);
 }
 """
+
+JS = JS.replace("__FIXED_DA__", json.dumps(GRADIO_FIXED_DA))
 
 # A note arrives as JSON from the server; the browser turns it into two download links.
 # (The public chat has no file routes, so files are made here, from data the page has.)
@@ -162,6 +210,8 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
     page itself: a title, a level-one heading, both languages, and buttons with 4.5:1 contrast."""
     import html
 
+    from assistant.web.i18n import HTTP_TEXT
+
     e = html.escape
     extra = f"<p>{e(hint)}</p>" if hint else ""
     return (f"<title>{e(danish)} / {e(english)}</title>"
@@ -169,4 +219,4 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
             f"color:#fff !important;border-color:#0b5cad !important;}}"
             f"*:focus-visible{{outline:3px solid #0b4a8b !important;outline-offset:2px;}}</style>"
             f"<h1 style='font-size:1.4rem;margin:0 0 .4rem'><span lang='da'>{e(danish)}</span> / {e(english)}</h1>"
-            f"<p lang='da'>Log ind med brugernavn og adgangskode.</p><p>Log in with user name and password.</p>{extra}")
+            f"<p lang='da'>{e(HTTP_TEXT['da']['login'])}</p><p>{e(HTTP_TEXT['en']['login'])}</p>{extra}")

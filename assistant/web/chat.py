@@ -6,7 +6,7 @@ import gradio as gr
 
 from assistant.services import Services
 from assistant.web.assets import NOTE_JS
-from assistant.web.i18n import LANGUAGE_CHOICES, TEXT
+from assistant.web.i18n import EXAMPLES, LANGUAGE_CHOICES, TEXT
 from assistant.web.render import (
     ai_notice,
     answer_from_dict,
@@ -15,14 +15,6 @@ from assistant.web.render import (
     render_answer,
     render_sources,
 )
-
-EXAMPLES = [
-    "Må vi tale med leverandører inden udbuddet?",
-    "Hvornår kan vi bruge et innovationspartnerskab?",
-    "Hvordan vægter vi totalomkostninger (LCC) i tildelingen?",
-    "Which EU thresholds apply in 2026?",
-    "What is pre-commercial procurement?",
-]
 
 
 def build_chat(services: Services) -> gr.Blocks:
@@ -38,8 +30,8 @@ def build_chat(services: Services) -> gr.Blocks:
                             elem_id="ui-language")
         mode = gr.HTML(badge(services, "da"), elem_id="mode")
         notice = gr.HTML(ai_notice(services, "da"), elem_id="ai-notice")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=280):
+        with gr.Row(equal_height=False, elem_id="main-row"):
+            with gr.Column(scale=3, min_width=280, elem_id="chat-column"):
                 chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"])
                 question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=1,
                                       max_lines=4, elem_id="question", autofocus=True)
@@ -49,7 +41,7 @@ def build_chat(services: Services) -> gr.Blocks:
                     note = gr.Button(t["note"], elem_id="save-note")
                 gr.HTML("<div id='note-area'></div>", elem_id="note-holder")
                 note_payload = gr.Textbox(visible=False)
-                examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[e] for e in EXAMPLES],
+                examples = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[[e] for e in EXAMPLES["da"]],
                                       label=t["examples"], elem_id="examples")
                 with gr.Row():
                     comment = gr.Textbox(label=t["comment"], lines=1, scale=4, elem_id="comment")
@@ -136,7 +128,7 @@ def build_chat(services: Services) -> gr.Blocks:
                 gr.update(label=s["question"], placeholder=s["placeholder"]),
                 gr.update(value=s["send"]), gr.update(value=s["new"]), gr.update(value=s["note"]),
                 gr.update(label=s["comment"]), gr.update(value=s["comment_send"]),
-                f"## {s['sources']}", render_sources(shown, language), gr.update(label=s["examples"]),
+                f"## {s['sources']}", render_sources(shown, language), gr.update(label=s["examples"], samples=[[e] for e in EXAMPLES[language]]),
                 footer(services, language),
             )
 

@@ -49,7 +49,6 @@ TEXT: dict[str, dict[str, str]] = {
         "note_none": "Stil et spørgsmål først: notatet gemmer det seneste svar.",
         "note_ready": "Notatet er klar til at hente.",
         "a11y": "Tilgængelighedserklæring",
-        "a11y_missing": "Tilgængelighedserklæring: ikke angivet (ASSISTANT_A11Y_STATEMENT_URL)",
         "skip": "Gå til spørgsmålet",
         "answering": "Svaret skrives …",
         "answered": "Svaret er klar. Kilderne står under Kilder.",
@@ -95,7 +94,6 @@ TEXT: dict[str, dict[str, str]] = {
         "note_none": "Ask a question first: the note saves the latest answer.",
         "note_ready": "The note is ready to download.",
         "a11y": "Accessibility statement",
-        "a11y_missing": "Accessibility statement: not configured (ASSISTANT_A11Y_STATEMENT_URL)",
         "skip": "Go to the question",
         "answering": "Writing the answer …",
         "answered": "The answer is ready. Its sources are under Sources.",
@@ -125,7 +123,7 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "export": "Eksportér CSV",
         "overdue": "forfalden",
         "h_title": "titel", "h_file": "fil", "h_language": "sprog", "h_jurisdiction": "jurisdiktion",
-        "h_chunks": "bidder", "h_as_of": "gælder pr.", "h_review_by": "gennemses senest",
+        "h_chunks": "tekststykker", "h_as_of": "gælder pr.", "h_review_by": "gennemses senest",
         "h_updated": "opdateret", "h_status": "status", "h_reason": "årsag", "h_time": "tid",
         "h_vote": "stemme", "h_comment": "kommentar", "h_question": "spørgsmål", "h_answer": "svar",
         "h_mode": "tilstand", "h_topics": "emner", "h_sources": "bygger på",
@@ -135,6 +133,53 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "embedding_failed": "Embedding-serveren afviste filen: {kept}. Årsag: {detail}",
         "embedding_not_added": "filen blev ikke tilføjet, og kildebiblioteket er uændret",
         "embedding_kept": "filen blev ikke opdateret, og kildebiblioteket har stadig den forrige version",
+        "status_added": "tilføjet", "status_updated": "opdateret", "status_unchanged": "uændret",
+        "status_removed": "fjernet", "status_failed": "fejlet", "status_skipped": "sprunget over",
+        "answer_answered": "besvaret", "answer_weak": "svagt svar", "answer_abstained": "ikke besvaret",
+        "answer_error": "fejl",
+        "vote_up": "godt svar", "vote_down": "dårligt svar", "vote_": "kun kommentar",
+        "mode_llm": "med sprogmodel", "mode_extractive": "uden sprogmodel",
+        "r_type": "filtypen er ikke tilladt (tilladt: {types})",
+        "r_size": "filen er over grænsen på {mb} MB",
+        "r_exists": "der findes allerede et dokument med navnet {name}: vælg det under \"Ny version af\" for at erstatte det",
+        "r_duplicate": "samme indhold som \"{title}\" ({file}), som allerede er i kildebiblioteket",
+        "r_choose": "vælg et dokument",
+        "r_tick": "sæt kryds i \"Ja, slet fil og indeks\" for at slette",
+        "r_busy": "en anden indlæsning er i gang; prøv igen om lidt",
+        "r_no_such": "dokumentet findes ikke (se oversigten)",
+        "r_version_type": "en ny version af {name} skal have samme filtype",
+        "r_outside": "filen ligger uden for kildemappen, og kun filer dér kan slettes",
+        "r_version_of": "ny version af {title}; den forrige version (SHA-256 {hash}…) er noteret",
+        "r_metadata_bad": "oplysningerne blev ikke gemt: {detail}",
+        "export_failed": "Eksporten kunne ikke skrives: {reason}. Frigør plads i datamappen og prøv igen.",
+        "disabled": "Personalesiden er slået fra. Sæt `ASSISTANT_STAFF_USER` og `ASSISTANT_STAFF_PASSWORD` "
+                    "(miljøet eller `.env`) og genstart appen.",
+        "storage": "**⚠ Feedback gemmes ikke:** {reason}. Chatten svarer stadig.",
+        "files_types": "Filer ({types})",
+        "search": "Søg i titel eller fil", "f_language": "Sprog", "f_jurisdiction": "Jurisdiktion",
+        "f_all": "alle", "overdue_only": "Kun dem, der skal gennemses", "h_kind": "type", "h_versions": "versioner",
+        "version_of": "Ny version af (valgfri: ellers et nyt dokument)",
+        "form": "Oplysninger om dokumentet (foreslået ud fra filen: ret dem, før du uploader)",
+        "m_title": "Titel", "m_language": "Sprog", "m_jurisdiction": "Jurisdiktion", "m_kind": "Type",
+        "m_as_of": "Gælder pr. (ÅÅÅÅ-MM-DD)", "m_review_by": "Gennemses senest (ÅÅÅÅ-MM-DD)",
+        "m_url": "Officielt link (https://…)",
+        "kind_law": "lov", "kind_guidance": "vejledning", "kind_internal": "intern regel",
+        "lang_da": "dansk", "lang_nb": "norsk (bokmål)", "lang_en": "engelsk",
+        "p_title": "titlen mangler", "p_kind": "vælg en type", "p_jurisdiction": "vælg en jurisdiktion",
+        "p_language": "vælg et sprog", "p_as_of": "\"gælder pr.\" skal være en dato (ÅÅÅÅ-MM-DD)",
+        "p_review_by": "\"gennemses senest\" skal være en dato (ÅÅÅÅ-MM-DD)",
+        "p_url": "det officielle link skal begynde med https://",
+        "preview_tab": "Forhåndsvisning", "preview_choice": "Dokument", "preview_show": "Vis det indlæste",
+        "preview_intro": "Teksten, som den blev læst: {n} tekststykker med overskrift, side og rolle.",
+        "preview_page": "side", "preview_role": "rolle", "preview_none": "Vælg et dokument for at se, hvad der blev læst.",
+        "preview_failed": "Dokumentet kunne ikke læses: {reason}",
+        "role_body": "brødtekst", "role_steps": "trin", "role_pitfalls": "faldgruber", "role_sources": "kilder",
+        "unit_paragraph": "afsnit", "unit_list": "liste", "unit_row": "tabelrække", "unit_provision": "bestemmelse",
+        "unit_aside": "note",
+        "w_no_text": "Side {pages} har intet tekstlag (scannet?) og er ikke læst: kør tekstgenkendelse (OCR) og upload igen.",
+        "w_table": "Side {pages}: en tabel er muligvis fladet ud til løbende tekst; kontrollér rækkerne nedenfor.",
+        "action_add": "tilføjer", "action_update": "opdaterer", "action_unchanged": "uændret",
+        "action_remove": "fjerner", "action_refuse": "afviser",
     },
     "en": {
         "title": "Corpus (staff)",
@@ -166,6 +211,102 @@ STAFF_TEXT: dict[str, dict[str, str]] = {
         "embedding_failed": "The embedding server refused the file: {kept}. Reason: {detail}",
         "embedding_not_added": "the file was not added, and the store is unchanged",
         "embedding_kept": "the file was not updated, and the store still has the previous version",
+        "status_added": "added", "status_updated": "updated", "status_unchanged": "unchanged",
+        "status_removed": "removed", "status_failed": "failed", "status_skipped": "skipped",
+        "answer_answered": "answered", "answer_weak": "weak answer", "answer_abstained": "not answered",
+        "answer_error": "error",
+        "vote_up": "good answer", "vote_down": "poor answer", "vote_": "comment only",
+        "mode_llm": "with language model", "mode_extractive": "without language model",
+        "r_type": "file type not allowed (allowed: {types})",
+        "r_size": "the file is over the {mb} MB limit",
+        "r_exists": "a document named {name} exists: choose it under \"New version of\" to replace it",
+        "r_duplicate": "same content as \"{title}\" ({file}), already in the corpus",
+        "r_choose": "choose a document",
+        "r_tick": "tick \"Yes, delete file and chunks\" to delete",
+        "r_busy": "another ingest is running; try again in a moment",
+        "r_no_such": "no such document (see the inventory)",
+        "r_version_type": "a new version of {name} must have the same file type",
+        "r_outside": "the file is outside the corpus folder, and only files there can be deleted",
+        "r_version_of": "new version of {title}; the previous version (SHA-256 {hash}…) is recorded",
+        "r_metadata_bad": "the details were not saved: {detail}",
+        "export_failed": "The export could not be written: {reason}. Free space in the data folder and try again.",
+        "disabled": "The staff page is switched off. To enable it, set `ASSISTANT_STAFF_USER` and "
+                    "`ASSISTANT_STAFF_PASSWORD` (environment or `.env`) and restart the app.",
+        "storage": "**⚠ Feedback is not being saved:** {reason}. The chat still answers.",
+        "files_types": "Files ({types})",
+        "search": "Search title or file", "f_language": "Language", "f_jurisdiction": "Jurisdiction",
+        "f_all": "all", "overdue_only": "Only those due for review", "h_kind": "type", "h_versions": "versions",
+        "version_of": "New version of (optional: otherwise a new document)",
+        "form": "About the document (proposed from the file: correct it before uploading)",
+        "m_title": "Title", "m_language": "Language", "m_jurisdiction": "Jurisdiction", "m_kind": "Type",
+        "m_as_of": "Valid as of (YYYY-MM-DD)", "m_review_by": "Review by (YYYY-MM-DD)",
+        "m_url": "Official link (https://…)",
+        "kind_law": "law", "kind_guidance": "guidance", "kind_internal": "internal rule",
+        "lang_da": "Danish", "lang_nb": "Norwegian (Bokmål)", "lang_en": "English",
+        "p_title": "the title is missing", "p_kind": "choose a type", "p_jurisdiction": "choose a jurisdiction",
+        "p_language": "choose a language", "p_as_of": "\"valid as of\" must be a date (YYYY-MM-DD)",
+        "p_review_by": "\"review by\" must be a date (YYYY-MM-DD)",
+        "p_url": "the official link must start with https://",
+        "preview_tab": "Preview", "preview_choice": "Document", "preview_show": "Show what was read",
+        "preview_intro": "The text as it was read: {n} chunks with heading, page and role.",
+        "preview_page": "page", "preview_role": "role", "preview_none": "Choose a document to see what was read.",
+        "preview_failed": "The document could not be read: {reason}",
+        "role_body": "body", "role_steps": "steps", "role_pitfalls": "pitfalls", "role_sources": "sources",
+        "unit_paragraph": "paragraph", "unit_list": "list", "unit_row": "table row", "unit_provision": "provision",
+        "unit_aside": "note",
+        "w_no_text": "Page {pages} has no text layer (scanned?) and was not read: run text recognition (OCR) and upload again.",
+        "w_table": "Page {pages}: a table may have been flattened into running text; check the rows below.",
+        "action_add": "adding", "action_update": "updating", "action_unchanged": "unchanged",
+        "action_remove": "removing", "action_refuse": "refusing",
+    },
+}
+
+# The readable source page (source_page.py).
+PAGE_TEXT: dict[str, dict[str, str]] = {
+    "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
+           "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
+           "file": "Fil", "skip": "Gå til det citerede afsnit", "based_on": "Bygger på", "topics": "Emner",
+           "kind": "Type", "law": "Lovtekst", "guidance": "Vejledning (ikke lovtekst)", "internal": "Intern regel", "consolidation": "Udgave",
+           "text_as_of": "Teksten pr.", "attribution": "Kilde", "notice": "Bemærk"},
+    "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
+           "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
+           "file": "File", "skip": "Go to the cited section", "based_on": "Based on", "topics": "Topics",
+           "kind": "Type", "law": "Statute text", "guidance": "Guidance (not the law)", "internal": "Internal rule", "consolidation": "Version",
+           "text_as_of": "Text as of", "attribution": "Source", "notice": "Note"},
+}
+
+
+# The case-file note (records/casenote.py), a document the buyer files.
+NOTE_TEXT: dict[str, dict[str, str]] = {
+    "da": {
+        "heading": "Notat: svar fra AI-assistenten om innovative offentlige indkøb",
+        "question": "Spørgsmål", "time": "Dato og tid", "mode": "Tilstand", "answer": "Svar",
+        "sources": "Kilder", "section": "Afsnit/bestemmelse", "page": "Side", "quote": "Citat",
+        "hash": "Dokumentets indholds-hash (SHA-256)", "date": "Dokumentets dato", "as_of": "Gælder pr.",
+        "file": "Fil", "status": "Status", "none": "Svaret citerer ingen kilder.",
+        "llm": "med sprogmodel (svaret er formuleret af en sprogmodel ud fra kilderne)",
+        "extractive": "uden sprogmodel (ordrette uddrag af kilderne)",
+        "abstained": "Ikke et svar: kilderne dækker ikke spørgsmålet.",
+        "disclaimer": "Svaret er lavet af en AI-assistent ud fra kilderne nedenfor og er ikke juridisk rådgivning.",
+        "when": "{date} kl. {time} ({zone}, dansk tid)",
+        "official": "Officiel kilde", "version": "Version citeret",
+        "shortened": "(forkortet i notatet)",
+        "more_sources": "{count} kilder mere er ikke medtaget i notatet.",
+    },
+    "en": {
+        "heading": "Note: answer from the AI assistant on innovative public procurement",
+        "question": "Question", "time": "Date and time", "mode": "Mode", "answer": "Answer",
+        "sources": "Sources", "section": "Section/provision", "page": "Page", "quote": "Quote",
+        "hash": "Document content hash (SHA-256)", "date": "Document date", "as_of": "Valid as of",
+        "file": "File", "status": "Status", "none": "The answer cites no sources.",
+        "llm": "with a language model (worded by a language model from the sources)",
+        "extractive": "without a language model (verbatim extracts from the sources)",
+        "abstained": "Not an answer: the sources do not cover the question.",
+        "disclaimer": "This answer was made by an AI assistant from the sources below and is not legal advice.",
+        "when": "{date} at {time} ({zone}, Copenhagen time)",
+        "official": "Official source", "version": "Version cited",
+        "shortened": "(shortened in the note)",
+        "more_sources": "{count} more sources are not included in the note.",
     },
 }
 
@@ -186,6 +327,7 @@ GRADIO_DA: dict[str, str] = {
     "common.share": "Del",
     "common.submit": "Send",
     "common.undo": "Fortryd",
+    "common.upload": "Upload flere filer",
     "common.language": "Sprog",
     "common.display_theme": "Visningstema",
     "common.built_with": "bygget med",
@@ -226,5 +368,64 @@ GRADIO_DA: dict[str, str] = {
     "blocks.lost_connection": "Forbindelsen blev afbrudt. Forbinder igen …",
 }
 
+# Names Gradio's frontend hard-codes in English (no i18n key): the page script puts the Danish
+# ones on the buttons' aria-label and title while the page is Danish (assets.JS).
+GRADIO_FIXED_DA: dict[str, str] = {
+    "Copy table data": "Kopiér tabellens data",
+    "Copied to clipboard": "Kopieret",
+    "Fullscreen": "Fuld skærm",
+    "Exit fullscreen": "Luk fuld skærm",
+    "Table actions": "Tabelhandlinger",
+    "Click to upload or drop files": "Klik for at uploade, eller slip filer her",
+    "File upload": "Upload af fil",
+}
+
 # The interface language switch (the language names in their own language).
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
+
+# Example questions under the chat, in the interface language; each is one the corpus answers
+# (tests/test_app.py asks each one and checks its key fact).
+EXAMPLES: dict[str, list[str]] = {
+    "da": [
+        "Må vi tale med leverandører inden udbuddet?",
+        "Hvornår kan vi bruge et innovationspartnerskab?",
+        "Hvordan vægter vi totalomkostninger (LCC) i tildelingen?",
+        "Hvad er prækommercielle indkøb?",
+    ],
+    "en": [
+        "May we talk to suppliers before the tender?",
+        "When can we use an innovation partnership?",
+        "How do we weigh life-cycle costs (LCC) in the award?",
+        "What is pre-commercial procurement?",
+    ],
+}
+
+# Messages outside the Gradio pages (login form, HTTP errors of /files/ and /read/), which
+# have no language switch: both languages, Danish first (`both`).
+HTTP_TEXT: dict[str, dict[str, str]] = {
+    "da": {
+        "no_document": "Dokumentet findes ikke",
+        "login_first": "Log ind i chatten først",
+        "login": "Log ind med brugernavn og adgangskode.",
+        "user_hint": "Brugernavn: {user}",
+        "staff_title": "Kildebibliotek (personale)",
+    },
+    "en": {
+        "no_document": "No such document",
+        "login_first": "Log in to the chat first",
+        "login": "Log in with user name and password.",
+        "user_hint": "User name: {user}",
+        "staff_title": "Corpus (staff)",
+    },
+}
+
+
+def both(key: str, **values: str) -> str:
+    """An `HTTP_TEXT` message in Danish and English, for a response that has no page language."""
+    return " / ".join(HTTP_TEXT[lang][key].format(**values) for lang in ("da", "en"))
+
+
+# Every table of user-facing text, for the key-parity test (tests/test_i18n.py).
+ALL_TABLES: dict[str, dict[str, dict[str, str]]] = {
+    "TEXT": TEXT, "STAFF_TEXT": STAFF_TEXT, "PAGE_TEXT": PAGE_TEXT, "NOTE_TEXT": NOTE_TEXT, "HTTP_TEXT": HTTP_TEXT,
+}

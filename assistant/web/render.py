@@ -150,14 +150,14 @@ def ai_notice(services: Services, lang: str) -> str:
 
 
 def footer(services: Services, lang: str) -> str:
+    """The accessibility statement link. Without a configured URL the footer stays empty:
+    buyers never see a setting's name (the app's start-up log tells the operator)."""
     t = TEXT[lang]
     url = services.settings.a11y_statement_url.strip()
     if url and (_safe_url(url) or url.startswith("/")):
-        link = f"<a href='{html.escape(url)}' rel='noopener'>{html.escape(t['a11y'])}</a>"
-    else:
-        link = html.escape(t["a11y_missing"])
-    return f"<footer class='app-footer'><p>{link}</p></footer>"
-
+        return (f"<footer class='app-footer'><p><a href='{html.escape(url)}' rel='noopener'>"
+                f"{html.escape(t['a11y'])}</a></p></footer>")
+    return "<footer class='app-footer'></footer>"
 
 
 def answer_from_dict(data: dict) -> Answer:

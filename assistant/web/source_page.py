@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from assistant.ingest.chunking import PROVISION_LABEL, PROVISION_START, normalise_provision
 from assistant.ingest.loaders import LoadedDocument
+from assistant.web.i18n import PAGE_TEXT
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
@@ -37,19 +38,6 @@ _LINK_OPEN, _LINK_CLOSE, _LINK_BASE = "\ue002", "\ue003", 0xE100
 _SENTINELS = re.compile("[\ue000-\ue003]")
 _MD_LINK_OR_CODE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)|(`+)[^`]*?\1|<[^<>\n]*>")
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-
-LABELS = {
-    "da": {"back": "Tilbage til chatten", "date": "Dato", "as_of": "Gælder pr.", "jurisdiction": "Jurisdiktion",
-           "official": "Officiel kilde", "raw": "Hent originalfilen", "cited": "Citeret afsnit",
-           "file": "Fil", "skip": "Gå til det citerede afsnit", "based_on": "Bygger på", "topics": "Emner",
-           "kind": "Type", "law": "Lovtekst", "guidance": "Vejledning (ikke lovtekst)", "consolidation": "Udgave",
-           "text_as_of": "Teksten pr.", "attribution": "Kilde", "notice": "Bemærk"},
-    "en": {"back": "Back to the chat", "date": "Date", "as_of": "Valid as of", "jurisdiction": "Jurisdiction",
-           "official": "Official source", "raw": "Download the original file", "cited": "Cited section",
-           "file": "File", "skip": "Go to the cited section", "based_on": "Based on", "topics": "Topics",
-           "kind": "Type", "law": "Statute text", "guidance": "Guidance (not the law)", "consolidation": "Version",
-           "text_as_of": "Text as of", "attribution": "Source", "notice": "Note"},
-}
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.55;color:#1f2328;
@@ -232,7 +220,7 @@ def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: 
     a reference to another act links to; references to the page's own act link in the page."""
     from assistant.corpus.refcheck import document_acts
 
-    t = LABELS.get(lang, LABELS["da"])
+    t = PAGE_TEXT.get(lang, PAGE_TEXT["da"])
     e = html.escape
     patterns = _quote_patterns(quote)
     links: list[str] = []
