@@ -269,6 +269,6 @@ def test_read_route_serves_only_inventory_documents_with_a_no_script_policy(app)
 
 
 def test_every_label_exists_in_both_languages():
-    from assistant.web.i18n import STAFF_TEXT, TEXT
+    from assistant.i18n import STAFF_TEXT, TEXT
 
     assert set(TEXT["da"]) == set(TEXT["en"]) and set(STAFF_TEXT["da"]) == set(STAFF_TEXT["en"])

@@ -15,7 +15,7 @@ PACKAGE = ROOT / "assistant"
 
 # The stages in the order data flows through them; a module may import its own stage or an
 # earlier one, never a later one (files -> sections -> chunks -> store -> retrieval -> answer -> UI).
-STAGES = ["config", "text", "ingest", "store", "corpus", "retrieval", "answer", "records",
+STAGES = ["config", "i18n", "text", "ingest", "store", "corpus", "retrieval", "answer", "records",
           "evaluation", "services", "web", "cli"]
 
 

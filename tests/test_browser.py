@@ -169,7 +169,7 @@ def test_on_a_phone_the_answer_and_its_sources_are_in_view_after_sending(app, br
 
 
 def test_footer_names_no_setting_and_examples_follow_the_interface_language(app, browser):
-    from assistant.web.i18n import EXAMPLES
+    from assistant.i18n import EXAMPLES
 
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app.url + "/")

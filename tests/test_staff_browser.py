@@ -12,7 +12,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from assistant.web.i18n import STAFF_TEXT, TEXT
+from assistant.i18n import STAFF_TEXT, TEXT
 
 from .test_a11y import AXE, axe_problems
 from .test_app import STAFF, RunningApp

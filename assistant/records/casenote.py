@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from markdown_it import MarkdownIt
 
+from assistant.i18n import NOTE_TEXT
 from assistant.records.privacy import mask_personal_data
-from assistant.web.i18n import NOTE_TEXT
 
 # The note is filed in a Danish authority: its time is Danish local time, with the zone named.
 NOTE_ZONE = ZoneInfo("Europe/Copenhagen")

@@ -15,11 +15,11 @@ from pathlib import Path
 import gradio as gr
 from fastapi import Request  # module level: FastAPI resolves the /files/ route's annotations here
 
+from assistant.i18n import GRADIO_DA, HTTP_TEXT, TEXT, both
 from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web.assets import CSS, JS, login_message
 from assistant.web.chat import build_chat, note_files  # noqa: F401 - importable from here
-from assistant.web.i18n import GRADIO_DA, HTTP_TEXT, TEXT, both
 from assistant.web.render import (  # noqa: F401 - importable from here (tests, benchmarks)
     file_url,
     render_answer,

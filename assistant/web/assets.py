@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from assistant.web.i18n import GRADIO_FIXED_DA
+from assistant.i18n import GRADIO_FIXED_DA
 
 CSS = """
 :root, .gradio-container {--button-primary-background-fill:#0b5cad;--button-primary-background-fill-hover:#084a8c;
@@ -210,7 +210,7 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
     page itself: a title, a level-one heading, both languages, and buttons with 4.5:1 contrast."""
     import html
 
-    from assistant.web.i18n import HTTP_TEXT
+    from assistant.i18n import HTTP_TEXT
 
     e = html.escape
     extra = f"<p>{e(hint)}</p>" if hint else ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
+from assistant.i18n import EXAMPLES, LANGUAGE_CHOICES, TEXT
 from assistant.services import Services
 from assistant.web.assets import NOTE_JS
-from assistant.web.i18n import EXAMPLES, LANGUAGE_CHOICES, TEXT
 from assistant.web.render import (
     ai_notice,
     answer_from_dict,

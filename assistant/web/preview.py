@@ -12,7 +12,7 @@ import html
 import re
 from pathlib import Path
 
-from assistant.web.i18n import STAFF_TEXT
+from assistant.i18n import STAFF_TEXT
 
 # A line that looks like a table row in extracted PDF text: three or more figures, or cells
 # kept apart by runs of spaces. PDF text extraction keeps a table's cells on one line but

@@ -8,8 +8,8 @@ import re
 from urllib.parse import quote
 
 from assistant.answer.assistant import Answer
+from assistant.i18n import TEXT
 from assistant.services import Services
-from assistant.web.i18n import TEXT
 from assistant.web.source_page import topic_label
 
 

@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 
 from markdown_it import MarkdownIt
 
+from assistant.i18n import PAGE_TEXT
 from assistant.ingest.chunking import PROVISION_LABEL, PROVISION_START, normalise_provision
 from assistant.ingest.loaders import LoadedDocument
-from assistant.web.i18n import PAGE_TEXT
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")

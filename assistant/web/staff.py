@@ -13,10 +13,10 @@ import gradio as gr
 from assistant.config import Settings
 from assistant.corpus.service import NO_SUCH_DOCUMENT, OUTSIDE_CORPUS, CorpusBusy, NotStored
 from assistant.corpus.sync import EmbeddingDown, FileResult, Progress, SyncReport
+from assistant.i18n import LANGUAGE_CHOICES, STAFF_TEXT, TEXT
 from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web import metadata
-from assistant.web.i18n import LANGUAGE_CHOICES, STAFF_TEXT, TEXT
 from assistant.web.metadata import JURISDICTIONS, KINDS, LANGUAGES, DocumentMeta
 from assistant.web.preview import preview_html
 from assistant.web.source_page import topic_label
