@@ -21,6 +21,7 @@ from assistant.config import Settings
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Hit, Retriever, SearchResult
 from assistant.store.chroma import StoreUnavailable
+from assistant.text import sentences as text_sentences
 from assistant.text.language import detect_language
 from assistant.text.words import query_stems, words
 
@@ -668,7 +669,7 @@ def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:
     cleaned = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
     cleaned = re.sub(r"[ \t]+([.,;:])", r"\1", cleaned)
     claims: dict[int, list[str]] = {}
-    for sentence in re.split(r"(?<=[.!?])\s+|\n+", cleaned):
+    for sentence in (s for line in cleaned.split("\n") for s in text_sentences.split_sentences(line)):
         for n in {int(x) for x in _MARKER.findall(sentence)}:
             claims.setdefault(n, []).append(_MARKER.sub("", sentence))
     citations = [

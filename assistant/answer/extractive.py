@@ -8,24 +8,16 @@ sentences come from one passage so the answer shows the breadth of the sources.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from assistant.retrieval.search import Hit
+from assistant.text import sentences
 from assistant.text.glossary import default_glossary, equivalent_stems
 from assistant.text.words import content_words, query_stems, query_tokens, term_weight, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
 RELATIVE_FLOOR = 0.5
-_ABBREVIATIONS = {
-    "stk", "nr", "jf", "pkt", "art", "f.eks", "bl.a", "mv", "m.v", "ca", "e.g", "i.e", "etc",
-    "dvs", "evt", "inkl", "ekskl", "kr", "mio", "mia", "jan", "feb", "okt", "nov", "dec", "no",
-    "lov", "lbk", "bek", "vs", "mr", "dr", "fig", "p", "pp", "s", "kap", "afsn", "litra", "bokstav",
-}
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(«]?[A-ZÆØÅ§0-9])|\n{2,}|\n(?=[-•·*]\s|\d+[.)]\s|\([0-9a-z]\)\s)")
-
-
 @dataclass(kw_only=True)
 class Sentence:
     text: str
@@ -35,27 +27,8 @@ class Sentence:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a legal or guidance passage; "§ 39.", "stk. 2." and "jf." do not end one."""
-    out, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end() if match.group(0) in ".!?" else match.start()
-        before = text[start:end].rstrip(".!? ")
-        last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
-        starts_subsection = text[match.end():].lstrip().startswith(("Stk.", "("))
-        if match.group(0) == "." and not starts_subsection and (
-            last.rstrip(".") in _ABBREVIATIONS
-            or re.search(r"(?:§§?|stk\.|nr\.|artikel|article)\s*\d+[a-z]?$", before, re.I)
-            or re.fullmatch(r"\d+", last)
-        ):
-            continue
-        piece = text[start:end].strip()
-        if piece:
-            out.append(piece)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return [re.sub(r"\s+", " ", s) for s in out if len(s.split()) >= 3]
+    """Sentences of a legal or guidance passage of three words or more (`text.sentences`)."""
+    return sentences.split_sentences(text, min_words=3)
 
 
 def question_terms(question: str) -> dict[str, tuple[set[str], float]]:

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Callable, Iterable, Literal
 
 from assistant.text.language import detect_language
+from assistant.text.sentences import split_sentences
 from assistant.text.words import content_words, query_stems, words
 
 AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definition", "procedure", "other"]
@@ -177,7 +178,7 @@ class Query:
 def asking_clause(question: str) -> str:
     """The sentence that asks: "Vi skal bruge 2 mio. kr. Hvor mange bud må vi hente?" asks
     for a count; the amount before it is only the situation."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])", question.strip()) if s.strip()]
+    sentences = split_sentences(question.strip())
     asking = [s for s in sentences if s.rstrip().endswith("?")]
     return asking[-1] if asking else question
 
@@ -258,7 +259,8 @@ def hinge_terms(question: str) -> list[str]:
     """Named organisations, places, people, products (capitalised words that do not open the
     question, quoted names, acronyms) that an answer would have to be about."""
     found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(question)]
-    for sentence in re.split(r"(?<=[.?!:])\s+", question):
+    # A colon opens a clause whose first word is capitalised like a sentence's.
+    for sentence in (c for s in split_sentences(question) for c in re.split(r"(?<=:)\s+", s)):
         first = True
         for match in _CAPITALISED.finditer(sentence):
             name = match.group(1)
