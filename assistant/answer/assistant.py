@@ -18,6 +18,7 @@ from typing import Literal
 from assistant.answer.compose import Composition, compose
 from assistant.answer.extractive import best_sentences, split_sentences, supporting_quote
 from assistant.config import Settings
+from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Hit, Retriever, SearchResult
 from assistant.store.chroma import StoreUnavailable
@@ -141,6 +142,9 @@ class Answer:
     # LLM mode: the model's renderings of the question that were searched ({language: text});
     # empty when none were made or the call failed (then timings["translate_ms"] says it ran).
     translations: dict[str, str] = field(default_factory=dict)
+    # What the conversation had established for this turn (`retrieval.conversation`):
+    # jurisdiction, procedure, document, period, object, topic.
+    conversation: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -243,7 +247,10 @@ class Assistant:
             yield Answer(question=question, answer=message(language, "empty"), abstained=True,
                          mode=self._mode(), language=language, status="error", error="empty_question")
             return
-        query = analyse(question, earlier=previous_questions(history), today=self.today())
+        # The question is analysed once per turn, with the conversation's state; search, the
+        # gate, the boosts and the composer all read this one `Query`.
+        query = analyse(question, earlier=previous_questions(history), today=self.today(),
+                        glossary=self.retriever.glossary)
         standalone = (combine_with_history(question, history) if composer == "baseline"
                       else self._standalone(question, query, history))
         timings: dict[str, float] = {}
@@ -251,11 +258,9 @@ class Assistant:
         try:
             if composer != "baseline":
                 translations = self._translate(standalone, query, timings)
-            # The question analysed above is the one searched when it stands alone (with history,
-            # the analysis also read the earlier turns, so search analyses the standalone text).
             result = self.retriever.search(standalone, k=max(SOURCES_FOR_LLM, self.settings.top_k),
                                            translations=translations,
-                                           asked=query if standalone == question and not history else None)
+                                           asked=query if composer != "baseline" else None)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
             yield Answer(question=question, answer=message(language, "store"), abstained=True,
@@ -267,6 +272,8 @@ class Assistant:
         for answer in answers:
             # Keyword search only (the embedding endpoint is down): every answer says so.
             answer = _with_notice(answer, result.notice(language)) if result.degraded else answer
+            # What the conversation established, shown beside `standalone_question`.
+            answer = replace(answer, conversation=query.state.to_dict())
             yield replace(answer, translations=dict(translations)) if translations else answer
 
     def _answers(self, question, standalone, language, result: SearchResult, timings, started, query: Query,
@@ -380,7 +387,7 @@ class Assistant:
 
     def _extractive(self, question, standalone, language, result, timings, started, notice="", error="",
                     query: Query | None = None) -> Answer:
-        query = query or analyse(standalone, today=self.today())
+        query = query or analyse(standalone, today=self.today(), glossary=self.retriever.glossary)
         hits = result.hits[:10]
         composition = compose(query, hits, today=self.today())
         if not composition.units:
@@ -413,7 +420,10 @@ class Assistant:
 
     def _llm_answer(self, question, standalone, language, result, timings, started,
                     query: Query) -> Iterator[Answer]:
-        hits = [h for h in result.hits if h.role != "sources"][:SOURCES_FOR_LLM]
+        # Another country's law is never given to the model as a source for this question.
+        scope = query.scope
+        hits = [h for h in result.hits if h.role != "sources"
+                and jurisdiction.allowed(scope, jurisdiction.of_passage(h.jurisdiction, h.language))][:SOURCES_FOR_LLM]
         chain = build_chain(self.chat_model)
         text = ""
         llm_started = time.perf_counter()
@@ -624,7 +634,7 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
         n = numbers[unit.hit_index]
         hit = hits[unit.hit_index]
         quotes.setdefault(n, []).append(unit.text)
-        tags = []
+        tags = [unit.jurisdiction] if unit.jurisdiction else []  # whose rule, when several countries answer
         if unit.role == "pitfalls":
             tags.append(texts["pitfall"])
         if unit.period == "earlier":

@@ -34,8 +34,10 @@ from assistant.answer.extractive import (
     split_sentences,
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
+from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import VALUE, Query, has_value
-from assistant.text.words import content_words, query_stems
+from assistant.text.lexicon import MONTHS
+from assistant.text.words import content_words, query_stems, words
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
@@ -53,14 +55,8 @@ _META = re.compile(
     r"tar for seg|is intended|er ment|skal hjelpe)|(?:here|below|in this (?:note|guide|document|section|chapter)),?\s+"
     r"(?:we|you)\b|(?:nedenfor|herunder|her)\s+(?:gennemgår|beskriver|giver|gir|finder|finner|får)\b|"
     r"(?:i denne|i dette)\s+(?:note|notat|notatet|vejledning|veiledning)\b)", re.I)
-_MONTHS = {
-    "januar": 1, "january": 1, "februar": 2, "february": 2, "marts": 3, "mars": 3, "march": 3,
-    "april": 4, "maj": 5, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7,
-    "august": 8, "september": 9, "oktober": 10, "october": 10, "november": 11, "december": 12,
-    "desember": 12,
-}
 _YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d|\d\d)\b")
-_DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+_DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
 _FROM = re.compile(r"\b(?:fra|fom\.?|from|med virkning fra|gældende fra|gjeldende fra|siden|since)\s+(?:den\s+)?$",
                    re.I)
 _UNTIL = re.compile(r"\b(?:til|until|to|tom\.?|frem til)\s+(?:den\s+)?$", re.I)
@@ -79,6 +75,9 @@ class QuotedUnit:
     period: Period
     language: str
     score: float
+    # The country whose rule this is, set when more than one country may answer (a
+    # comparison, or an English question naming none): each rule is then labelled.
+    jurisdiction: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,7 +99,7 @@ def periods(text: str) -> list[tuple[date, date]]:
     dates = []
     for m in _DATE.finditer(text):
         try:
-            dates.append((m.start(), date(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))))
+            dates.append((m.start(), date(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))))
         except ValueError:
             continue
     i = 0
@@ -138,8 +137,9 @@ def hit_units(hit) -> list[Unit]:
 
 def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
-    terms = terms_of(query.search_text)
-    focus = terms_of(query.text)  # the words of the question itself weigh most
+    concepts_matched = query.concepts if query.glossary is not None else None
+    terms = terms_of(query.search_text, concepts_matched)
+    focus = terms_of(query.text, concepts_matched)  # the words of the question itself weigh most
     for table in (terms, focus):
         for word in list(table):
             if query.kind == "definition" and _DEFINE_VERB.match(word):
@@ -150,10 +150,14 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 # A law's or guide's name says where to look (retrieval uses it), not what the
                 # answer says: inside that document every unit "matches" it.
                 table[word] = (table[word][0], min(table[word][1], 1.0))
-    concepts = named_concepts(query.text)
+    concepts = named_concepts(query)
     candidates: list[QuotedUnit] = []
+    scope = query.scope
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
+        where = jurisdiction.of_passage(getattr(hit, "jurisdiction", ""), getattr(hit, "language", ""))
+        if not jurisdiction.allowed(scope, where):
+            continue  # another country's rule is never the answer (`retrieval.jurisdiction`)
         if role == "sources":
             continue
         if role == "pitfalls" and not query.asks_risk:
@@ -177,7 +181,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total = _unit_score(text, context, terms, focus, _answering(scored, query) + 0.5 * heading_score)
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
-            if concepts and _about_another_concept(concepts, f"{context}\n{text}"):
+            if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= 0.6  # about another procedure or concept than the one the question names
             if query.asks_reference and query.kind != "rule":
                 total *= 1.2 if _REFERENCE.search(text) else 1.0
@@ -196,7 +200,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 total *= 0.3
             elif _META.match(max(scored, key=lambda p: p[1])[0]):
                 total *= 0.6  # its best sentence only says what the document is about
-            total *= _language_factor(query, hit)
+            total *= _language_factor(query, hit) * jurisdiction.factor(scope, where)
             total *= 1.0 - 0.06 * rank
             if total <= 0:
                 continue
@@ -205,6 +209,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 hit_index=rank, text=text, highlight=highlight, kind=unit.kind,
                 label=unit.label or heading, role=role, period=status,
                 language=getattr(hit, "language", ""), score=round(total, 4),
+                jurisdiction=where if scope.labels and where in jurisdiction.NATIONAL else "",
             ))
     if not candidates:
         return Composition(units=[], support="partial", has_value=False)
@@ -297,25 +302,31 @@ def _answering(scored: list[tuple[str, float]], query: Query) -> float:
     return max(score for _, score in scored)
 
 
-def named_concepts(question: str) -> list[tuple[str, list[frozenset[str]]]]:
+def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:
     """The glossary concepts a question names in several words ("begrænset udbud", "uden
     udbud", "competitive dialogue"), each with its terms in any language as stem sets (one-word
     terms such as "innovationspartnerskab" included)."""
+    glossary = _glossary(query)
+    table = _concept_terms(glossary)
+    own = set(words(query.text))
+    matched = query.concepts if query.glossary is not None else glossary.match(query.text)
+    return [(concept.id, table[concept.id][0]) for concept, named_by in matched
+            if len(named_by) >= 2 and named_by <= own and concept.id in table]
+
+
+def _glossary(query: Query):
+    """The glossary the question was analysed with (the one search uses), else the configured one."""
     from assistant.text.glossary import default_glossary
 
-    table = _concept_terms()
-    return [(concept.id, table[concept.id][0]) for concept, named_by in default_glossary().match(question)
-            if len(named_by) >= 2 and concept.id in table]
+    return query.glossary or default_glossary()
 
 
-@lru_cache(maxsize=1)
-def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
+@lru_cache(maxsize=4)
+def _concept_terms(glossary) -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
     """Per glossary concept, once: the stem sets of all its terms, and of its terms of
     several words (one stem per content word, the shortest of the three languages')."""
-    from assistant.text.glossary import default_glossary
-
     out = {}
-    for concept in default_glossary().concepts:
+    for concept in glossary.concepts:
         terms = [(term, frozenset(min(query_stems(w), key=len) for w in content_words(term)))
                  for _, term in concept.all_terms()]
         terms = [(term, stems_) for term, stems_ in terms if stems_]
@@ -324,7 +335,7 @@ def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str
     return out
 
 
-def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: str) -> bool:
+def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: str, glossary) -> bool:
     """A unit that names none of the question's concepts but another one in several words
     ("udbud med forhandling" for a question on "begrænset udbud") is about something else.
     A term is named when all its words are there, inflected, in any order; compound parts
@@ -333,7 +344,7 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
     if all(any(term <= tokens for term in terms) for _, terms in named):
         return False
     ids = {cid for cid, _ in named}
-    return any(term <= tokens for cid, (_, multiword) in _concept_terms().items() if cid not in ids
+    return any(term <= tokens for cid, (_, multiword) in _concept_terms(glossary).items() if cid not in ids
                for term in multiword)
 
 
@@ -381,7 +392,7 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
     opens with its subject and defines it; a yes/no question the rule (a modal verb with
     the provision it rests on)."""
     if query.kind == "definition":
-        subject = _subject(query.text)
+        subject = _subject(query.text, query.concepts if query.glossary is not None else None)
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
             factor *= 1.8  # the section is headed by the term asked about: it explains it
@@ -430,7 +441,7 @@ _DOCUMENT_WORD = re.compile(r"(?:lov|loven|lova|forskrift\w*|direktiv\w*|directi
                             r"bekendtgørelse\w*|vejledning\w*|veiledning\w*)$", re.I)
 
 
-def _subject(question: str):
+def _subject(question: str, concepts: tuple | None = None):
     """The terms a definition question asks about: "Hvad er [konkurrencepræget dialog]?",
     "Hvordan definerer anskaffelsesforskriften [innovasjon]?"."""
     m = _DEFINITION_CUE.match(question)
@@ -440,16 +451,16 @@ def _subject(question: str):
             return {}
         rest = " ".join(w for w in re.findall(r"[\wæøåÆØÅ-]+", question[how.end():])
                         if not _DOCUMENT_WORD.search(w) and w.lower() not in {"the", "in", "i", "by", "af", "av"})
-        return terms_of(rest)
+        return terms_of(rest, concepts)
     rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|for|of|af|av|mean|betyder|betyr)\b|[?,]",
                     question[m.end():], maxsplit=1)[0]
-    return terms_of(rest)
+    return terms_of(rest, concepts)
 
 
-def terms_of(text: str) -> dict[str, tuple[set[str], float]]:
+def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple[set[str], float]]:
     """The question's terms for scoring units: a hyphenated name ("BT-776", "mar-nov")
     counts once, as the whole with its parts' stems, not three times."""
-    terms = question_terms(text)
+    terms = question_terms(text, concepts)
     for name in [t for t in terms if "-" in t]:
         stems_, weight = terms[name]
         for part in name.split("-"):
@@ -462,24 +473,9 @@ def terms_of(text: str) -> dict[str, tuple[set[str], float]]:
 
 
 def _language_factor(query: Query, hit) -> float:
+    """A unit in the asker's language wins ties (it needs no translation to be read)."""
     language = getattr(hit, "language", "")
-    jurisdiction = getattr(hit, "jurisdiction", "")
-    factor = 1.0
-    if language and language == query.language:
-        factor *= 1.15
-    if query.countries:
-        wanted_languages = {{"DK": "da", "NO": "nb"}.get(c, "") for c in query.countries}
-        if jurisdiction and jurisdiction in query.countries:
-            factor *= 1.5
-        elif language and language in wanted_languages:
-            factor *= 1.3
-        elif jurisdiction and jurisdiction != "EU":
-            factor *= 0.5  # the question names another country's law
-    elif query.language == "da" and jurisdiction == "NO":
-        factor *= 0.7  # a Danish question prefers Danish law unless it names Norway
-    elif query.language == "nb" and jurisdiction == "DK":
-        factor *= 0.7
-    return factor
+    return 1.15 if language and language == query.language else 1.0
 
 
 def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:

@@ -31,9 +31,11 @@ def split_sentences(text: str) -> list[str]:
     return sentences.split_sentences(text, min_words=3)
 
 
-def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
-    """Each specific question word: its stems (plus glossary equivalents) and a weight."""
-    equivalents = equivalent_stems(default_glossary().match(question))
+def question_terms(question: str, concepts: list | tuple | None = None) -> dict[str, tuple[set[str], float]]:
+    """Each specific question word: its stems (plus glossary equivalents) and a weight.
+    `concepts`: the glossary concepts already matched for the question (`Query.concepts`),
+    so the glossary is not matched again; else the configured glossary is matched here."""
+    equivalents = equivalent_stems(list(concepts) if concepts is not None else default_glossary().match(question))
     terms = {}
     for w in dict.fromkeys(content_words(question)):
         terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), term_weight(w))

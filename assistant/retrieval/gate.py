@@ -13,6 +13,7 @@ import re
 
 from assistant.retrieval.query import asking_clause
 from assistant.store.bm25 import Bm25Index
+from assistant.text.lexicon import MONEY, SHARE
 from assistant.text.words import corpus_forms, query_stems, term_weight
 
 EVIDENCE_PASSAGES = 3
@@ -24,13 +25,6 @@ _AMOUNT_QUESTION = re.compile(
     r"pris(?:en)?|afgift(?:en)?|avgift(?:en)?)\b",
     re.I,
 )
-AMOUNT = re.compile(
-    r"(?:\d[\d.,\s]*\s*(?:kr\b|kroner|dkk|nok|eur|euro|€|mio|mia|million|billion|mill\.|"
-    r"pct|procent|prosent|percent|%))|(?:(?:dkk|nok|eur|€|kr\.?)\s*\d)",
-    re.I,
-)
-
-
 def asks_for_amount(question: str) -> bool:
     """Whether the question asks what something cost. Only its asking sentence counts: in
     "we'd rather pay for the outcome we need. Does the guide give an example?" the payment
@@ -70,7 +64,7 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
 
 def _lacks_amount(question, index: Bm25Index, top: list[int]) -> bool:
     return asks_for_amount(question.text) and not any(
-        AMOUNT.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
+        MONEY.search(index.chunks[i].text) or SHARE.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
 
 
 def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float) -> float:

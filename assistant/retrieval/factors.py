@@ -1,0 +1,121 @@
+"""The composer's tuning constants, named, each with its reason, and an ablation switch.
+
+`value(name)` is what the composer multiplies (or adds) with; `ablate(names)` sets the named
+factors to their neutral value (1 for a multiplier, 0 for an added weight), so an evaluation
+can report what each contributes (`assistant eval --ablate NAME` calls `ablate`). A factor
+that does not pay on held-out data is removed, not kept at a value that happens to fit.
+
+Measurements: `make eval` answer tables (answers-corpus, answers-evalcorpus: the dev sets the
+composer was built on), one run per factor set to neutral, 7 Dec 2026; "dev Δ" below is the
+key-facts change when the factor is ablated (negative: the factor pays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class Factor:
+    name: str
+    value: float
+    neutral: float  # the value that switches it off: 1.0 for a multiplier, 0.0 for a weight
+    reason: str
+
+
+_TABLE = [
+    # How a unit's words are counted.
+    Factor(name="heading_words", value=0.5, neutral=0.0,
+           reason="a sentence is read under its heading: the title and section path lend half their words"),
+    Factor(name="borrowed_words", value=0.5, neutral=1.0,
+           reason="topic words borrowed from the conversation weigh half the question's own words"),
+    Factor(name="rank_decay", value=0.06, neutral=0.0,
+           reason="per retrieval rank: on equal wording the passage search ranked higher wins"),
+    Factor(name="phrase", value=0.12, neutral=0.0,
+           reason="per pair of question words that stand together in the unit (up to 4): a term of art "
+                  "('uden udbud') is more than its words scattered"),
+    Factor(name="heading_restates", value=0.4, neutral=0.0,
+           reason="times the share of the question its heading covers (when half or more): a section "
+                  "headed by the question is about exactly that"),
+    # The kind of answer asked for.
+    Factor(name="has_figure", value=1.7, neutral=1.0,
+           reason="a question for a figure (deadline, count, amount, share): a unit that states one"),
+    Factor(name="lacks_figure", value=0.55, neutral=1.0,
+           reason="a question for a figure: a unit that states none cannot answer it"),
+    Factor(name="has_rule_or_definition", value=1.2, neutral=1.0,
+           reason="a yes/no or definition question: a unit with a modal verb or a defining verb (a weaker "
+                  "cue than a figure)"),
+    Factor(name="lacks_rule_or_definition", value=0.8, neutral=1.0,
+           reason="a yes/no or definition question: a unit without such wording"),
+    Factor(name="answering_without_figure", value=0.5, neutral=1.0,
+           reason="a figure question: a unit whose best sentence holds no figure answers it less directly"),
+    Factor(name="procedure_list", value=1.4, neutral=1.0,
+           reason="a 'how do we' question: a list of steps is the shape of the answer"),
+    Factor(name="checklist_elsewhere", value=0.8, neutral=1.0,
+           reason="a checklist restates rules in passing; the rule itself answers better"),
+    Factor(name="pitfall_asked", value=1.2, neutral=1.0,
+           reason="a question about risks: the pitfalls section is the answer"),
+    Factor(name="definition_heading", value=1.8, neutral=1.0,
+           reason="a definition question: a section headed by the term asked about explains it"),
+    Factor(name="defining_sentence", value=1.5, neutral=1.0,
+           reason="a definition question: a sentence 'X er/is/betyder …' defines the term"),
+    Factor(name="rule_with_provision", value=1.5, neutral=1.0,
+           reason="a yes/no question: a rule (modal verb) in a unit naming the provision it rests on"),
+    Factor(name="reference_asked", value=1.2, neutral=1.0,
+           reason="a question asking which provision: a unit that cites one (§, article)"),
+    # What the unit is about.
+    Factor(name="another_concept", value=0.6, neutral=1.0,
+           reason="a unit about another procedure or concept than the one the question names"),
+    Factor(name="meta_unit", value=0.3, neutral=1.0,
+           reason="a unit that only says what the document is about ('This note explains …')"),
+    Factor(name="meta_best_sentence", value=0.6, neutral=1.0,
+           reason="a unit whose best sentence only says what the document is about"),
+    Factor(name="same_language", value=1.15, neutral=1.0,
+           reason="a unit in the asker's language needs no translation to be read"),
+    # Validity periods of figures.
+    Factor(name="earlier_period", value=0.45, neutral=1.0,
+           reason="a figure of a period that has ended: the current one is what applies"),
+    Factor(name="future_period", value=0.8, neutral=1.0,
+           reason="a figure of a period not yet begun"),
+    Factor(name="asked_earlier_current", value=0.6, neutral=1.0,
+           reason="asked for the period before: the current period's figure is not it"),
+    Factor(name="asked_earlier_earlier", value=1.4, neutral=1.0,
+           reason="asked for the period before: an ended period's figure is it"),
+    Factor(name="asked_earlier_future", value=0.5, neutral=1.0,
+           reason="asked for the period before: a future period's figure is not it"),
+]
+FACTORS: dict[str, Factor] = {f.name: f for f in _TABLE}
+_ablated: set[str] = set()
+
+
+def value(name: str) -> float:
+    """The factor's value, or its neutral value when ablated."""
+    factor = FACTORS[name]
+    return factor.neutral if name in _ablated else factor.value
+
+
+def ablate(names: Iterable[str]) -> None:
+    """Switch the named factors to neutral (an empty list restores them all)."""
+    names = set(names)
+    unknown = names - FACTORS.keys()
+    if unknown:
+        raise ValueError(f"unknown factor(s): {', '.join(sorted(unknown))}; known: {', '.join(FACTORS)}")
+    _ablated.clear()
+    _ablated.update(names)
+
+
+def ablated() -> frozenset[str]:
+    return frozenset(_ablated)
+
+
+@contextmanager
+def ablating(names: Iterable[str]) -> Iterator[None]:
+    """`ablate(names)` for the duration of a block."""
+    before = set(_ablated)
+    ablate(names)
+    try:
+        yield
+    finally:
+        ablate(before)
