@@ -34,7 +34,7 @@ from assistant.answer.extractive import (
     split_sentences,
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
-from assistant.retrieval import jurisdiction
+from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.query import VALUE, Query, has_value
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, query_stems, words
@@ -42,7 +42,9 @@ from assistant.text.words import content_words, query_stems, words
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
 LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
-RELATIVE_FLOOR = 0.45
+RELATIVE_FLOOR = 0.45  # a unit scoring under this share of the best one is not quoted beside it
+REFERENCE_FLOOR = 0.25  # a unit citing the provision asked for may join down to this share of the best
+FULL_SUPPORT_COVERAGE = 0.5  # the lead unit holds at least half the question's weight: full support
 PASSAGES = 10
 
 Period = Literal["current", "earlier", "future", "none"]
@@ -178,13 +180,14 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if best <= 0 and heading_score <= 0:
                 continue
             # A sentence is read under its heading: the heading lends it half its words.
-            total = _unit_score(text, context, terms, focus, _answering(scored, query) + 0.5 * heading_score)
+            total = _unit_score(text, context, terms, focus,
+                                _answering(scored, query) + factors.value("heading_words") * heading_score)
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
-                total *= 0.6  # about another procedure or concept than the one the question names
+                total *= factors.value("another_concept")
             if query.asks_reference and query.kind != "rule":
-                total *= 1.2 if _REFERENCE.search(text) else 1.0
+                total *= factors.value("reference_asked") if _REFERENCE.search(text) else 1.0
             total *= _heading_factor(heading, focus)
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
@@ -193,15 +196,17 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
             if query.wants_earlier:
-                total *= {"current": 0.6, "earlier": 1.4, "future": 0.5, "none": 1.0}[status]
+                total *= {"current": factors.value("asked_earlier_current"), "earlier": factors.value("asked_earlier_earlier"),
+                          "future": factors.value("asked_earlier_future"), "none": 1.0}[status]
             else:
-                total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
+                total *= {"current": 1.0, "earlier": factors.value("earlier_period"), "future": factors.value("future_period"),
+                          "none": 1.0}[status]
             if all(_META.match(s) for s, _ in scored):
-                total *= 0.3
+                total *= factors.value("meta_unit")
             elif _META.match(max(scored, key=lambda p: p[1])[0]):
-                total *= 0.6  # its best sentence only says what the document is about
+                total *= factors.value("meta_best_sentence")
             total *= _language_factor(query, hit) * jurisdiction.factor(scope, where)
-            total *= 1.0 - 0.06 * rank
+            total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0:
                 continue
             text, highlight = _window(text, scored, query, unit.kind)
@@ -232,7 +237,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     if query.asks_reference and not any(_REFERENCE.search(u.text) for u in chosen):
         # "… and which article allows it?": the answer must name the provision too.
         with_reference = [u for u in candidates if u not in chosen and _REFERENCE.search(u.text)
-                          and u.score >= 0.25 * candidates[0].score]
+                          and u.score >= REFERENCE_FLOOR * candidates[0].score]
         if with_reference:
             if len(chosen) >= MAX_UNITS:
                 chosen.pop()
@@ -240,7 +245,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     lead = chosen[0]
     lead_has_value = has_value(query, lead.text)
     coverage = _coverage(lead.text, focus)
-    support = "full" if lead_has_value and coverage >= 0.5 else "partial"
+    support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE else "partial"
     return Composition(units=chosen, support=support, has_value=lead_has_value)
 
 
@@ -252,13 +257,14 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     found = 0.0
     for word, (stems_, weight) in terms.items():
         own = word in focus
-        w = weight if own else 0.5 * weight  # topic words borrowed from the conversation weigh less
+        w = weight if own else factors.value("borrowed_words") * weight
         if stems_ & tokens:
             found += w
         elif stems_ & head:
-            found += 0.5 * w
+            found += factors.value("heading_match") * w
     density = min(1.0, best_sentence / (1.5 * total))
-    return found * (0.67 + 0.33 * density)
+    share = factors.value("density")
+    return found * (1.0 - share + share * density)
 
 
 def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
@@ -266,7 +272,8 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms, True) + 0.5 * score_sentence(sentence, focus, True)))
+            out.append((sentence, score_sentence(sentence, terms, True)
+                        + factors.value("own_words") * score_sentence(sentence, focus, True)))
     return out
 
 
@@ -277,15 +284,15 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
         # A definition or a yes/no rule shows in its wording less surely than a figure does.
         strong = query.kind not in {"definition", "yesno"}
         if has_value(query, text):
-            factor *= 1.7 if strong else 1.2
+            factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
-            factor *= 0.55 if strong else 0.8
+            factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
     if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
-        factor *= 1.4
+        factor *= factors.value("procedure_list")
     elif role == "steps":
-        factor *= 0.8  # a checklist restates the rules in passing; the rule itself answers better
+        factor *= factors.value("checklist_elsewhere")
     if role == "pitfalls":
-        factor *= 1.2  # asked about risks (else filtered out before)
+        factor *= factors.value("pitfall_asked")  # asked about risks (else filtered out before)
     return factor
 
 
@@ -298,7 +305,7 @@ def _answering(scored: list[tuple[str, float]], query: Query) -> float:
         with_value = [score for sentence, score in scored if has_value(query, sentence)]
         if with_value:
             return max(with_value)
-        return 0.5 * max(score for _, score in scored)
+        return factors.value("answering_without_figure") * max(score for _, score in scored)
     return max(score for _, score in scored)
 
 
@@ -369,7 +376,7 @@ def _phrase_factor(question: str, text: str) -> float:
         for i, (qa, qb) in enumerate(zip(q, q[1:])):
             if qa & a and qb & b:
                 adjacent.add(i)
-    return 1.0 + 0.12 * min(len(adjacent), 4)
+    return 1.0 + factors.value("phrase") * min(len(adjacent), 4)
 
 
 def _heading_factor(heading: str, focus) -> float:
@@ -378,7 +385,7 @@ def _heading_factor(heading: str, focus) -> float:
     if not heading or not focus:
         return 1.0
     coverage = _coverage(heading, focus)
-    return 1.0 + 0.4 * coverage if coverage >= 0.5 else 1.0
+    return 1.0 + factors.value("heading_restates") * coverage if coverage >= 0.5 else 1.0
 
 
 # "X er/is/betyder …", "X – …", "X: …": the cue that turns the words before it into a definiendum.
@@ -395,11 +402,11 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
         subject = _subject(query.text, query.concepts if query.glossary is not None else None)
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
-            factor *= 1.8  # the section is headed by the term asked about: it explains it
+            factor *= factors.value("definition_heading")
         for sentence, _ in scored if subject else []:
             cue = _DEFINES.search(sentence)
             if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
-                factor *= 1.5  # "X er …": the sentence defines the term
+                factor *= factors.value("defining_sentence")
                 break
         return factor
     if query.kind == "yesno":
@@ -408,7 +415,7 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
         best = max(score for _, score in scored)
         if any(score >= 0.6 * best and _RULE.search(s) for s, score in scored) and any(
                 _REFERENCE.search(s) for s, _ in scored):
-            return 1.5
+            return factors.value("rule_with_provision")
     return 1.0
 
 
@@ -475,7 +482,7 @@ def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple
 def _language_factor(query: Query, hit) -> float:
     """A unit in the asker's language wins ties (it needs no translation to be read)."""
     language = getattr(hit, "language", "")
-    return 1.15 if language and language == query.language else 1.0
+    return factors.value("same_language") if language and language == query.language else 1.0
 
 
 def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:

@@ -29,6 +29,12 @@ _TABLE = [
     # How a unit's words are counted.
     Factor(name="heading_words", value=0.5, neutral=0.0,
            reason="a sentence is read under its heading: the title and section path lend half their words"),
+    Factor(name="heading_match", value=0.5, neutral=1.0,
+           reason="a question word found only in the unit's heading counts half: the heading is context"),
+    Factor(name="own_words", value=0.5, neutral=0.0,
+           reason="a sentence's score adds half again for the question's own words (not the borrowed ones)"),
+    Factor(name="density", value=0.33, neutral=0.0,
+           reason="share of a unit's score that depends on how concentrated the answer is in one sentence"),
     Factor(name="borrowed_words", value=0.5, neutral=1.0,
            reason="topic words borrowed from the conversation weigh half the question's own words"),
     Factor(name="rank_decay", value=0.06, neutral=0.0,
