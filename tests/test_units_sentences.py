@@ -48,3 +48,14 @@ def test_no_other_module_splits_sentences_by_its_own_regex():
     pattern = re.compile(r"re\.(?:split|finditer|compile)\(r[\"']\[\.!\?\]|\(\?<=\[\.!\?|\(\?<=\[\.\?!")
     owners = [p.relative_to(root).as_posix() for p in root.rglob("*.py") if pattern.search(p.read_text())]
     assert owners == ["text/sentences.py"] or owners == []
+
+
+def test_bold_keeps_a_list_items_bullet_and_never_stops_at_an_abbreviation():
+    from assistant.answer.assistant import _quote_line
+    from assistant.answer.extractive import split_sentences as quotable
+
+    assert _quote_line("- det udfyldte ESPD-dokument,", ("- det udfyldte ESPD-dokument,",)) == (
+        "> - **det udfyldte ESPD-dokument,**")
+    line = "Det fremgår, jf. Prop. 51 L (2015–2016). Oppdragsgiver skal velge leverandør."
+    first = quotable(line)[0]
+    assert _quote_line(line, (first,)) == "> **Det fremgår, jf. Prop. 51 L (2015–2016).** Oppdragsgiver skal velge leverandør."

@@ -52,6 +52,7 @@ MESSAGES = {
         "store": "Dokumentlageret er ikke tilgængeligt lige nu. Prøv igen om lidt.",
         "empty": "Skriv et spørgsmål om offentlige indkøb.",
         "partial": "Kilderne dækker det kun delvist: passagerne nedenfor er det nærmeste, de siger.",
+        "missing": "De nævner ikke: {missing}.",
         "named": "Kilderne nævner ikke {missing}, så det kan jeg ikke svare på.",
         "year": "Kilderne har ingen oplysninger for {missing}.",
         "live": "Kilderne indeholder ikke aktuelle data som kurser, priser eller nyheder.",
@@ -73,6 +74,7 @@ MESSAGES = {
         "store": "Dokumentlageret er ikke tilgjengelig nå. Prøv igjen om litt.",
         "empty": "Skriv et spørsmål om offentlige anskaffelser.",
         "partial": "Kildene dekker dette bare delvis: passasjene nedenfor er det nærmeste de sier.",
+        "missing": "De nevner ikke: {missing}.",
         "named": "Kildene nevner ikke {missing}, så det kan jeg ikke svare på.",
         "year": "Kildene har ingen opplysninger for {missing}.",
         "live": "Kildene inneholder ikke aktuelle data som kurser, priser eller nyheter.",
@@ -93,6 +95,7 @@ MESSAGES = {
         "store": "The document store is unavailable right now. Please try again shortly.",
         "empty": "Please ask a question about public procurement.",
         "partial": "The sources only partly cover this: the passages below are the closest they come.",
+        "missing": "They do not mention: {missing}.",
         "named": "The sources do not mention {missing}, so I cannot answer that.",
         "year": "The sources have no information for {missing}.",
         "live": "The sources hold no live data such as exchange rates, prices or news.",
@@ -627,6 +630,8 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
     lines = [f"*{notice}*"] if notice else []
     if weak:
         lines.append(f"**{texts['partial']}**")
+        if composition.missing:  # which part of the question the quotes leave open
+            lines.append(texts["missing"].format(missing=", ".join(composition.missing)))
     if lines:
         lines.append("")
     quotes: dict[int, list[str]] = {}
@@ -654,10 +659,14 @@ def _quote_line(line: str, highlight: tuple[str, ...]) -> str:
     """One quoted line; each answering sentence in it is shown in bold."""
     out = _md_escape(line.strip())
     for sentence in sorted(highlight, key=len, reverse=True):
-        escaped = _md_escape(sentence)
+        # A list item keeps its bullet or number outside the bold, so it still renders as one.
+        escaped = _LIST_MARKER.sub("", _md_escape(sentence)).strip()
         if escaped and escaped in out and f"**{escaped}**" not in out:
             out = out.replace(escaped, f"**{escaped}**", 1)
     return f"> {out}"
+
+
+_LIST_MARKER = re.compile(r"^\s*(?:[-•·*]|\d+[.)]|\([0-9a-z]\))\s+")
 
 
 def _md_escape(text: str) -> str:

@@ -37,7 +37,7 @@ from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.query import VALUE, Query, has_value
 from assistant.text.lexicon import MONTHS
-from assistant.text.words import content_words, query_stems, words
+from assistant.text.words import content_words, decompound, query_stems, words
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
@@ -87,6 +87,7 @@ class Composition:
     units: list[QuotedUnit] = field(default_factory=list)
     support: Literal["full", "partial"] = "full"
     has_value: bool = True  # the lead unit carries a value of the kind asked for
+    missing: tuple[str, ...] = ()  # the question's specific words no quoted unit holds
 
 
 def periods(text: str) -> list[tuple[date, date]]:
@@ -244,9 +245,47 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             chosen.append(with_reference[0])
     lead = chosen[0]
     lead_has_value = has_value(query, lead.text)
+    missing = _uncovered_hinges(query, chosen, hits, focus)
+    if missing and len(missing) == len(_hinges(focus)):
+        # None of the question's specific words is in what would be quoted: the passages share
+        # its ordinary words but are about another subject. Not an answer.
+        return Composition(units=[], support="partial", has_value=False, missing=tuple(missing))
     coverage = _coverage(lead.text, focus)
-    support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE else "partial"
-    return Composition(units=chosen, support=support, has_value=lead_has_value)
+    support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE and not missing else "partial"
+    return Composition(units=chosen, support=support, has_value=lead_has_value, missing=tuple(missing))
+
+
+# A question word this specific (wordfreq Zipf <= 3: under one in 10^6 running words; a name, a
+# term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
+# hinges on: a quote that never mentions it is about something else.
+HINGE_WEIGHT = 4.0
+
+
+def _hinges(focus) -> list[str]:
+    return [w for w, (_, weight) in focus.items() if weight >= HINGE_WEIGHT]
+
+
+def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus) -> list[str]:
+    """The question's specific words that no quoted unit (with its document title and section
+    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A unit in
+    another language than the question cannot be judged by its words: then none is missing."""
+    hinges = _hinges(focus)
+    if not hinges or any(u.language and u.language != query.language for u in chosen):
+        return []
+    texts = []
+    for unit in chosen:
+        hit = hits[unit.hit_index]
+        texts.append(f"{getattr(hit, 'title', '')}\n{hit.section or ''}\n{unit.text}")
+    tokens = sentence_tokens("\n".join(texts), True)
+    missing = []
+    for word in hinges:
+        if focus[word][0] & tokens:
+            continue
+        parts = decompound(word)
+        if parts and all(query_stems(p) & tokens for p in parts):
+            continue
+        missing.append(word)
+    return missing
 
 
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
