@@ -139,6 +139,7 @@ class Query:
     wants_earlier: bool = False  # asks for an earlier period's figures ("og perioden før?")
     outcome: bool = False  # asks who won a tender, what it cost, or how often something happened
     asks_reference: bool = False  # asks which provision or article ("og hvilken paragraf?")
+    asks_cost: bool = False  # asks what something cost: the gate wants a passage stating an amount
     extra: str = ""  # words taken from the conversation: its topic (follow-ups), the procedure in force
     state: ConversationState = field(default_factory=ConversationState)  # what the conversation established
     # The glossary concepts `search_text` names, matched once with `glossary` (the one search uses).
@@ -161,6 +162,20 @@ def asking_clause(question: str) -> str:
     sentences = split_sentences(question.strip())
     asking = [s for s in sentences if s.rstrip().endswith("?")]
     return asking[-1] if asking else question
+
+
+_COST_QUESTION = re.compile(
+    r"\b(?:koste[rt]?|kostede|betalte?|betalt|paid|pay|costs?|price|priced|fees?|gebyr(?:et)?|"
+    r"pris(?:en)?|afgift(?:en)?|avgift(?:en)?)\b",
+    re.I,
+)
+
+
+def asks_cost(question: str) -> bool:
+    """Whether the question asks what something cost. Only its asking sentence counts: in
+    "we'd rather pay for the outcome we need. Does the guide give an example?" the payment
+    is the situation, not what is asked."""
+    return bool(_COST_QUESTION.search(asking_clause(question)))
 
 
 def answer_kind(question: str) -> AnswerKind:
@@ -236,6 +251,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         wants_earlier=bool(_EARLIER.search(text)) and not years,
         outcome=bool(_OUTCOME.search(text)),
         asks_reference=bool(_ASKS_REFERENCE.search(text)),
+        asks_cost=asks_cost(text),
         extra=extra,
         state=resolved.state,
         concepts=tuple(glossary.match(search_text)),
