@@ -17,7 +17,7 @@ def test_a_statement_sets_the_procedure_a_short_deadline_question_then_uses():
 
 def test_a_statement_sets_the_jurisdiction_and_the_object_bought():
     q = analyse("Hvad er tærskelværdien?", earlier=["Vi er en norsk kommune og køber en ny ferje."])
-    assert q.countries == {"NO"} and q.scope.wanted == {"NO"}
+    assert q.scope.wanted == {"NO"}  # scoped by the conversation, though the question names no country
     assert q.state.object == "ferje"
 
 
@@ -25,7 +25,7 @@ def test_a_new_question_overrides_only_what_it_names():
     earlier = ["Vi er en norsk kommune.", "Vi bruger begrænset udbud."]
     q = analyse("Hvor lang er fristen ved offentligt udbud?", earlier=earlier)
     assert q.state.procedure == "open_procedure"  # named now: it overrides the restricted procedure
-    assert q.countries == {"NO"}  # not named now: the conversation's stays
+    assert q.scope.wanted == {"NO"}  # not named now: the conversation's stays
     assert "begrænset" not in q.search_text
     q = analyse("Og i Danmark?", earlier=earlier)
     assert q.countries == {"DK"} and q.state.procedure == "restricted_procedure"

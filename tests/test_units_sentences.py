@@ -59,3 +59,11 @@ def test_bold_keeps_a_list_items_bullet_and_never_stops_at_an_abbreviation():
     line = "Det fremgår, jf. Prop. 51 L (2015–2016). Oppdragsgiver skal velge leverandør."
     first = quotable(line)[0]
     assert _quote_line(line, (first,)) == "> **Det fremgår, jf. Prop. 51 L (2015–2016).** Oppdragsgiver skal velge leverandør."
+
+
+def test_an_amount_ends_the_situation_before_the_question():
+    from assistant.retrieval.query import answer_kind, asking_clause
+
+    question = "Vi skal have renoveret et skoletag for 2 mio. kr. Hvor mange underhåndsbud må vi indhente?"
+    assert asking_clause(question) == "Hvor mange underhåndsbud må vi indhente?"
+    assert answer_kind(question) == "count"

@@ -35,7 +35,7 @@ from assistant.answer.extractive import (
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
-from assistant.retrieval.query import VALUE, Query, has_value
+from assistant.retrieval.query import VALUE, Query, asking_clause, has_value, mentions
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, decompound, query_stems, words
 
@@ -159,8 +159,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
         where = jurisdiction.of_passage(getattr(hit, "jurisdiction", ""), getattr(hit, "language", ""))
-        if not jurisdiction.allowed(scope, where):
-            continue  # another country's rule is never the answer (`retrieval.jurisdiction`)
+        if not jurisdiction.allowed(scope, where) and not _names_hinge(query, hit):
+            # Another country's rule is never the answer (`retrieval.jurisdiction`), unless the
+            # question names something of that country's ("LUP", "Doffin") that the passage is about.
+            continue
         if role == "sources":
             continue
         if role == "pitfalls" and not query.asks_risk:
@@ -206,7 +208,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 total *= factors.value("meta_unit")
             elif _META.match(max(scored, key=lambda p: p[1])[0]):
                 total *= factors.value("meta_best_sentence")
-            total *= _language_factor(query, hit) * jurisdiction.factor(scope, where)
+            total *= _language_factor(query, hit) * jurisdiction.answer_factor(scope, where)
             total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0:
                 continue
@@ -245,8 +247,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             chosen.append(with_reference[0])
     lead = chosen[0]
     lead_has_value = has_value(query, lead.text)
-    missing = _uncovered_hinges(query, chosen, hits, focus)
-    if missing and len(missing) == len(_hinges(focus)):
+    # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
+    # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
+    asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
+    missing = _uncovered_hinges(query, chosen, hits, asked)
+    if missing and len(missing) == len(_hinges(asked)):
         # None of the question's specific words is in what would be quoted: the passages share
         # its ordinary words but are about another subject. Not an answer.
         return Composition(units=[], support="partial", has_value=False, missing=tuple(missing))
@@ -259,6 +264,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
 # term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
 # hinges on: a quote that never mentions it is about something else.
 HINGE_WEIGHT = 4.0
+
+
+def _names_hinge(query: Query, hit) -> bool:
+    """Whether the passage's document or section is about a thing the question names."""
+    label = f"{getattr(hit, 'title', '')} {hit.section or ''} {getattr(hit, 'source', '')}"
+    return any(mentions(h, label) for h in query.hinges)
 
 
 def _hinges(focus) -> list[str]:

@@ -59,16 +59,24 @@ class Scope:
         return len(self.wanted) > 1
 
 
-def scope_of(*, language: str, countries: frozenset[str] | set[str], text: str = "") -> Scope:
-    """The scope of a question in `language` naming `countries` (its own or the conversation's)."""
+def scope_of(*, language: str, countries: frozenset[str] | set[str], text: str = "",
+             context: frozenset[str] | set[str] = frozenset()) -> Scope:
+    """The scope of a question in `language` naming `countries`; `context`: the countries the
+    conversation established earlier (they scope a question that names none, as the asker's
+    own country does, without counting as named)."""
     named = frozenset(countries)
     national = named & NATIONAL
     own = LANGUAGE_JURISDICTION.get(language, "")
+    established = frozenset(context) & NATIONAL
+    if not national and len(established) == 1:
+        own = next(iter(established))  # "Vi er en norsk kommune." scopes what follows to Norway
     comparison = len(national) > 1 or bool(_COMPARISON.search(text) and national)
     if comparison:
         wanted = NATIONAL
     elif national:
         wanted = national
+    elif established:
+        wanted = established
     elif own:
         wanted = frozenset({own})
     else:
@@ -109,3 +117,10 @@ def factor(scope: Scope, where: str) -> float:
     # the English guides, but buried the law for "What is the minimum time limit for tenders
     # in an open procedure?" (6 such probes: Hit@5 0.33 -> 0.00).
     return 1.0
+
+
+def answer_factor(scope: Scope, where: str) -> float:
+    """The composer's factor among the allowed passages: the country the question itself names
+    leads. Nothing else: the asker's own country is already a constraint, and guidance in the
+    asker's language is preferred by the composer's own language factor."""
+    return NAMED_BOOST if where in scope.named & NATIONAL else 1.0

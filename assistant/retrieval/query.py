@@ -149,7 +149,8 @@ class Query:
     @property
     def scope(self) -> Scope:
         """The jurisdictions the question asks about (`retrieval.jurisdiction`)."""
-        return scope_of(language=self.language, countries=self.countries, text=self.text)
+        return scope_of(language=self.language, countries=self.countries, text=self.text,
+                        context=self.state.jurisdiction)
 
     @property
     def search_text(self) -> str:
@@ -243,7 +244,9 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         language=detect_language(question),
         kind=kind,
         asks_risk=bool(_RISK.search(text)),
-        countries=frozenset(own_countries or resolved.state.jurisdiction),
+        # A follow-up keeps the countries of the conversation as named; a question that stands
+        # alone is only scoped by them (`Query.scope`), as by the asker's own country.
+        countries=frozenset(own_countries or (resolved.state.jurisdiction if resolved.refers_back else ())),
         years=tuple(dict.fromkeys(years)),
         hinges=tuple(hinge_terms(text)),
         live=bool(_LIVE.search(text)),

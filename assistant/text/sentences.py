@@ -60,9 +60,10 @@ ABBREVIATIONS: dict[str, str] = {
     "i.e": "en 'that is'",
     "cf": "en 'compare', followed by a reference",
     "vs": "en/da 'versus'",
-    "kr": "da/nb 'kroner': 'kr. 500.000'",
+    "kr": "da/nb 'kroner': 'kr. 500.000' (after a number it may end the sentence: UNITS)",
     "mio": "da 'millioner': '2 mio. kr.'",
     "mia": "da 'milliarder'",
+    "pct": "da 'procent': '25 pct. af'",
     "jan": "month abbreviation",
     "feb": "month abbreviation",
     "aug": "month abbreviation",
@@ -77,6 +78,11 @@ ABBREVIATIONS: dict[str, str] = {
     "mrs": "en title before a name",
     "dr": "title before a name",
 }
+
+# Units written after a number ("500.000 kr.", "25 pct."): the number phrase often ends the
+# sentence, so before a capitalised word their stop ends it ("… 2 mio. kr. Hvor mange …?");
+# before a number or a lower-case word it does not ("kr. 500.000", "2 mio. kr. om året").
+UNITS = frozenset({"kr", "mio", "mia", "pct"})
 
 # A candidate end: a stop before a word that opens a sentence, a blank line, or a line break
 # before a list item ("- ", "1. ", "(a) ").
@@ -93,7 +99,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for match in _END.finditer(text):
         stop = match.group(0) in ".!?"
         end = match.end() if stop else match.start()
-        if match.group(0) == "." and not _opens_subsection(text, match.end()) and _no_end(text[start:end]):
+        if match.group(0) == "." and not _opens_subsection(text, match.end()) and _no_end(
+                text[start:end], after=text[match.end():match.end() + 3].lstrip()[:1]):
             continue
         _add(spans, text, start, end)
         start = match.end()
@@ -113,13 +120,17 @@ def _opens_subsection(text: str, at: int) -> bool:
     return text[at:].lstrip().startswith(("Stk.", "("))
 
 
-def _no_end(before: str) -> bool:
-    """Whether the stop that ends `before` is no sentence end: an abbreviation, a reference
-    number ("§ 39."), or a bare number (an ordinal: "1. januar", "2. Ledd")."""
+def _no_end(before: str, after: str = "") -> bool:
+    """Whether the stop that ends `before` is no sentence end: an abbreviation (a unit after a
+    number only before a number), a reference number ("§ 39."), or a bare number (an ordinal:
+    "1. januar", "2. Ledd"). `after`: the first character after the stop."""
     before = before.rstrip(".!? ")
     last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
     last = last.lstrip("(\"'«“")
-    return (last.rstrip(".") in ABBREVIATIONS or bool(_REFERENCE_BEFORE.search(before))
+    word = last.rstrip(".")
+    if word in UNITS and after.isalpha() and re.search(r"\d[\d.,]*\s*(?:\w+\.?\s+)?" + re.escape(word) + r"$", before, re.I):
+        return False  # "… 500.000 kr. Det svarer …": the amount ended the sentence
+    return (word in ABBREVIATIONS or bool(_REFERENCE_BEFORE.search(before))
             or bool(re.fullmatch(r"\d+", last)))
 
 
