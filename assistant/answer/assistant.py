@@ -24,6 +24,7 @@ from assistant.retrieval.search import Hit, Retriever, SearchResult
 from assistant.store.chroma import StoreUnavailable
 from assistant.text import sentences as text_sentences
 from assistant.text.language import detect_language
+from assistant.text.lexicon import CITATION_MARKER
 from assistant.text.words import query_stems, words
 
 Status = Literal["answered", "weak", "abstained", "error"]
@@ -660,13 +661,11 @@ def _quote_line(line: str, highlight: tuple[str, ...]) -> str:
     out = _md_escape(line.strip())
     for sentence in sorted(highlight, key=len, reverse=True):
         # A list item keeps its bullet or number outside the bold, so it still renders as one.
-        escaped = _LIST_MARKER.sub("", _md_escape(sentence)).strip()
+        escaped = text_sentences.LIST_ITEM.sub("", _md_escape(sentence)).strip()
         if escaped and escaped in out and f"**{escaped}**" not in out:
             out = out.replace(escaped, f"**{escaped}**", 1)
     return f"> {out}"
 
-
-_LIST_MARKER = re.compile(r"^\s*(?:[-•·*]|\d+[.)]|\([0-9a-z]\))\s+")
 
 
 def _md_escape(text: str) -> str:
@@ -676,7 +675,7 @@ def _md_escape(text: str) -> str:
     return re.sub(r"(?<!\*)\*\*(?!\*)", "∗∗", text)
 
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKER = CITATION_MARKER  # the one citation-marker pattern (text.lexicon)
 
 
 def check_citations(text: str, hits: list[Hit]) -> tuple[str, list[Citation]]:

@@ -84,6 +84,9 @@ ABBREVIATIONS: dict[str, str] = {
 # before a number or a lower-case word it does not ("kr. 500.000", "2 mio. kr. om året").
 UNITS = frozenset({"kr", "mio", "mia", "pct"})
 
+# The marker that opens a list item: a bullet, a number or a letter in brackets.
+LIST_ITEM = re.compile(r"^\s*(?:[-•·*]|\d+[.)]|\([0-9a-z]\))\s+")
+
 # A candidate end: a stop before a word that opens a sentence, a blank line, or a line break
 # before a list item ("- ", "1. ", "(a) ").
 _END = re.compile(r"[.!?](?=\s+[\"'(«“*]?[A-ZÆØÅÀ-ÖØ-Þ§0-9])|\n{2,}|\n(?=[-•·*]\s|\d+[.)]\s|\([0-9a-z]\)\s)")
