@@ -427,7 +427,8 @@ class Assistant:
         # Another country's law is never given to the model as a source for this question.
         scope = query.scope
         hits = [h for h in result.hits if h.role != "sources"
-                and jurisdiction.allowed(scope, jurisdiction.of_passage(h.jurisdiction, h.language))][:self.settings.top_k]
+                and jurisdiction.allowed(scope, jurisdiction.of_passage(h.jurisdiction, h.language),
+                                         label=jurisdiction.hit_label(h), hinges=query.hinges)][:self.settings.top_k]
         chain = build_chain(self.chat_model)
         text = ""
         llm_started = time.perf_counter()

@@ -35,7 +35,7 @@ from assistant.answer.extractive import (
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
-from assistant.retrieval.query import VALUE, Query, asking_clause, has_value, mentions
+from assistant.retrieval.query import VALUE, Query, asking_clause, has_value
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, decompound, query_stems, words
 
@@ -159,10 +159,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
         where = jurisdiction.of_passage(getattr(hit, "jurisdiction", ""), getattr(hit, "language", ""))
-        if not jurisdiction.allowed(scope, where) and not _names_hinge(query, hit):
-            # Another country's rule is never the answer (`retrieval.jurisdiction`), unless the
-            # question names something of that country's ("LUP", "Doffin") that the passage is about.
-            continue
+        if not jurisdiction.allowed(scope, where, label=jurisdiction.hit_label(hit), hinges=query.hinges):
+            continue  # another country's rule is never the answer (`retrieval.jurisdiction`)
         if role == "sources":
             continue
         if role == "pitfalls" and not query.asks_risk:
@@ -264,12 +262,6 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
 # term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
 # hinges on: a quote that never mentions it is about something else.
 HINGE_WEIGHT = 4.0
-
-
-def _names_hinge(query: Query, hit) -> bool:
-    """Whether the passage's document or section is about a thing the question names."""
-    label = f"{getattr(hit, 'title', '')} {hit.section or ''} {getattr(hit, 'source', '')}"
-    return any(mentions(h, label) for h in query.hinges)
 
 
 def _hinges(focus) -> list[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.text.lexicon import LANGUAGE_JURISDICTION
+from assistant.text.lexicon import LANGUAGE_JURISDICTION, mentions
 
 # Ranking within the allowed passages (measured in boosts.py's history, kept as they were).
 NAMED_BOOST = 1.5  # the country the question names
@@ -90,9 +90,18 @@ def of_passage(jurisdiction: str, language: str) -> str:
     return explicit or LANGUAGE_JURISDICTION.get(language, "")
 
 
-def allowed(scope: Scope, where: str) -> bool:
-    """Whether a passage of jurisdiction `where` may state the rule for this question."""
-    return where not in NATIONAL or where in scope.wanted
+def allowed(scope: Scope, where: str, *, label: str = "", hinges: tuple[str, ...] = ()) -> bool:
+    """Whether a passage of jurisdiction `where` may state the rule for this question. A
+    passage whose document or section (`label`) is about a thing the question names
+    (`hinges`: "LUP", "Doffin") may answer across the border: naming it names its country."""
+    if where not in NATIONAL or where in scope.wanted:
+        return True
+    return bool(label) and any(mentions(h, label) for h in hinges)
+
+
+def hit_label(hit) -> str:
+    """What a passage is about: its document's title, section path and file name."""
+    return f"{getattr(hit, 'title', '')} {getattr(hit, 'section', '') or ''} {getattr(hit, 'source', '')}"
 
 
 def factor(scope: Scope, where: str) -> float:

@@ -22,7 +22,7 @@ from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the 
 )
 from assistant.retrieval.jurisdiction import Scope, scope_of
 from assistant.text.language import detect_language
-from assistant.text.lexicon import COUNTRY_WORDS, MONEY, MONTHS, SHARE, WEEKDAYS
+from assistant.text.lexicon import COUNTRY_WORDS, MONEY, MONTHS, SHARE, WEEKDAYS, mentions
 from assistant.text.sentences import split_sentences
 from assistant.text.words import query_stems, words
 
@@ -260,24 +260,6 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         concepts=tuple(glossary.match(search_text)),
         glossary=glossary,
     )
-
-
-def _fold(text: str) -> str:
-    """Lower case, with æ/ø/å folded ("DFØ" is "dfo" in a file name)."""
-    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-
-
-def mentions(term: str, text: str) -> bool:
-    """Whether a passage mentions a named thing, allowing inflection ("Aarhus Kommunes")."""
-    low = _fold(text)
-    parts = [p for p in re.split(r"[\s-]+", term) if p]
-    # "BT-776-kode": the name is "BT-776"; a lower-case tail is an ordinary word.
-    named = [p for p in parts if not p.islower()] or parts
-    for part in (_fold(p) for p in named):
-        stem = part[: max(4, len(part) - 3)] if len(part) > 5 else part
-        if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
-            return False
-    return True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -68,3 +68,24 @@ OFFICIAL_URL = re.compile(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$")
 
 def is_official_url(url: str | None) -> bool:
     return bool(OFFICIAL_URL.match((url or "").strip()))
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Lower case, with æ/ø/å folded ("DFØ" is "dfo" in a file name)."""
+    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
+
+
+def mentions(term: str, text: str) -> bool:
+    """Whether a passage mentions a named thing, allowing inflection ("Aarhus Kommunes")."""
+    low = _fold(text)
+    parts = [p for p in re.split(r"[\s-]+", term) if p]
+    # "BT-776-kode": the name is "BT-776"; a lower-case tail is an ordinary word.
+    named = [p for p in parts if not p.islower()] or parts
+    for part in (_fold(p) for p in named):
+        stem = part[: max(4, len(part) - 3)] if len(part) > 5 else part
+        if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
+            return False
+    return True
