@@ -420,3 +420,13 @@ def test_covers_only_partly_says_what_is_missing():
 class _FakeHit:
     title, source, page, section, score, language, as_of = "Frister", "frister.md", 0, "Offentligt udbud", 1.0, "da", ""
     official_urls, sources, topics, text = "", (), (), "Fristen er mindst 35 dage."
+
+
+def test_a_statement_sets_the_procedure_for_a_short_deadline_question(assistant):
+    # The first turn only describes the situation; the short question after it is about that
+    # procedure's deadline, not the open procedure's.
+    history = [{"role": "user", "content": "Vi gennemfører et begrænset udbud af et nyt journalsystem."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    answer = assistant.ask("Hvor lang er tilbudsfristen?", history)
+    assert "I et begrænset udbud er fristen" in quoted(answer).splitlines()[0]
+    assert answer.conversation["procedure"] == "restricted_procedure"
