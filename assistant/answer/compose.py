@@ -297,9 +297,9 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
-    for word, (stems_, weight) in terms.items():
-        own = word in focus
-        w = weight if own else factors.value("borrowed_words") * weight
+    # Words taken from the conversation weigh as much as the question's own: halving them
+    # changed nothing measurable (factors.REMOVED).
+    for stems_, w in terms.values():
         if stems_ & tokens:
             found += w
         elif stems_ & head:
@@ -329,12 +329,8 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
-    if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
-        factor *= factors.value("procedure_list")
-    elif role == "steps":
+    if role == "steps" and query.kind != "procedure":
         factor *= factors.value("checklist_elsewhere")
-    if role == "pitfalls":
-        factor *= factors.value("pitfall_asked")  # asked about risks (else filtered out before)
     return factor
 
 
