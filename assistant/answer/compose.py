@@ -49,14 +49,6 @@ PASSAGES = 10
 
 Period = Literal["current", "earlier", "future", "none"]
 
-# Sentences about the document itself ("This note explains …", "Here, we provide guidance on …").
-_META = re.compile(
-    r"^\s*(?:(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|document|dokument\w*|"
-    r"afsnit|section|kapitel|chapter|artikel|article|paper|rapport|report)\b[^.]*\b(?:forklarer|beskriver|gennemgår|"
-    r"handler|viser|giver|explains|describes|covers|gives|shows|sets out|provides|presents|går gjennom|gir|"
-    r"tar for seg|is intended|er ment|skal hjelpe)|(?:here|below|in this (?:note|guide|document|section|chapter)),?\s+"
-    r"(?:we|you)\b|(?:nedenfor|herunder|her)\s+(?:gennemgår|beskriver|giver|gir|finder|finner|får)\b|"
-    r"(?:i denne|i dette)\s+(?:note|notat|notatet|vejledning|veiledning)\b)", re.I)
 _YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d|\d\d)\b")
 _DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
 _FROM = re.compile(r"\b(?:fra|fom\.?|from|med virkning fra|gældende fra|gjeldende fra|siden|since)\s+(?:den\s+)?$",
@@ -187,8 +179,6 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= _phrase_factor(query.text, text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
-            if query.asks_reference and query.kind != "rule":
-                total *= factors.value("reference_asked") if _REFERENCE.search(text) else 1.0
             total *= _heading_factor(heading, focus)
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
@@ -202,10 +192,6 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             else:
                 total *= {"current": 1.0, "earlier": factors.value("earlier_period"), "future": factors.value("future_period"),
                           "none": 1.0}[status]
-            if all(_META.match(s) for s, _ in scored):
-                total *= factors.value("meta_unit")
-            elif _META.match(max(scored, key=lambda p: p[1])[0]):
-                total *= factors.value("meta_best_sentence")
             total *= _language_factor(query, hit) * jurisdiction.answer_factor(scope, where)
             total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0:
@@ -441,11 +427,6 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
             factor *= factors.value("definition_heading")
-        for sentence, _ in scored if subject else []:
-            cue = _DEFINES.search(sentence)
-            if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
-                factor *= factors.value("defining_sentence")
-                break
         return factor
     if query.kind == "yesno":
         # The rule: a well-matching sentence with a modal verb, in a unit that names the
