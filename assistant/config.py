@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     )
 
     # Retrieval
-    top_k: int = Field(default=5, description="Passages an answer draws on.")
+    top_k: int = Field(default=5, ge=1, le=20, description="Passages the language model's answer draws on "
+                       "(the offline answer quotes from the best ten).")
     rrf_k: int = Field(default=30, description="The k of reciprocal rank fusion.")
     # Empty (the default): the values calibrated for the embedding in use
     # (assistant/data/calibration.yaml, written by `assistant calibrate`).

@@ -392,3 +392,41 @@ def test_chat_api_answers_a_deadline_question_with_the_highlighted_fact(tmp_path
         assert refused["abstained"] is True
     finally:
         app.stop()
+
+
+def test_a_passage_about_another_subject_is_not_an_answer(assistant):
+    # A building permit is planning law, not procurement: the passages share only "fristen" and
+    # "ansøgninger" with the question, never what it is about. Not in the sources (the first
+    # release's rule answered it with a procurement deadline under "covers only partly").
+    answer = assistant.ask("Hvor lang er fristen for ansøgninger om byggetilladelse?")
+    assert answer.abstained and "De nærmeste kilder er" in answer.answer
+    # The thing bought does not change the procedure's deadline: still answered.
+    answer = assistant.ask("Hvor lang er fristen ved offentligt udbud af vindmøller?")
+    assert not answer.abstained and "35 dage" in quoted(answer)
+
+
+def test_covers_only_partly_says_what_is_missing():
+    from assistant.answer.assistant import format_composition
+    from assistant.answer.compose import Composition, QuotedUnit
+
+    unit = QuotedUnit(hit_index=0, text="Fristen er mindst 35 dage.", highlight=("Fristen er mindst 35 dage.",),
+                      kind="paragraph", label="Offentligt udbud", role="body", period="none", language="da",
+                      score=1.0)
+    text, _ = format_composition(Composition(units=[unit], support="partial", missing=("vindmøller",)),
+                                 [_FakeHit()], "da", "", True)
+    assert "Kilderne dækker det kun delvist" in text and "De nævner ikke: vindmøller." in text
+
+
+class _FakeHit:
+    title, source, page, section, score, language, as_of = "Frister", "frister.md", 0, "Offentligt udbud", 1.0, "da", ""
+    official_urls, sources, topics, text = "", (), (), "Fristen er mindst 35 dage."
+
+
+def test_a_statement_sets_the_procedure_for_a_short_deadline_question(assistant):
+    # The first turn only describes the situation; the short question after it is about that
+    # procedure's deadline, not the open procedure's.
+    history = [{"role": "user", "content": "Vi gennemfører et begrænset udbud af et nyt journalsystem."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    answer = assistant.ask("Hvor lang er tilbudsfristen?", history)
+    assert "I et begrænset udbud er fristen" in quoted(answer).splitlines()[0]
+    assert answer.conversation["procedure"] == "restricted_procedure"

@@ -11,16 +11,18 @@ from assistant.ingest.chunking import Chunk
 from assistant.retrieval import gate
 from assistant.retrieval.boosts import (
     CONTENTS_FACTOR,
-    GUIDANCE_WHEN_SCOPED,
-    NAMED_BOOST,
-    NEIGHBOUR_COUNTRY,
-    OTHER_COUNTRY,
-    OWN_COUNTRY_BOOST,
     VALUE_BOOST,
     parse_provisions,
     provisions_first,
     scope_factors,
     value_factors,
+)
+from assistant.retrieval.jurisdiction import (
+    GUIDANCE_WHEN_SCOPED,
+    NAMED_BOOST,
+    NEIGHBOUR_COUNTRY,
+    OTHER_COUNTRY,
+    OWN_COUNTRY_BOOST,
 )
 from assistant.retrieval.query import analyse
 from assistant.retrieval.search import analyse_search

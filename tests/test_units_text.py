@@ -122,8 +122,11 @@ def test_an_unknown_word_weighs_most():
      ["Der kan f.eks. være tale om møder med leverandører.", "Dialogen skal dokumenteres skriftligt."]),
     ("Se nr. 3 i bilaget for detaljer. Den næste regel følger her.",
      ["Se nr. 3 i bilaget for detaljer.", "Den næste regel følger her."]),
+    # An amount ends its sentence ("kr." after a number before a capital); "kr." before a number does not.
     ("Beløbet er 500.000 kr. Det svarer til tærskelværdien for varer.",
-     ["Beløbet er 500.000 kr. Det svarer til tærskelværdien for varer."]),
+     ["Beløbet er 500.000 kr.", "Det svarer til tærskelværdien for varer."]),
+    ("Grænsen er kr. 500.000 for varer. Den gælder i to år.",
+     ["Grænsen er kr. 500.000 for varer.", "Den gælder i to år."]),
     ("The buyer may consult the market, e.g. by meetings. Then it publishes the notice.",
      ["The buyer may consult the market, e.g. by meetings.", "Then it publishes the notice."]),
 ])

@@ -64,6 +64,7 @@ from assistant.answer.types import (
     Turn,
 )
 from assistant.config import Settings
+from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import StoreUnavailable
@@ -144,7 +145,10 @@ class Assistant:
             yield Answer(question=question, answer=message(language, "empty"), abstained=True,
                          mode=self._mode(), language=language, status="error", error="empty_question")
             return
-        query = analyse(question, earlier=previous_questions(history), today=self.today())
+        # The question is analysed once per turn, with the conversation's state; search, the
+        # gate, the boosts and the composer all read this one `Query`.
+        query = analyse(question, earlier=previous_questions(history), today=self.today(),
+                        glossary=self.retriever.glossary)
         standalone = (combine_with_history(question, history) if composer == "baseline"
                       else self._standalone(question, query, history))
         timings: dict[str, float] = {}
@@ -152,11 +156,9 @@ class Assistant:
         try:
             if composer != "baseline":
                 translations = self._translate(standalone, query, timings)
-            # The question analysed above is the one searched when it stands alone (with history,
-            # the analysis also read the earlier turns, so search analyses the standalone text).
             result = self.retriever.search(standalone, k=max(SOURCES_FOR_LLM, self.settings.top_k),
                                            translations=translations,
-                                           asked=query if standalone == question and not history else None)
+                                           asked=query if composer != "baseline" else None)
         except StoreUnavailable as exc:
             log.warning("store unavailable: %s", exc)
             yield Answer(question=question, answer=message(language, "store"), abstained=True,
@@ -169,6 +171,8 @@ class Assistant:
         for answer in self._answers(turn, composer):
             # Keyword search only (the embedding endpoint is down): every answer says so.
             answer = with_notice(answer, result.notice(language)) if result.degraded else answer
+            # What the conversation established, shown beside `standalone_question`.
+            answer = replace(answer, conversation=query.state.to_dict())
             yield replace(answer, translations=dict(translations)) if translations else answer
 
     def _answers(self, turn: Turn, composer: Composer) -> Iterator[Answer]:
@@ -291,7 +295,11 @@ class Assistant:
         """Progress while the model writes and while its claims are checked, then the checked
         answer: no unchecked model text is ever yielded as the answer."""
         language = turn.language
-        hits = [h for h in turn.result.hits if h.role != "sources"][:SOURCES_FOR_LLM]
+        # Another country's law is never given to the model as a source for this question.
+        scope = turn.query.scope
+        hits = [h for h in turn.result.hits if h.role != "sources"
+                and jurisdiction.allowed(scope, jurisdiction.of_passage(h.jurisdiction, h.language),
+                                         label=jurisdiction.hit_label(h), hinges=turn.query.hinges)][:self.settings.top_k]
         yield self._progress(turn, "writing")
         llm_started = time.perf_counter()
         call = self._call("answer")

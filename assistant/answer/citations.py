@@ -28,13 +28,15 @@ from functools import lru_cache
 from assistant.answer.extractive import split_sentences
 from assistant.answer.types import Citation
 from assistant.retrieval.search import Hit
+from assistant.text import sentences as text_sentences
 from assistant.text.glossary import default_glossary, equivalent_stems
 from assistant.text.language import detect_language
+from assistant.text.lexicon import CITATION_MARKER
 from assistant.text.words import LANGUAGES, content_words, doc_tokens, query_tokens
 
 log = logging.getLogger(__name__)
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
+_MARKER = CITATION_MARKER  # the one citation-marker pattern (text.lexicon)
 
 # --- bounding the model's text ---------------------------------------------------------------
 
@@ -264,8 +266,6 @@ def supporting_sentence(sentence: str, passage: str, *, cross_language: bool = F
     return best
 
 
-# TODO(rules): use text.sentences — a minimal splitter for model output until theirs is merged.
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'(*\dA-ZÆØÅ])")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s?\[\d{1,3}\])+)")
 _LIST_PREFIX = re.compile(r"^(?:[-*•]\s|\d{1,2}[.)]\s|#{1,6}\s)")
 
@@ -279,7 +279,7 @@ def _units(text: str) -> list[tuple[str, list[str]]]:
         prefix_match = _LIST_PREFIX.match(line)
         prefix = prefix_match.group(0) if prefix_match else ""
         body = line[len(prefix):].strip()
-        out.append((prefix, [s.strip() for s in _SENTENCE_BREAK.split(body) if s.strip()] if body else []))
+        out.append((prefix, [s.strip() for s in text_sentences.split_sentences(body) if s.strip()] if body else []))
     return out
 
 

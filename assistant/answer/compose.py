@@ -34,33 +34,23 @@ from assistant.answer.extractive import (
     split_sentences,
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
-from assistant.retrieval.query import VALUE, Query, has_value
-from assistant.text.words import content_words, query_stems
+from assistant.retrieval import factors, jurisdiction
+from assistant.retrieval.query import VALUE, Query, asking_clause, has_value
+from assistant.text.lexicon import MONTHS
+from assistant.text.words import content_words, decompound, query_stems, words
 
 WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over to stay whole
 MAX_UNITS = 3
 LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
-RELATIVE_FLOOR = 0.45
+RELATIVE_FLOOR = 0.45  # a unit scoring under this share of the best one is not quoted beside it
+REFERENCE_FLOOR = 0.25  # a unit citing the provision asked for may join down to this share of the best
+FULL_SUPPORT_COVERAGE = 0.5  # the lead unit holds at least half the question's weight: full support
 PASSAGES = 10
 
 Period = Literal["current", "earlier", "future", "none"]
 
-# Sentences about the document itself ("This note explains …", "Here, we provide guidance on …").
-_META = re.compile(
-    r"^\s*(?:(?:denne|dette|this|the)\s+(?:note|notat|notatet|veiledning|vejledning|guide|document|dokument\w*|"
-    r"afsnit|section|kapitel|chapter|artikel|article|paper|rapport|report)\b[^.]*\b(?:forklarer|beskriver|gennemgår|"
-    r"handler|viser|giver|explains|describes|covers|gives|shows|sets out|provides|presents|går gjennom|gir|"
-    r"tar for seg|is intended|er ment|skal hjelpe)|(?:here|below|in this (?:note|guide|document|section|chapter)),?\s+"
-    r"(?:we|you)\b|(?:nedenfor|herunder|her)\s+(?:gennemgår|beskriver|giver|gir|finder|finner|får)\b|"
-    r"(?:i denne|i dette)\s+(?:note|notat|notatet|vejledning|veiledning)\b)", re.I)
-_MONTHS = {
-    "januar": 1, "january": 1, "februar": 2, "february": 2, "marts": 3, "mars": 3, "march": 3,
-    "april": 4, "maj": 5, "mai": 5, "may": 5, "juni": 6, "june": 6, "juli": 7, "july": 7,
-    "august": 8, "september": 9, "oktober": 10, "october": 10, "november": 11, "december": 12,
-    "desember": 12,
-}
 _YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*[-–/]\s*((?:19|20)\d\d|\d\d)\b")
-_DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(_MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
+_DATE = re.compile(r"\b(\d{1,2})\.?\s+(" + "|".join(MONTHS) + r")\s+((?:19|20)\d\d)\b", re.I)
 _FROM = re.compile(r"\b(?:fra|fom\.?|from|med virkning fra|gældende fra|gjeldende fra|siden|since)\s+(?:den\s+)?$",
                    re.I)
 _UNTIL = re.compile(r"\b(?:til|until|to|tom\.?|frem til)\s+(?:den\s+)?$", re.I)
@@ -79,6 +69,9 @@ class QuotedUnit:
     period: Period
     language: str
     score: float
+    # The country whose rule this is, set when more than one country may answer (a
+    # comparison, or an English question naming none): each rule is then labelled.
+    jurisdiction: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +79,7 @@ class Composition:
     units: list[QuotedUnit] = field(default_factory=list)
     support: Literal["full", "partial"] = "full"
     has_value: bool = True  # the lead unit carries a value of the kind asked for
+    missing: tuple[str, ...] = ()  # the question's specific words no quoted unit holds
 
 
 def periods(text: str) -> list[tuple[date, date]]:
@@ -100,7 +94,7 @@ def periods(text: str) -> list[tuple[date, date]]:
     dates = []
     for m in _DATE.finditer(text):
         try:
-            dates.append((m.start(), date(int(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1)))))
+            dates.append((m.start(), date(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))))
         except ValueError:
             continue
     i = 0
@@ -138,8 +132,9 @@ def hit_units(hit) -> list[Unit]:
 
 def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
-    terms = terms_of(query.search_text)
-    focus = terms_of(query.text)  # the words of the question itself weigh most
+    concepts_matched = query.concepts if query.glossary is not None else None
+    terms = terms_of(query.search_text, concepts_matched)
+    focus = terms_of(query.text, concepts_matched)  # the words of the question itself weigh most
     for table in (terms, focus):
         for word in list(table):
             if query.kind == "definition" and _DEFINE_VERB.match(word):
@@ -150,10 +145,14 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 # A law's or guide's name says where to look (retrieval uses it), not what the
                 # answer says: inside that document every unit "matches" it.
                 table[word] = (table[word][0], min(table[word][1], 1.0))
-    concepts = named_concepts(query.text)
+    concepts = named_concepts(query)
     candidates: list[QuotedUnit] = []
+    scope = query.scope
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
+        where = jurisdiction.of_passage(getattr(hit, "jurisdiction", ""), getattr(hit, "language", ""))
+        if not jurisdiction.allowed(scope, where, label=jurisdiction.hit_label(hit), hinges=query.hinges):
+            continue  # another country's rule is never the answer (`retrieval.jurisdiction`)
         if role == "sources":
             continue
         if role == "pitfalls" and not query.asks_risk:
@@ -174,13 +173,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if best <= 0 and heading_score <= 0:
                 continue
             # A sentence is read under its heading: the heading lends it half its words.
-            total = _unit_score(text, context, terms, focus, _answering(scored, query) + 0.5 * heading_score)
+            total = _unit_score(text, context, terms, focus,
+                                _answering(scored, query) + factors.value("heading_words") * heading_score)
             total *= _kind_factor(query, text, unit, role)
             total *= _phrase_factor(query.text, text)
-            if concepts and _about_another_concept(concepts, f"{context}\n{text}"):
-                total *= 0.6  # about another procedure or concept than the one the question names
-            if query.asks_reference and query.kind != "rule":
-                total *= 1.2 if _REFERENCE.search(text) else 1.0
+            if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
+                total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
@@ -189,15 +187,13 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
             if query.wants_earlier:
-                total *= {"current": 0.6, "earlier": 1.4, "future": 0.5, "none": 1.0}[status]
+                total *= {"current": factors.value("asked_earlier_current"), "earlier": factors.value("asked_earlier_earlier"),
+                          "future": factors.value("asked_earlier_future"), "none": 1.0}[status]
             else:
-                total *= {"current": 1.0, "earlier": 0.45, "future": 0.8, "none": 1.0}[status]
-            if all(_META.match(s) for s, _ in scored):
-                total *= 0.3
-            elif _META.match(max(scored, key=lambda p: p[1])[0]):
-                total *= 0.6  # its best sentence only says what the document is about
-            total *= _language_factor(query, hit)
-            total *= 1.0 - 0.06 * rank
+                total *= {"current": 1.0, "earlier": factors.value("earlier_period"), "future": factors.value("future_period"),
+                          "none": 1.0}[status]
+            total *= _language_factor(query, hit) * jurisdiction.answer_factor(scope, where)
+            total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0:
                 continue
             text, highlight = _window(text, scored, query, unit.kind)
@@ -205,6 +201,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 hit_index=rank, text=text, highlight=highlight, kind=unit.kind,
                 label=unit.label or heading, role=role, period=status,
                 language=getattr(hit, "language", ""), score=round(total, 4),
+                jurisdiction=where if scope.labels and where in jurisdiction.NATIONAL else "",
             ))
     if not candidates:
         return Composition(units=[], support="partial", has_value=False)
@@ -227,16 +224,57 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     if query.asks_reference and not any(_REFERENCE.search(u.text) for u in chosen):
         # "… and which article allows it?": the answer must name the provision too.
         with_reference = [u for u in candidates if u not in chosen and _REFERENCE.search(u.text)
-                          and u.score >= 0.25 * candidates[0].score]
+                          and u.score >= REFERENCE_FLOOR * candidates[0].score]
         if with_reference:
             if len(chosen) >= MAX_UNITS:
                 chosen.pop()
             chosen.append(with_reference[0])
     lead = chosen[0]
     lead_has_value = has_value(query, lead.text)
+    # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
+    # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
+    asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
+    missing = _uncovered_hinges(query, chosen, hits, asked)
+    if missing and len(missing) == len(_hinges(asked)):
+        # None of the question's specific words is in what would be quoted: the passages share
+        # its ordinary words but are about another subject. Not an answer.
+        return Composition(units=[], support="partial", has_value=False, missing=tuple(missing))
     coverage = _coverage(lead.text, focus)
-    support = "full" if lead_has_value and coverage >= 0.5 else "partial"
-    return Composition(units=chosen, support=support, has_value=lead_has_value)
+    support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE and not missing else "partial"
+    return Composition(units=chosen, support=support, has_value=lead_has_value, missing=tuple(missing))
+
+
+# A question word this specific (wordfreq Zipf <= 3: under one in 10^6 running words; a name, a
+# term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
+# hinges on: a quote that never mentions it is about something else.
+HINGE_WEIGHT = 4.0
+
+
+def _hinges(focus) -> list[str]:
+    return [w for w, (_, weight) in focus.items() if weight >= HINGE_WEIGHT]
+
+
+def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus) -> list[str]:
+    """The question's specific words that no quoted unit (with its document title and section
+    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A unit in
+    another language than the question cannot be judged by its words: then none is missing."""
+    hinges = _hinges(focus)
+    if not hinges or any(u.language and u.language != query.language for u in chosen):
+        return []
+    texts = []
+    for unit in chosen:
+        hit = hits[unit.hit_index]
+        texts.append(f"{getattr(hit, 'title', '')}\n{hit.section or ''}\n{unit.text}")
+    tokens = sentence_tokens("\n".join(texts), True)
+    missing = []
+    for word in hinges:
+        if focus[word][0] & tokens:
+            continue
+        parts = decompound(word)
+        if parts and all(query_stems(p) & tokens for p in parts):
+            continue
+        missing.append(word)
+    return missing
 
 
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
@@ -245,15 +283,16 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
-    for word, (stems_, weight) in terms.items():
-        own = word in focus
-        w = weight if own else 0.5 * weight  # topic words borrowed from the conversation weigh less
+    # Words taken from the conversation weigh as much as the question's own: halving them
+    # changed nothing measurable (factors.REMOVED).
+    for stems_, w in terms.values():
         if stems_ & tokens:
             found += w
         elif stems_ & head:
-            found += 0.5 * w
+            found += factors.value("heading_match") * w
     density = min(1.0, best_sentence / (1.5 * total))
-    return found * (0.67 + 0.33 * density)
+    share = factors.value("density")
+    return found * (1.0 - share + share * density)
 
 
 def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
@@ -261,7 +300,8 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms, True) + 0.5 * score_sentence(sentence, focus, True)))
+            out.append((sentence, score_sentence(sentence, terms, True)
+                        + factors.value("own_words") * score_sentence(sentence, focus, True)))
     return out
 
 
@@ -272,15 +312,11 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
         # A definition or a yes/no rule shows in its wording less surely than a figure does.
         strong = query.kind not in {"definition", "yesno"}
         if has_value(query, text):
-            factor *= 1.7 if strong else 1.2
+            factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
-            factor *= 0.55 if strong else 0.8
-    if query.kind == "procedure" and (role == "steps" or unit.kind == "list"):
-        factor *= 1.4
-    elif role == "steps":
-        factor *= 0.8  # a checklist restates the rules in passing; the rule itself answers better
-    if role == "pitfalls":
-        factor *= 1.2  # asked about risks (else filtered out before)
+            factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
+    if role == "steps" and query.kind != "procedure":
+        factor *= factors.value("checklist_elsewhere")
     return factor
 
 
@@ -293,29 +329,35 @@ def _answering(scored: list[tuple[str, float]], query: Query) -> float:
         with_value = [score for sentence, score in scored if has_value(query, sentence)]
         if with_value:
             return max(with_value)
-        return 0.5 * max(score for _, score in scored)
+        return factors.value("answering_without_figure") * max(score for _, score in scored)
     return max(score for _, score in scored)
 
 
-def named_concepts(question: str) -> list[tuple[str, list[frozenset[str]]]]:
+def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:
     """The glossary concepts a question names in several words ("begrænset udbud", "uden
     udbud", "competitive dialogue"), each with its terms in any language as stem sets (one-word
     terms such as "innovationspartnerskab" included)."""
+    glossary = _glossary(query)
+    table = _concept_terms(glossary)
+    own = set(words(query.text))
+    matched = query.concepts if query.glossary is not None else glossary.match(query.text)
+    return [(concept.id, table[concept.id][0]) for concept, named_by in matched
+            if len(named_by) >= 2 and named_by <= own and concept.id in table]
+
+
+def _glossary(query: Query):
+    """The glossary the question was analysed with (the one search uses), else the configured one."""
     from assistant.text.glossary import default_glossary
 
-    table = _concept_terms()
-    return [(concept.id, table[concept.id][0]) for concept, named_by in default_glossary().match(question)
-            if len(named_by) >= 2 and concept.id in table]
+    return query.glossary or default_glossary()
 
 
-@lru_cache(maxsize=1)
-def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
+@lru_cache(maxsize=4)
+def _concept_terms(glossary) -> dict[str, tuple[list[frozenset[str]], list[frozenset[str]]]]:
     """Per glossary concept, once: the stem sets of all its terms, and of its terms of
     several words (one stem per content word, the shortest of the three languages')."""
-    from assistant.text.glossary import default_glossary
-
     out = {}
-    for concept in default_glossary().concepts:
+    for concept in glossary.concepts:
         terms = [(term, frozenset(min(query_stems(w), key=len) for w in content_words(term)))
                  for _, term in concept.all_terms()]
         terms = [(term, stems_) for term, stems_ in terms if stems_]
@@ -324,7 +366,7 @@ def _concept_terms() -> dict[str, tuple[list[frozenset[str]], list[frozenset[str
     return out
 
 
-def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: str) -> bool:
+def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: str, glossary) -> bool:
     """A unit that names none of the question's concepts but another one in several words
     ("udbud med forhandling" for a question on "begrænset udbud") is about something else.
     A term is named when all its words are there, inflected, in any order; compound parts
@@ -333,7 +375,7 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
     if all(any(term <= tokens for term in terms) for _, terms in named):
         return False
     ids = {cid for cid, _ in named}
-    return any(term <= tokens for cid, (_, multiword) in _concept_terms().items() if cid not in ids
+    return any(term <= tokens for cid, (_, multiword) in _concept_terms(glossary).items() if cid not in ids
                for term in multiword)
 
 
@@ -363,7 +405,7 @@ def _phrase_factor(question: str, text: str) -> float:
         for i, (qa, qb) in enumerate(zip(q, q[1:])):
             if qa & a and qb & b:
                 adjacent.add(i)
-    return 1.0 + 0.12 * min(len(adjacent), 4)
+    return 1.0 + factors.value("phrase") * min(len(adjacent), 4)
 
 
 def _heading_factor(heading: str, focus) -> float:
@@ -372,7 +414,7 @@ def _heading_factor(heading: str, focus) -> float:
     if not heading or not focus:
         return 1.0
     coverage = _coverage(heading, focus)
-    return 1.0 + 0.4 * coverage if coverage >= 0.5 else 1.0
+    return 1.0 + factors.value("heading_restates") * coverage if coverage >= 0.5 else 1.0
 
 
 # "X er/is/betyder …", "X – …", "X: …": the cue that turns the words before it into a definiendum.
@@ -386,15 +428,10 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
     opens with its subject and defines it; a yes/no question the rule (a modal verb with
     the provision it rests on)."""
     if query.kind == "definition":
-        subject = _subject(query.text)
+        subject = _subject(query.text, query.concepts if query.glossary is not None else None)
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
-            factor *= 1.8  # the section is headed by the term asked about: it explains it
-        for sentence, _ in scored if subject else []:
-            cue = _DEFINES.search(sentence)
-            if cue and len(sentence[:cue.start()].split()) <= 12 and _coverage(sentence[:cue.start()], subject) >= 0.6:
-                factor *= 1.5  # "X er …": the sentence defines the term
-                break
+            factor *= factors.value("definition_heading")
         return factor
     if query.kind == "yesno":
         # The rule: a well-matching sentence with a modal verb, in a unit that names the
@@ -402,7 +439,7 @@ def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = 
         best = max(score for _, score in scored)
         if any(score >= 0.6 * best and _RULE.search(s) for s, score in scored) and any(
                 _REFERENCE.search(s) for s, _ in scored):
-            return 1.5
+            return factors.value("rule_with_provision")
     return 1.0
 
 
@@ -435,7 +472,7 @@ _DOCUMENT_WORD = re.compile(r"(?:lov|loven|lova|forskrift\w*|direktiv\w*|directi
                             r"bekendtgørelse\w*|vejledning\w*|veiledning\w*)$", re.I)
 
 
-def _subject(question: str):
+def _subject(question: str, concepts: tuple | None = None):
     """The terms a definition question asks about: "Hvad er [konkurrencepræget dialog]?",
     "Hvordan definerer anskaffelsesforskriften [innovasjon]?"."""
     m = _DEFINITION_CUE.match(question)
@@ -445,16 +482,16 @@ def _subject(question: str):
             return {}
         rest = " ".join(w for w in re.findall(r"[\wæøåÆØÅ-]+", question[how.end():])
                         if not _DOCUMENT_WORD.search(w) and w.lower() not in {"the", "in", "i", "by", "af", "av"})
-        return terms_of(rest)
+        return terms_of(rest, concepts)
     rest = re.split(r"\b(?:i|in|på|on|under|efter|etter|ifølge|according|og|and|for|of|af|av|mean|betyder|betyr)\b|[?,]",
                     question[m.end():], maxsplit=1)[0]
-    return terms_of(rest)
+    return terms_of(rest, concepts)
 
 
-def terms_of(text: str) -> dict[str, tuple[set[str], float]]:
+def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple[set[str], float]]:
     """The question's terms for scoring units: a hyphenated name ("BT-776", "mar-nov")
     counts once, as the whole with its parts' stems, not three times."""
-    terms = question_terms(text)
+    terms = question_terms(text, concepts)
     for name in [t for t in terms if "-" in t]:
         stems_, weight = terms[name]
         for part in name.split("-"):
@@ -467,24 +504,9 @@ def terms_of(text: str) -> dict[str, tuple[set[str], float]]:
 
 
 def _language_factor(query: Query, hit) -> float:
+    """A unit in the asker's language wins ties (it needs no translation to be read)."""
     language = getattr(hit, "language", "")
-    jurisdiction = getattr(hit, "jurisdiction", "")
-    factor = 1.0
-    if language and language == query.language:
-        factor *= 1.15
-    if query.countries:
-        wanted_languages = {{"DK": "da", "NO": "nb"}.get(c, "") for c in query.countries}
-        if jurisdiction and jurisdiction in query.countries:
-            factor *= 1.5
-        elif language and language in wanted_languages:
-            factor *= 1.3
-        elif jurisdiction and jurisdiction != "EU":
-            factor *= 0.5  # the question names another country's law
-    elif query.language == "da" and jurisdiction == "NO":
-        factor *= 0.7  # a Danish question prefers Danish law unless it names Norway
-    elif query.language == "nb" and jurisdiction == "DK":
-        factor *= 0.7
-    return factor
+    return factors.value("same_language") if language and language == query.language else 1.0
 
 
 def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:

@@ -8,25 +8,17 @@ sentences come from one passage so the answer shows the breadth of the sources.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.retrieval.search import Hit
+from assistant.text import sentences
 from assistant.text.glossary import default_glossary, equivalent_stems
 from assistant.text.words import content_words, query_stems, query_tokens, term_weight, words
 
 MAX_SENTENCES = 4
 PER_SOURCE = 2
 RELATIVE_FLOOR = 0.5
-_ABBREVIATIONS = {
-    "stk", "nr", "jf", "pkt", "art", "f.eks", "bl.a", "mv", "m.v", "ca", "e.g", "i.e", "etc",
-    "dvs", "evt", "inkl", "ekskl", "kr", "mio", "mia", "jan", "feb", "okt", "nov", "dec", "no",
-    "lov", "lbk", "bek", "vs", "mr", "dr", "fig", "p", "pp", "s", "kap", "afsn", "litra", "bokstav",
-}
-_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(«]?[A-ZÆØÅ§0-9])|\n{2,}|\n(?=[-•·*]\s|\d+[.)]\s|\([0-9a-z]\)\s)")
-
-
 @dataclass(kw_only=True)
 class Sentence:
     text: str
@@ -35,36 +27,17 @@ class Sentence:
     score: float = 0.0
 
 
-_SUBSECTION_NEXT = re.compile(r"\s*(?:Stk\.|\()")
-
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a legal or guidance passage; "§ 39.", "stk. 2." and "jf." do not end one."""
-    out, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end() if match.group(0) in ".!?" else match.start()
-        before = text[start:end].rstrip(".!? ")
-        last = before.rsplit(None, 1)[-1].lower() if before.split() else ""
-        starts_subsection = bool(_SUBSECTION_NEXT.match(text, match.end()))  # no copy of the rest of the text
-        if match.group(0) == "." and not starts_subsection and (
-            last.rstrip(".") in _ABBREVIATIONS
-            or re.search(r"(?:§§?|stk\.|nr\.|artikel|article)\s*\d+[a-z]?$", before, re.I)
-            or re.fullmatch(r"\d+", last)
-        ):
-            continue
-        piece = text[start:end].strip()
-        if piece:
-            out.append(piece)
-        start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return [re.sub(r"\s+", " ", s) for s in out if len(s.split()) >= 3]
+    """Sentences of a legal or guidance passage of three words or more (`text.sentences`)."""
+    return sentences.split_sentences(text, min_words=3)
 
 
-def question_terms(question: str) -> dict[str, tuple[set[str], float]]:
-    """Each specific question word: its stems (plus glossary equivalents) and a weight."""
-    equivalents = equivalent_stems(default_glossary().match(question))
+def question_terms(question: str, concepts: list | tuple | None = None) -> dict[str, tuple[set[str], float]]:
+    """Each specific question word: its stems (plus glossary equivalents) and a weight.
+    `concepts`: the glossary concepts already matched for the question (`Query.concepts`),
+    so the glossary is not matched again; else the configured glossary is matched here."""
+    equivalents = equivalent_stems(list(concepts) if concepts is not None else default_glossary().match(question))
     terms = {}
     for w in dict.fromkeys(content_words(question)):
         terms[w] = (set(query_stems(w)) | equivalents.get(w, set()), term_weight(w))

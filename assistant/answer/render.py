@@ -11,6 +11,7 @@ from assistant.answer.extractive import Sentence
 from assistant.answer.messages import MESSAGES
 from assistant.answer.types import Answer, Citation
 from assistant.retrieval.search import Hit
+from assistant.text import sentences as text_sentences
 
 
 def with_notice(answer: Answer, notice: str) -> Answer:
@@ -32,6 +33,8 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
     lines = [f"*{notice}*"] if notice else []
     if weak:
         lines.append(f"**{texts['partial']}**")
+        if composition.missing:  # which part of the question the quotes leave open
+            lines.append(texts["missing"].format(missing=", ".join(composition.missing)))
     if lines:
         lines.append("")
     quotes: dict[int, list[str]] = {}
@@ -40,7 +43,7 @@ def format_composition(composition: Composition, hits: list[Hit], language: str,
         n = numbers[unit.hit_index]
         hit = hits[unit.hit_index]
         quotes.setdefault(n, []).append(unit.text)
-        tags = []
+        tags = [unit.jurisdiction] if unit.jurisdiction else []  # whose rule, when several countries answer
         if unit.role == "pitfalls":
             tags.append(texts["pitfall"])
         if unit.period == "earlier":
@@ -81,7 +84,8 @@ def _quote_line(line: str, highlight: tuple[str, ...]) -> str:
     """One quoted line; each answering sentence in it is shown in bold."""
     out = md_escape(line.strip())
     for sentence in sorted(highlight, key=len, reverse=True):
-        escaped = md_escape(sentence)
+        # A list item keeps its bullet or number outside the bold, so it still renders as one.
+        escaped = text_sentences.LIST_ITEM.sub("", md_escape(sentence)).strip()
         if escaped and escaped in out and f"**{escaped}**" not in out:
             out = out.replace(escaped, f"**{escaped}**", 1)
     return f"> {out}"

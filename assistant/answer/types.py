@@ -61,6 +61,9 @@ class Answer:
     # LLM mode: the model's renderings of the question that were searched ({language: text});
     # empty when none were made or the call failed (then timings["translate_ms"] says it ran).
     translations: dict[str, str] = field(default_factory=dict)
+    # What the conversation had established for this turn (`retrieval.conversation`):
+    # jurisdiction, procedure, document, period, object, topic.
+    conversation: dict = field(default_factory=dict)
     # A streamed answer that is not the answer yet: `answer` says what is happening (the model
     # is writing, the sources are being checked). The final answer has "" here.
     progress: Progress = ""

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+from assistant.text.sentences import sentence_spans
+
 
 class Problem(StrEnum):
     UNKNOWN_PROVISION = "unknown_provision"
@@ -117,7 +119,6 @@ _PERIOD = re.compile(r"(?<![\w/-])(?:19|20)\d{2}(?![/\d])|fra 1\. januar|from 1 
 _NORWAY = re.compile(r"norsk|norge|norway|norwegian", re.I)
 _DENMARK = re.compile(r"dansk|danmark|denmark|danish", re.I)
 _AFTER = re.compile(r"\s*(?:\([^()]*\))?\s*,?\s*(?:i|in|of|af|under)\s+(?:the\s+|den\s+|det\s+)?", re.I)
-_ABBREV = {"jf", "jfr", "fx", "nr", "stk", "art", "no", "bl.a", "f.eks", "e.g", "i.e", "cf", "ca", "dvs", "mv"}
 
 
 def _text(path: Path) -> str:
@@ -259,14 +260,7 @@ def _blocks(lines: list[str], first: int) -> list[_Block]:
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    spans, begin = [], 0
-    for m in re.finditer(r"[.!?]\s+(?=[\"«“(*]?[A-ZÀ-ÖØ-Þ§])", text):
-        word = re.search(r"([\w.]*\w)\.$", text[: m.start() + 1])
-        if word and word[1].lower() in _ABBREV:
-            continue
-        spans.append((begin, m.start() + 1))
-        begin = m.end()
-    return spans + [(begin, len(text))]
+    return sentence_spans(text) or [(0, len(text))]
 
 
 def _mentions(text: str, patterns: list[tuple[str, re.Pattern[str]]]) -> list[tuple[int, int, str]]:

@@ -24,6 +24,7 @@ from typing import Literal
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.ingest.loaders import LoadedDocument, Section, soft_break
+from assistant.text.lexicon import is_official_url
 
 # Bump when segmentation, the quotable units or a chunk's metadata change: a sync re-writes
 # every document whose record names another version, so stores made by an older release get
@@ -376,7 +377,7 @@ def normalise_provision(label: str) -> str:
 
 def chunk_document(doc: LoadedDocument) -> list[Chunk]:
     chunks: list[Chunk] = []
-    urls = tuple(s.strip() for s in doc.sources if re.match(r"https?://\S+$", s.strip()))
+    urls = tuple(s.strip() for s in doc.sources if is_official_url(s))
     for section in doc.sections:
         role = section_role(section.headings)
         for piece in _section_pieces(section):

@@ -44,6 +44,7 @@ from typing import Literal, get_args
 import yaml
 
 from assistant.text.language import detect_language
+from assistant.text.lexicon import LANGUAGE_JURISDICTION
 
 SUPPORTED = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 TEXT_TYPES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -311,7 +312,7 @@ def load_file(path: Path, root: Path | None = None, max_mb: float | None = None,
     if not doc.jurisdiction:
         # Without front matter, a text in Danish is taken as Danish law or guidance and one in
         # Norwegian as Norwegian, so a question prefers its own country's law (English: unknown).
-        doc.jurisdiction = {"da": "DK", "nb": "NO"}.get(doc.language, "")
+        doc.jurisdiction = LANGUAGE_JURISDICTION.get(doc.language, "")
     return doc
 
 

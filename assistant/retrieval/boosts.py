@@ -20,20 +20,12 @@ from __future__ import annotations
 import re
 
 from assistant.ingest.chunking import Chunk, normalise_provision
+from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import COUNTRIES, Query, has_value, mentions
 from assistant.store.bm25 import Bm25Index
 from assistant.text.words import words
 
-NAMED_BOOST = 1.5
-OTHER_COUNTRY = 0.5
-OWN_COUNTRY_BOOST = 1.15  # an unscoped Danish/Norwegian question: its own country's law
-NEIGHBOUR_COUNTRY = 0.9
-# A question that names a country: guidance with no jurisdiction (the Barcelona guide) is not
-# that country's law and falls back a little. Measured: evalcorpus MRR@10 0.649 -> 0.656,
-# corpus set unchanged; 0.65 gains nothing more.
-GUIDANCE_WHEN_SCOPED = 0.8
 NAMED_DOCUMENT_BOOST = 1.5
-LANGUAGE_JURISDICTION = {"da": "DK", "nb": "NO"}
 # A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
 # and answers none: it falls back behind the passages it points to.
 CONTENTS_FACTOR = 0.3
@@ -66,42 +58,19 @@ Provision = tuple[str, str, str]  # (provision, sub-section, law hint)
 
 def passage_jurisdiction(chunk: Chunk) -> str:
     """DK, NO, EU or "" (guidance with no jurisdiction): the front matter's, else the law's language."""
-    explicit = chunk.jurisdiction.strip().upper()
-    return explicit or LANGUAGE_JURISDICTION.get(chunk.language, "")
+    return jurisdiction.of_passage(chunk.jurisdiction, chunk.language)
 
 
 def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> dict[int, float]:
-    """Jurisdiction, named-document and table-of-contents factors for the fused scores."""
-    named = set(asked.countries)
-    own = LANGUAGE_JURISDICTION.get(asked.language, "")
+    """Jurisdiction (`retrieval.jurisdiction`, the one policy), named-document and
+    table-of-contents factors for the fused scores."""
+    scope = asked.scope
     documents = [h for h in asked.hinges if h.lower() not in COUNTRIES]
     factors: dict[int, float] = {}
     by_source: dict[str, float] = {}
     for i in fused:
         chunk = index.chunks[i]
-        where = passage_jurisdiction(chunk)
-        factor = 1.0
-        national = named - {"EU"}
-        if national:
-            if where in national:
-                factor *= NAMED_BOOST
-            elif where and where != "EU":
-                factor *= OTHER_COUNTRY
-            elif not where:
-                factor *= GUIDANCE_WHEN_SCOPED
-        else:
-            # No country named: a Danish or Norwegian question prefers its own country's
-            # law; one that names the EU prefers EU law as much.
-            if "EU" in named and where == "EU":
-                factor *= OWN_COUNTRY_BOOST
-            elif own and where == own:
-                factor *= OWN_COUNTRY_BOOST
-            elif own and where and where != "EU":
-                factor *= NEIGHBOUR_COUNTRY
-            # An English question naming no country stays neutral: preferring English passages
-            # (measured at x1.5) lifted the gold sets, whose unscoped English questions are all
-            # about the English guides, but buried the law for "What is the minimum time limit
-            # for tenders in an open procedure?" (6 such probes: Hit@5 0.33 -> 0.00).
+        factor = jurisdiction.factor(scope, passage_jurisdiction(chunk))
         if is_contents(chunk.text):
             factor *= CONTENTS_FACTOR
         if documents:

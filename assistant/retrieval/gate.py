@@ -9,33 +9,18 @@ the one rule each, shared with indexing and the composer.
 
 from __future__ import annotations
 
-import re
-
-from assistant.retrieval.query import asking_clause
+from assistant.retrieval.query import asks_cost
 from assistant.store.bm25 import Bm25Index
+from assistant.text.lexicon import MONEY, SHARE
 from assistant.text.words import corpus_forms, query_stems, term_weight
 
 EVIDENCE_PASSAGES = 3
 UNSEEN_BOOST = 1.5  # a word the corpus has never seen weighs this much more
 LEXICAL_SHARE = 0.6  # of the evidence; the rest is the best passage's dense similarity
 
-_AMOUNT_QUESTION = re.compile(
-    r"\b(?:koste[rt]?|kostede|betalte?|betalt|paid|pay|costs?|price|priced|fees?|gebyr(?:et)?|"
-    r"pris(?:en)?|afgift(?:en)?|avgift(?:en)?)\b",
-    re.I,
-)
-AMOUNT = re.compile(
-    r"(?:\d[\d.,\s]*\s*(?:kr\b|kroner|dkk|nok|eur|euro|€|mio|mia|million|billion|mill\.|"
-    r"pct|procent|prosent|percent|%))|(?:(?:dkk|nok|eur|€|kr\.?)\s*\d)",
-    re.I,
-)
-
-
 def asks_for_amount(question: str) -> bool:
-    """Whether the question asks what something cost. Only its asking sentence counts: in
-    "we'd rather pay for the outcome we need. Does the guide give an example?" the payment
-    is the situation, not what is asked."""
-    return bool(_AMOUNT_QUESTION.search(asking_clause(question)))
+    """Whether the question asks what something cost (`query.asks_cost`, read once per turn)."""
+    return asks_cost(question)
 
 
 def coverage(question, index: Bm25Index, top: list[int]) -> float:
@@ -69,8 +54,8 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
 
 
 def _lacks_amount(question, index: Bm25Index, top: list[int]) -> bool:
-    return asks_for_amount(question.text) and not any(
-        AMOUNT.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
+    return question.asked.asks_cost and not any(
+        MONEY.search(index.chunks[i].text) or SHARE.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
 
 
 def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float) -> float:

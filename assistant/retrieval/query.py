@@ -10,10 +10,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
+from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the follow-up rules)
+    ConversationState,
+    definite_reference,
+    refers_back,
+    resolve,
+    standalone_question,
+    topic_words,
+)
+from assistant.retrieval.jurisdiction import Scope, scope_of
 from assistant.text.language import detect_language
-from assistant.text.words import content_words, query_stems, words
+from assistant.text.lexicon import COUNTRY_WORDS, MONEY, MONTHS, SHARE, WEEKDAYS, mentions
+from assistant.text.sentences import split_sentences
+from assistant.text.words import query_stems, words
+
+if TYPE_CHECKING:
+    from assistant.text.glossary import Glossary
 
 AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definition", "procedure", "other"]
 
@@ -51,9 +65,8 @@ VALUE = {
                         r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
                         r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
                         r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),
-    "amount": re.compile(r"\d[\d.,\s]*\d?\s*(?:kr\b|kr\.|kroner|dkk|nok|eur\b|euro|€|mio\.?|mia\.?|"
-                         r"million\w*|milliard\w*)|(?:dkk|nok|eur|€)\s*\d", re.I),
-    "share": re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|pct\b|procent|prosent|percent)", re.I),
+    "amount": MONEY,
+    "share": SHARE,
     "yesno": re.compile(r"\b(?:må|kan|skal|bør|kræver|krever|tillad\w*|tillat\w*|forbud\w*|forbudt|"
                         r"may|must|shall|can|cannot|allowed|permitted|prohibited|required|"
                         r"lov til|ikke lov|er ikke|is not|ikke)\b", re.I),
@@ -64,50 +77,12 @@ VALUE = {
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
 
-# A question that refers back: it opens with a conjunction or "what about", or it points at
-# something with a pronoun and names no topic of its own.
-# "Og hvis vi …?", "And what if …?": a condition added to the question before.
-_OPENS_CONDITION = re.compile(r"^\s*(og|men|and|but|or|eller)\s+(hvis|om|når|if|when|what if)\b|"
-                              r"^\s*(hvad hvis|hva om|hva hvis|what if)\b", re.I)
-_OPENS_ELLIPSIS = re.compile(
-    r"^\s*(og|samt|men|også|så|and|but|also|then|what about|how about|and what|hvad med|hva med|"
-    r"hvordan med|hvordan er det med|hvad så med|hva så med|gjelder det|gælder det)\b", re.I)
-_POINTER = re.compile(
-    r"\b(den|det|dem|dette|denne|disse|de|der|dér|her|it|its|they|them|this|that|these|those|there|"
-    r"samme|same|sådan\w*|slik\w*|such)\b\s*[?.!]*$|"
-    r"\b(for|om|til|af|av|ved|med|of|about|for|in|i|on|på)\s+(den|det|dem|dette|denne|disse|it|them|this|"
-    r"that|these|those)\b", re.I)
-# "Hvad skal vi så gøre?", "What should we then include?": a step on from the last answer.
-_THEN = re.compile(r"(?<!^)\b(så|da|then|i så fald|in that case|i det tilfælde)\b", re.I)
-# After an opening "og"/"and", an object pronoun anywhere points back ("og hvis de ikke får
-# dem ud?"), as does "det … også" ("Gælder det også, når …?").
-_OBJECT_POINTER = re.compile(r"\b(dem|them|it|its|disse|these|those|dens|dets)\b", re.I)
-_ALSO_IT = re.compile(r"^\s*\S+\s+(det|it|that|dette|den)\s+(også|too|also|as well)\b", re.I)
-# Definite endings: "ændringen" after "ændre", "kontrakten" after "kontrakt".
-_DEFINITE = re.compile(r"(?:en|et|n|t|ene|erne|ne|a)$")
 # "the period before", "perioden før": the question asks for the earlier figures.
 _EARLIER = re.compile(r"\b(perioden før|periode før|forrige periode|tidligere periode|sidste periode|"
                       r"tidligere beløb|tidligere tærskel\w*|tidligere terskel\w*|før det|"
                       r"previous period|period before|earlier period|last period|before that|"
                       r"hvad var|hva var|what was|what were)\b", re.I)
-# Words that ask about something but are no topic of their own.
-_GENERIC = {
-    "frist", "fristen", "fristerne", "fristene", "dage", "dager", "days", "deadline", "lang", "lange",
-    "long", "mange", "many", "mindst", "minst", "least", "regler", "reglerne", "reglene", "rules", "krav",
-    "kravene", "requirements", "gælder", "gjelder", "apply", "applies", "invitere", "invite", "udvælge",
-    "velge", "select", "beløb", "beløp", "amount", "kan", "må", "skal", "may", "must", "can", "should",
-    "hvornår", "når", "when", "hvorfor", "why", "hvordan", "how", "vi", "we", "man", "også", "also",
-    "norge", "danmark", "norway", "denmark", "eu", "sverige", "norsk", "dansk", "english", "engelsk",
-    "the", "og", "and", "værdi", "verdi", "value", "pris", "price", "prisen", "tid", "time", "lov", "law",
-    "loven", "procedure", "proceduren", "prosedyre", "prosedyren", "eksempel", "example", "eksempler",
-    "examples", "hvilke", "which", "hvad", "hva", "what", "tre", "three", "fem", "five", "to", "two",
-}
-COUNTRIES = {
-    "denmark": "DK", "danish": "DK", "danmark": "DK", "dansk": "DK", "danske": "DK", "danmarks": "DK",
-    "norway": "NO", "norwegian": "NO", "norge": "NO", "norsk": "NO", "norske": "NO", "norges": "NO",
-    "eu": "EU", "eu's": "EU", "eus": "EU", "europe": "EU", "european": "EU", "europæisk": "EU",
-    "europeisk": "EU", "direktivet": "EU", "directive": "EU",
-}
+COUNTRIES = COUNTRY_WORDS  # words that name a jurisdiction (text.lexicon)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 _NEXT_YEAR = re.compile(r"\b(næste år|neste år|next year|til næste år)\b", re.I)
 _LIVE = re.compile(
@@ -144,11 +119,8 @@ _NOT_NAMES = {
     "norge", "dansk", "norsk", "stk", "nr", "ok", "hvad", "hva", "hvordan", "hvornår", "når", "what",
     "how", "when", "which", "who", "why", "may", "can", "must", "should", "is", "are", "do", "does",
     "må", "kan", "skal", "er", "og", "and", "the", "a", "an", "in", "under", "if", "for", "of",
-    "january", "february", "march", "april", "june", "july", "august", "september", "october",
-    "november", "december", "januar", "februar", "marts", "mars", "juni", "juli", "oktober",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "mandag", "tirsdag", "onsdag",
-    "torsdag", "fredag", "mr", "mrs", "dr",
-}
+    "mr", "mrs", "dr",
+} | set(MONTHS) | set(WEEKDAYS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,7 +139,18 @@ class Query:
     wants_earlier: bool = False  # asks for an earlier period's figures ("og perioden før?")
     outcome: bool = False  # asks who won a tender, what it cost, or how often something happened
     asks_reference: bool = False  # asks which provision or article ("og hvilken paragraf?")
-    extra: str = ""  # topic words borrowed from the conversation (follow-ups only)
+    asks_cost: bool = False  # asks what something cost: the gate wants a passage stating an amount
+    extra: str = ""  # words taken from the conversation: its topic (follow-ups), the procedure in force
+    state: ConversationState = field(default_factory=ConversationState)  # what the conversation established
+    # The glossary concepts `search_text` names, matched once with `glossary` (the one search uses).
+    concepts: tuple = ()
+    glossary: "Glossary | None" = field(default=None, compare=False, repr=False)
+
+    @property
+    def scope(self) -> Scope:
+        """The jurisdictions the question asks about (`retrieval.jurisdiction`)."""
+        return scope_of(language=self.language, countries=self.countries, text=self.text,
+                        context=self.state.jurisdiction)
 
     @property
     def search_text(self) -> str:
@@ -177,9 +160,23 @@ class Query:
 def asking_clause(question: str) -> str:
     """The sentence that asks: "Vi skal bruge 2 mio. kr. Hvor mange bud må vi hente?" asks
     for a count; the amount before it is only the situation."""
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])", question.strip()) if s.strip()]
+    sentences = split_sentences(question.strip())
     asking = [s for s in sentences if s.rstrip().endswith("?")]
     return asking[-1] if asking else question
+
+
+_COST_QUESTION = re.compile(
+    r"\b(?:koste[rt]?|kostede|betalte?|betalt|paid|pay|costs?|price|priced|fees?|gebyr(?:et)?|"
+    r"pris(?:en)?|afgift(?:en)?|avgift(?:en)?)\b",
+    re.I,
+)
+
+
+def asks_cost(question: str) -> bool:
+    """Whether the question asks what something cost. Only its asking sentence counts: in
+    "we'd rather pay for the outcome we need. Does the guide give an example?" the payment
+    is the situation, not what is asked."""
+    return bool(_COST_QUESTION.search(asking_clause(question)))
 
 
 def answer_kind(question: str) -> AnswerKind:
@@ -196,69 +193,12 @@ def answer_kind(question: str) -> AnswerKind:
     return "other"
 
 
-def topic_words(question: str) -> list[str]:
-    """The question's own topic: content words that are not generic question words."""
-    return [w for w in content_words(question) if w not in _GENERIC and not w.isdigit() and len(w) > 2]
-
-
-def refers_back(question: str) -> bool:
-    """True when a question cannot stand alone: an ellipsis ("og i Norge?"), or a pointer
-    ("den", "that") with no topic of its own. A short question with its own topic stands alone."""
-    text = question.strip()
-    own = topic_words(text)
-    pointer = bool(_POINTER.search(text))
-    if _OPENS_CONDITION.match(text):
-        return True
-    if _OPENS_ELLIPSIS.match(text):
-        return len(own) <= 2 or pointer or bool(_OBJECT_POINTER.search(text)) or bool(_ALSO_IT.match(text))
-    if _ALSO_IT.match(text):
-        return True
-    if pointer:
-        return len(own) <= 2
-    if _THEN.search(text):
-        return len(own) <= 3
-    return not own
-
-
-def definite_reference(question: str, previous: str) -> bool:
-    """A short question naming, in its definite form, something the previous question
-    introduced ("Hvor mange procent må ændringen højst udgøre?" after "Kan vi ændre …?"):
-    the definite article presupposes the referent is known."""
-    own = topic_words(question)
-    if not own or len(own) > 4:
-        return False
-    before = {stem for w in content_words(previous) for stem in query_stems(w) if len(stem) >= 4}
-    for w in own:
-        m = _DEFINITE.search(w)
-        if not m or len(w) - len(m.group(0)) < 4:
-            continue
-        for stem in (st for st in query_stems(w) if len(st) >= 4):
-            if any(stem.startswith(p) or p.startswith(stem) for p in before):
-                return True
-    return False
-
-
-def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:
-    """(question, borrowed topic): earlier questions lend their topic only to a follow-up."""
-    if not earlier or not (refers_back(question) or definite_reference(question, earlier[-1])):
-        return question, ""
-    # The topic of the conversation so far: the last question that had one of its own.
-    for previous in reversed(earlier):
-        base, extra = standalone_question(previous, earlier[: earlier.index(previous)])
-        if topic_words(f"{base} {extra}"):
-            # Borrow all its content words: "fristen" is no topic alone, but it is what
-            # "og i Norge?" still asks about.
-            own = set(content_words(question))
-            topic = " ".join(w for w in dict.fromkeys(content_words(f"{base} {extra}")) if w not in own)
-            return question, topic
-    return question, ""
-
-
 def hinge_terms(question: str) -> list[str]:
     """Named organisations, places, people, products (capitalised words that do not open the
     question, quoted names, acronyms) that an answer would have to be about."""
     found: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(question)]
-    for sentence in re.split(r"(?<=[.?!:])\s+", question):
+    # A colon opens a clause whose first word is capitalised like a sentence's.
+    for sentence in (c for s in split_sentences(question) for c in re.split(r"(?<=:)\s+", s)):
         first = True
         for match in _CAPITALISED.finditer(sentence):
             name = match.group(1)
@@ -277,24 +217,36 @@ def hinge_terms(question: str) -> list[str]:
     return list(dict.fromkeys(f for f in found if f))
 
 
-def analyse(question: str, *, earlier: list[str] | None = None, today: date | None = None) -> Query:
+def analyse(question: str, *, earlier: list[str] | None = None, today: date | None = None,
+            glossary: "Glossary | None" = None) -> Query:
+    """The question analysed once per turn, with what the conversation has established
+    (`conversation.resolve`) and the glossary concepts it names (matched once, with the
+    glossary search uses: `glossary`, else the configured one)."""
+    from assistant.text.glossary import default_glossary
+
     today = today or date.today()
-    text, extra = standalone_question(question, earlier or [])
-    wordset = set(words(f"{text} {extra}"))
+    glossary = glossary or default_glossary()
+    earlier = earlier or []
+    text = question
+    kind = answer_kind(text)
+    resolved = resolve(question, earlier, kind=kind, glossary=glossary)
+    extra = resolved.extra
     years = [int(y) for y in _YEAR.findall(text)]
     if _NEXT_YEAR.search(text):
         years.append(today.year + 1)
-    kind = answer_kind(text)
-    if kind == "other" and extra and earlier:
+    if kind == "other" and resolved.refers_back and earlier:
         kind = answer_kind(earlier[-1])  # "og i Norge?" asks what the question before it asked
-    # The country the question itself names wins over the one borrowed from the conversation.
+    # The country the question itself names wins over the one the conversation established.
     own_countries = {c for w, c in COUNTRIES.items() if w in set(words(text))}
+    search_text = f"{text} {extra}".strip()
     return Query(
         text=text,
         language=detect_language(question),
         kind=kind,
         asks_risk=bool(_RISK.search(text)),
-        countries=frozenset(own_countries or {c for w, c in COUNTRIES.items() if w in wordset}),
+        # A follow-up keeps the countries of the conversation as named; a question that stands
+        # alone is only scoped by them (`Query.scope`), as by the asker's own country.
+        countries=frozenset(own_countries or (resolved.state.jurisdiction if resolved.refers_back else ())),
         years=tuple(dict.fromkeys(years)),
         hinges=tuple(hinge_terms(text)),
         live=bool(_LIVE.search(text)),
@@ -302,26 +254,12 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         wants_earlier=bool(_EARLIER.search(text)) and not years,
         outcome=bool(_OUTCOME.search(text)),
         asks_reference=bool(_ASKS_REFERENCE.search(text)),
+        asks_cost=asks_cost(text),
         extra=extra,
+        state=resolved.state,
+        concepts=tuple(glossary.match(search_text)),
+        glossary=glossary,
     )
-
-
-def _fold(text: str) -> str:
-    """Lower case, with æ/ø/å folded ("DFØ" is "dfo" in a file name)."""
-    return text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
-
-
-def mentions(term: str, text: str) -> bool:
-    """Whether a passage mentions a named thing, allowing inflection ("Aarhus Kommunes")."""
-    low = _fold(text)
-    parts = [p for p in re.split(r"[\s-]+", term) if p]
-    # "BT-776-kode": the name is "BT-776"; a lower-case tail is an ordinary word.
-    named = [p for p in parts if not p.islower()] or parts
-    for part in (_fold(p) for p in named):
-        stem = part[: max(4, len(part) - 3)] if len(part) > 5 else part
-        if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
-            return False
-    return True
 
 
 @dataclass(frozen=True, kw_only=True)

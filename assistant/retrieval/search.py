@@ -202,8 +202,11 @@ class SearchQuery:
 def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today: date | None = None,
                    translations: dict[str, str] | None = None, asked: Query | None = None) -> SearchQuery:
     """Stage 1: everything search needs to know about the question, computed once."""
-    asked = asked or analyse(text, today=today)
-    concepts = glossary.match(text)
+    asked = asked or analyse(text, today=today, glossary=glossary)
+    # The concepts were matched once when the question was analysed (with this glossary, on
+    # this text); a different text (a condensed follow-up) is matched afresh.
+    concepts = (list(asked.concepts) if asked.glossary is glossary and asked.search_text == text
+                else glossary.match(text))
     renderings = {lang: t.strip() for lang, t in (translations or {}).items() if t and t.strip()}
     # The question's glossary terms per corpus language: its "translation" into each.
     translated = {

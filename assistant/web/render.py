@@ -4,12 +4,12 @@ as HTML/Markdown for the chat. Pure functions of an `Answer` and the interface l
 from __future__ import annotations
 
 import html
-import re
 from urllib.parse import quote
 
 from assistant.answer.assistant import Answer
 from assistant.i18n import TEXT
 from assistant.services import Services
+from assistant.text.lexicon import CITATION_MARKER, is_official_url
 from assistant.web.source_page import topic_label
 
 
@@ -97,8 +97,7 @@ def _basis(c, t: dict) -> str:
 MAX_BASIS = 4  # sources named on a card; the reading page lists them all
 
 
-def _safe_url(url: str) -> bool:
-    return bool(re.match(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$", url or ""))
+_safe_url = is_official_url  # the one https-only rule (text.lexicon)
 
 
 def _host(url: str) -> str:
@@ -107,7 +106,7 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc
 
 
-_MARKER = re.compile(r"\[(\d{1,2})\](?!\()")
+_MARKER = CITATION_MARKER  # the one citation-marker pattern (text.lexicon)
 
 
 def link_markers(text: str, numbers: set[int]) -> str:

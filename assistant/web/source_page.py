@@ -25,6 +25,7 @@ from markdown_it import MarkdownIt
 from assistant.i18n import PAGE_TEXT
 from assistant.ingest.chunking import PROVISION_LABEL, PROVISION_START, normalise_provision
 from assistant.ingest.loaders import LoadedDocument
+from assistant.text.lexicon import is_official_url
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src 'none'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
@@ -287,7 +288,7 @@ def render_page(doc: LoadedDocument, *, raw_url: str, section: str = "", quote: 
         meta.append((t["jurisdiction"], e(doc.jurisdiction)))
     if doc.topics:
         meta.append((t["topics"], e(", ".join(topic_label(x) for x in doc.topics))))
-    links = [u for u in (official_urls or doc.sources) if re.match(r"https://[\w.-]+(?:/\S*)?$", u or "")]
+    links = [u for u in (official_urls or doc.sources) if is_official_url(u)]
     meta_html = "".join(f"<div><dt>{k}:</dt><dd>{v}</dd></div>" for k, v in meta)
     official = "".join(f"<li><a href='{e(u)}' rel='noopener noreferrer'>{e(t['official'])}: {e(u)}</a></li>"
                        for u in links[:5])

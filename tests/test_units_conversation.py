@@ -1,0 +1,51 @@
+"""Conversation state (`retrieval.conversation`): what the turns so far established, set by
+statements as well as questions, overridden only by what a new turn names, in bounded time."""
+
+from __future__ import annotations
+
+import time
+
+from assistant.retrieval.query import analyse
+
+
+def test_a_statement_sets_the_procedure_a_short_deadline_question_then_uses():
+    q = analyse("Hvor lang er tilbudsfristen?",
+                earlier=["Vi gennemfører et begrænset udbud af et nyt journalsystem."])
+    assert q.state.procedure == "restricted_procedure"
+    assert "begrænset" in q.search_text and "udbud" in q.search_text
+
+
+def test_a_statement_sets_the_jurisdiction_and_the_object_bought():
+    q = analyse("Hvad er tærskelværdien?", earlier=["Vi er en norsk kommune og køber en ny ferje."])
+    assert q.scope.wanted == {"NO"}  # scoped by the conversation, though the question names no country
+    assert q.state.object == "ferje"
+
+
+def test_a_new_question_overrides_only_what_it_names():
+    earlier = ["Vi er en norsk kommune.", "Vi bruger begrænset udbud."]
+    q = analyse("Hvor lang er fristen ved offentligt udbud?", earlier=earlier)
+    assert q.state.procedure == "open_procedure"  # named now: it overrides the restricted procedure
+    assert q.scope.wanted == {"NO"}  # not named now: the conversation's stays
+    assert "begrænset" not in q.search_text
+    q = analyse("Og i Danmark?", earlier=earlier)
+    assert q.countries == {"DK"} and q.state.procedure == "restricted_procedure"
+
+
+def test_a_self_contained_question_borrows_no_topic():
+    q = analyse("Hvad er en rammeaftale?", earlier=["Vi gennemfører et begrænset udbud af et journalsystem."])
+    assert "journalsystem" not in q.search_text
+
+
+def test_the_state_is_shown_in_the_answer_dict():
+    state = analyse("Hvad med fristen?", earlier=["Vi bruger konkurrencepræget dialog i Norge."]).state.to_dict()
+    assert state["procedure"] == "competitive_dialogue" and state["jurisdiction"] == ["NO"]
+
+
+def test_twelve_crafted_back_referring_messages_resolve_fast():
+    """The security review: follow-up resolution was exponential in the history (twelve
+    crafted back-referring messages cost seconds). It is linear now."""
+    analyse("og det?", earlier=["x"])  # load the glossary and the word lists first
+    earlier = [f"Og hvad så med det, den og dem der{'?' * (i + 1)}" for i in range(12)]
+    started = time.perf_counter()
+    analyse("Og hvad så med det?", earlier=earlier)
+    assert time.perf_counter() - started < 0.05
