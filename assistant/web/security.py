@@ -20,6 +20,8 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 - **Bounded connections.** A connection must send its request headers within
   `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
   (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
+- **No framing.** Every HTML response carries `Content-Security-Policy: frame-ancestors 'self'`
+  and `X-Frame-Options: SAMEORIGIN` (`FRAME_HEADERS`), so no other site can clickjack staff.
 """
 
 from __future__ import annotations
@@ -280,6 +282,27 @@ class GuardMiddleware:
             staff_log.login(realm, known, ok=False, wait_s=self.limiter.failed(keys))
 
 
+FRAME_HEADERS = ((b"content-security-policy", b"frame-ancestors 'self'"),
+                 (b"x-frame-options", b"SAMEORIGIN"))
+
+
+def no_framing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Clickjacking: no other site (a sibling subdomain included) may frame a page of this app
+    and steer a logged-in user's clicks. Added to every HTML response (chat, staff, /read/) here,
+    so no route can forget it; a page's own CSP (the /read/ page) gets `frame-ancestors` added."""
+    lower = [(k.decode("latin-1").lower(), v) for k, v in headers]
+    if not any(k == "content-type" and b"html" in v.lower() for k, v in lower):
+        return headers
+    out = []
+    for key, value in headers:
+        if key.decode("latin-1").lower() == "content-security-policy" and b"frame-ancestors" not in value:
+            value = value.rstrip(b"; ") + b"; " + FRAME_HEADERS[0][1]
+        out.append((key, value))
+    names = {k for k, _ in lower}
+    out.extend(header for header in FRAME_HEADERS if header[0].decode() not in names)
+    return out
+
+
 def _guarded(send, trusted: bool):
     """The response as the browser may see it: no CORS grants to a foreign origin, Lax cookies."""
 
@@ -293,6 +316,7 @@ def _guarded(send, trusted: bool):
                 if name == "set-cookie":
                     value = lax_cookie(value)
                 out.append((key, value))
+            out = no_framing(out)
             message = {**message, "headers": out}
         await send(message)
 
