@@ -18,6 +18,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import get_args
+
+from assistant.answer.types import Mode
 
 from assistant.records.privacy import mask_personal_data
 
@@ -45,6 +48,9 @@ LABELS = {
         "disclaimer": "This answer was made by an AI assistant from the sources below and is not legal advice.",
     },
 }
+
+
+_MODES = get_args(Mode)
 
 
 @dataclass(kw_only=True)
@@ -85,16 +91,18 @@ def build_note(answer, lookup: Callable[[str], object | None], *, ui_language: s
         record = lookup(str(c.get("source", "")))
         sources.append(NoteSource(
             n=int(c.get("n", 0)), title=mask_personal_data(str(c.get("title") or c.get("source") or "")),
-            source=str(c.get("source", "")), section=mask_personal_data(str(c.get("section") or "")),
+            source=mask_personal_data(str(c.get("source", ""))), section=mask_personal_data(str(c.get("section") or "")),
             page=int(c.get("page") or 0), quote=mask_personal_data(str(c.get("quote") or "")),
             content_hash=getattr(record, "content_hash", "") or "",
             date=getattr(record, "updated", "") or (getattr(record, "ingested_at", "") or "")[:10],
-            as_of=str(c.get("as_of") or getattr(record, "as_of", "") or ""),
+            # as_of comes from the caller (the citation) before the record: masked like the rest.
+            as_of=mask_personal_data(str(c.get("as_of") or getattr(record, "as_of", "") or "")),
         ))
     return CaseNote(
         question=mask_personal_data(str(data.get("question") or "")),
         created=(now or datetime.now().astimezone()).replace(microsecond=0),
-        mode=str(data.get("mode") or "extractive"),
+        # A closed set: the mode is printed through LABELS, never as text the caller chose.
+        mode=mode if (mode := str(data.get("mode") or "")) in _MODES else "extractive",
         answer=mask_personal_data(_plain(str(data.get("answer") or ""))),
         abstained=bool(data.get("abstained")),
         language=ui_language if ui_language in LABELS else "da",
