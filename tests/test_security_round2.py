@@ -83,3 +83,94 @@ def test_note_fields_from_the_caller_are_masked_and_the_mode_is_a_closed_set():
         assert personal not in text, personal
     assert "[e-mail]" in text and "[fødselsnummer]" in text
     assert "uden sprogmodel" in text  # an unknown mode prints as the default, not as the caller's text
+
+
+# --- 12. a DOCX whose main part is not called *.xml ---------------------------------------------------
+
+
+def renamed_main_part_docx(path, paragraphs: int) -> int:
+    """A real DOCX whose main part is `word/document.bin`, [Content_Types].xml and the package
+    rels pointing to it (python-docx opens it as usual); returns the part's unpacked size."""
+    import io
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Markedsdialog")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    body = "".join(f"<w:p><w:r><w:t>Afsnit {i} om markedsdialog og udbud.</w:t></w:r></w:p>"
+                   for i in range(paragraphs))
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in source.infolist():
+            data = source.read(info)
+            name = info.filename
+            if name == "word/document.xml":
+                name = "word/document.bin"
+                text = data.decode("utf-8")
+                data = text.replace("<w:body>", "<w:body>" + body, 1).encode("utf-8")
+                size = len(data)
+            elif name in ("[Content_Types].xml", "_rels/.rels"):
+                data = data.replace(b"/word/document.xml", b"/word/document.bin").replace(
+                    b"word/document.xml", b"word/document.bin")
+            out.writestr(name, data)
+    return size
+
+
+def test_a_docx_with_its_main_part_renamed_bin_is_refused_quickly(tmp_path, settings):
+    import time
+
+    from assistant.corpus.service import sync
+    from assistant.ingest.loaders import LoadLimits
+    from assistant.store.chroma import Store
+
+    corpus = settings.corpus_dir
+    size = renamed_main_part_docx(corpus / "bombe.docx", paragraphs=250_000)
+    assert size > 15 * 1024 * 1024 and (corpus / "bombe.docx").stat().st_size < 1024 * 1024
+    (corpus / "markedsdialog.md").write_text("# Markedsdialog\n\nOrdregiveren må holde markedsdialog.\n",
+                                             encoding="utf-8")
+    settings = settings.model_copy(update={"docx_max_xml_mb": 4})
+    assert LoadLimits.from_settings(settings).docx_max_xml_mb == 4
+
+    started = time.monotonic()
+    report = sync(Store(settings), settings)
+    elapsed = time.monotonic() - started
+    reasons = {r.source: r.reason for r in report.failed}
+    assert "DOCX too complex" in reasons.get("bombe.docx", ""), reasons
+    assert "ASSISTANT_DOCX_MAX_XML_MB" in reasons["bombe.docx"]
+    assert "markedsdialog.md" not in reasons
+    assert elapsed < 10  # the whole sync, embedding the good file included
+
+
+def test_the_renamed_part_is_measured_before_python_docx_opens_it(tmp_path, monkeypatch):
+    import time
+
+    import docx
+
+    from assistant.ingest.loaders import LoadError, LoadLimits, load_file
+
+    path = tmp_path / "bombe.docx"
+    renamed_main_part_docx(path, paragraphs=250_000)
+
+    def opened(*args, **kwargs):
+        raise AssertionError("python-docx opened the file before its parts were measured")
+
+    monkeypatch.setattr(docx, "Document", opened)
+    started = time.monotonic()
+    with pytest.raises(LoadError, match="DOCX too complex"):
+        load_file(path, tmp_path, limits=LoadLimits(docx_max_xml_mb=4))
+    assert time.monotonic() - started < 2
+
+
+def test_a_zip_bomb_part_is_refused_by_its_ratio(tmp_path):
+    import zipfile
+
+    from assistant.ingest.loaders import LoadError, LoadLimits, load_file
+
+    path = tmp_path / "bombe.docx"
+    renamed_main_part_docx(path, paragraphs=10)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/media/padding.bin", b"\0" * (8 * 1024 * 1024))  # ~1000x
+    with pytest.raises(LoadError, match="zip bomb"):
+        load_file(path, tmp_path, limits=LoadLimits(docx_max_xml_mb=40))

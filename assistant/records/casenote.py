@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import get_args
 
 from assistant.answer.types import Mode
-
 from assistant.records.privacy import mask_personal_data
 
 LABELS = {
