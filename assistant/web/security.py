@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -452,26 +451,3 @@ def uvicorn_options(settings) -> dict:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
-
-
-# --- inert rendering ------------------------------------------------------------------------------
-
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]{0,300})\]\(\s*([^)\s]{0,2000})(?:\s+\"[^\"]*\")?\s*\)")
-_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\([^)]*\)")
-
-
-def inert_markdown(text: str, allowed_links: Iterable[str] = ()) -> str:
-    """A model's Markdown made safe to render: no raw HTML (so no <img>, <form> or script),
-    no images (a fetch is an exfiltration channel), links only to the app's own /files/ and
-    the given official URLs; anything else keeps its text and loses its link."""
-    allowed = {a.strip() for a in allowed_links if a.strip()}
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    text = _MD_IMAGE.sub(lambda m: m.group(1), text)
-
-    def link(m: re.Match) -> str:
-        label, url = m.group(1), m.group(2)
-        if url.startswith("/files/") and ".." not in url or url in allowed:
-            return m.group(0)
-        return label
-
-    return _MD_LINK.sub(link, text)
