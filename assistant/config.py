@@ -33,6 +33,20 @@ class Settings(BaseSettings):
         description="Use a Chroma server (`chroma run …`) instead of the embedded store. "
         "Empty: the embedded store in the data folder.",
     )
+    chroma_token: SecretStr | None = Field(
+        default=None,
+        description="Token sent to the Chroma server on every request (server mode). Chroma 1.x's own "
+        "server does not check tokens: put it behind a proxy that does (see docs/security.md).",
+    )
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        default="Authorization",
+        description="How the token is sent: `Authorization` (as `Bearer <token>`) or `X-Chroma-Token`.",
+    )
+    chroma_ca_bundle: str = Field(
+        default="",
+        description="CA bundle (PEM file) that signed the Chroma server's certificate, for an "
+        "`https://` ASSISTANT_CHROMA_URL with a private CA. Empty: the system's CAs.",
+    )
     collection: str = Field(
         default="guidance",
         description="Chroma collection name (the same for every process sharing a server).",
