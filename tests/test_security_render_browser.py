@@ -28,6 +28,10 @@ pytestmark = [
 ]
 
 
+CAPTURE_ADDRESS = "127.77.0.1"
+CAPTURE_HOST = "evil.test"
+
+
 class Capture:
     """Records every request made to it (the attacker's server)."""
 
@@ -48,10 +52,11 @@ class Capture:
 
             do_GET = do_POST = do_HEAD = _record
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # `localhost`, not 127.0.0.1: the model's sentence must survive the claim check, whose
-        # sentence splitter would cut it at the address's dots.
-        self.url = f"http://localhost:{self.httpd.server_address[1]}"
+        # Port 80 of a spare loopback address, named `evil.test` inside Chromium: the URL has no
+        # digits, so the model's sentence is not refused by the claim check for a number its
+        # source lacks, and no dots the sentence splitter would cut at.
+        self.httpd = ThreadingHTTPServer((CAPTURE_ADDRESS, 80), Handler)
+        self.url = f"http://{CAPTURE_HOST}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):
@@ -105,7 +110,8 @@ def browser():
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  f"--host-resolver-rules=MAP {CAPTURE_HOST} {CAPTURE_ADDRESS}"])
         yield browser
         browser.close()
 
@@ -130,6 +136,16 @@ def test_images_in_the_model_reply_are_never_fetched(app, browser, capture, mode
     assert not [h for h in links if capture.url in h], links
     assert "a [b] c" in chat.inner_text(), chat.inner_text()
     assert capture.requests == []
+    page.close()
+
+
+def test_the_capture_server_would_see_a_fetch(browser, capture):
+    """The trap works: a page that does load the image is recorded (so [] above means something)."""
+    page = browser.new_page()
+    page.set_content(f"<img src='{capture.url}/probe.png'>")
+    page.wait_for_timeout(1500)
+    assert any("/probe.png" in r for r in capture.requests)
+    capture.requests.clear()
     page.close()
 
 

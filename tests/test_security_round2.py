@@ -252,3 +252,68 @@ def test_every_mode_goes_through_the_one_renderer():
         shown = render_answer(answer, "da")
         assert "<form" not in shown and "<img" not in shown, (mode, shown)
         assert f"]({EVIL}" not in shown and f"({EVIL}" not in shown, (mode, shown)
+
+
+# --- 7. bounded notes and /read/ pages ------------------------------------------------------------
+
+
+def test_an_800_kb_note_is_capped_and_written_in_under_two_seconds():
+    import time
+
+    from assistant.records.casenote import MAX_NOTE_CITATIONS, build_note, to_docx, to_markdown
+
+    paragraph = "Ordregiveren må holde markedsdialog efter § 39, stk. 2. " * 20
+    data = {"question": "Må vi?" * 1000, "answer": "\n\n".join([paragraph] * 700), "mode": "extractive",
+            "citations": [{"n": i, "source": f"d{i}.md", "title": "T" * 5000, "quote": "q" * 50_000,
+                           "section": "S", "page": i} for i in range(200)]}
+    assert len(str(data)) > 800_000
+    started = time.monotonic()
+    note = build_note(data, lambda source: None)
+    body = to_docx(note)
+    markdown = to_markdown(note)
+    assert time.monotonic() - started < 2
+    assert len(note.sources) == MAX_NOTE_CITATIONS and body[:2] == b"PK"
+    assert len(markdown) < 150_000
+
+
+def test_read_pages_are_cached_by_content_and_bounded():
+    from assistant.web.page_cache import ClientSlots, PageCache, TooManyRenders
+
+    cache = PageCache(max_pages=3, max_bytes=10_000)
+    for i in range(5):
+        cache.put(("a.md", f"hash{i}", "", "", "da"), f"<p>{i}</p>")
+    assert cache.get(("a.md", "hash0", "", "", "da")) is None  # least recently used out first
+    assert cache.get(("a.md", "hash4", "", "", "da")) == "<p>4</p>"
+    cache.put(("big",), "x" * 6_000)
+    cache.put(("big2",), "y" * 6_000)
+    assert cache.get(("big",)) is None and cache.get(("big2",)) is not None  # bytes bound
+
+    slots = ClientSlots(per_client=2)
+    with slots.slot("10.0.0.1"), slots.slot("10.0.0.1"):
+        with pytest.raises(TooManyRenders):
+            with slots.slot("10.0.0.1"):
+                pass
+        with slots.slot("10.0.0.2"):  # another client is served
+            pass
+    with slots.slot("10.0.0.1"):  # freed again
+        pass
+
+
+def test_read_page_is_served_from_cache_and_follows_a_changed_file(app):
+    import time
+
+    url = app.url + "/read/markedsdialog.md?q=markedsdialog"
+    first = httpx.get(url, timeout=30)
+    started = time.monotonic()
+    for _ in range(20):
+        again = httpx.get(url, timeout=30)
+    per_request = (time.monotonic() - started) / 20
+    assert again.status_code == 200 and again.text == first.text
+    assert per_request < 0.25, per_request
+    original = (app.corpus / "markedsdialog.md").read_text(encoding="utf-8")
+    try:
+        (app.corpus / "markedsdialog.md").write_text(original.replace("markedsdialog", "markedsdialogen", 1),
+                                                    encoding="utf-8")
+        assert httpx.get(url, timeout=30).text != first.text  # a new version is never an old page
+    finally:
+        (app.corpus / "markedsdialog.md").write_text(original, encoding="utf-8")

@@ -51,6 +51,20 @@ LABELS = {
 
 _MODES = get_args(Mode)
 
+# Caps on what a caller may put in a note (issue 24 item 7: an 800 KB note took 162 s in
+# python-docx). An answer cites at most a handful of sources and the model's output is capped
+# in tokens; these are far above any real answer and keep the worst note to well under a second.
+MAX_NOTE_CITATIONS = 20
+MAX_NOTE_ANSWER_CHARS = 20_000
+MAX_NOTE_QUESTION_CHARS = 2_000
+MAX_NOTE_FIELD_CHARS = 300  # title, source, section, as_of
+MAX_NOTE_QUOTE_CHARS = 3_000
+
+
+def _cap(value, limit: int) -> str:
+    text = str(value or "")
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
 
 @dataclass(kw_only=True)
 class NoteSource:
@@ -86,27 +100,42 @@ def build_note(answer, lookup: Callable[[str], object | None], *, ui_language: s
     inventory record (content hash, dates) of a cited document, or None."""
     data = answer if isinstance(answer, dict) else answer.to_dict()
     sources = []
-    for c in data.get("citations") or []:
-        record = lookup(str(c.get("source", "")))
+    citations = data.get("citations") or []
+    for c in [c for c in (citations if isinstance(citations, list) else []) if isinstance(c, dict)][
+            :MAX_NOTE_CITATIONS]:
+        source = _cap(c.get("source", ""), MAX_NOTE_FIELD_CHARS)
+        record = lookup(source)
+        try:
+            page = max(0, int(c.get("page") or 0))
+        except (TypeError, ValueError):
+            page = 0
         sources.append(NoteSource(
-            n=int(c.get("n", 0)), title=mask_personal_data(str(c.get("title") or c.get("source") or "")),
-            source=mask_personal_data(str(c.get("source", ""))), section=mask_personal_data(str(c.get("section") or "")),
-            page=int(c.get("page") or 0), quote=mask_personal_data(str(c.get("quote") or "")),
+            n=_int(c.get("n")), title=mask_personal_data(_cap(c.get("title") or source, MAX_NOTE_FIELD_CHARS)),
+            source=mask_personal_data(source),
+            section=mask_personal_data(_cap(c.get("section"), MAX_NOTE_FIELD_CHARS)),
+            page=page, quote=mask_personal_data(_cap(c.get("quote"), MAX_NOTE_QUOTE_CHARS)),
             content_hash=getattr(record, "content_hash", "") or "",
             date=getattr(record, "updated", "") or (getattr(record, "ingested_at", "") or "")[:10],
             # as_of comes from the caller (the citation) before the record: masked like the rest.
-            as_of=mask_personal_data(str(c.get("as_of") or getattr(record, "as_of", "") or "")),
+            as_of=mask_personal_data(_cap(c.get("as_of") or getattr(record, "as_of", ""), MAX_NOTE_FIELD_CHARS)),
         ))
     return CaseNote(
-        question=mask_personal_data(str(data.get("question") or "")),
+        question=mask_personal_data(_cap(data.get("question"), MAX_NOTE_QUESTION_CHARS)),
         created=(now or datetime.now().astimezone()).replace(microsecond=0),
         # A closed set: the mode is printed through LABELS, never as text the caller chose.
         mode=mode if (mode := str(data.get("mode") or "")) in _MODES else "extractive",
-        answer=mask_personal_data(_plain(str(data.get("answer") or ""))),
+        answer=mask_personal_data(_plain(_cap(data.get("answer"), MAX_NOTE_ANSWER_CHARS))),
         abstained=bool(data.get("abstained")),
         language=ui_language if ui_language in LABELS else "da",
         sources=sources,
     )
+
+
+def _int(value) -> int:
+    try:
+        return max(0, min(int(value or 0), 999))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _plain(markdown: str) -> str:
