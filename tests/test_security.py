@@ -23,7 +23,9 @@ HOST = "staff.example.test"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    running = RunningApp(tmp_path_factory.mktemp("security"), name="security")
+    # The attacks below are sent to the app's public name (HOST), which it must answer to.
+    running = RunningApp(tmp_path_factory.mktemp("security"), name="security",
+                         extra_env={"ASSISTANT_ALLOWED_HOSTS": f"{HOST},127.0.0.1,localhost"})
     yield running
     running.stop()
 

@@ -317,3 +317,57 @@ def test_read_page_is_served_from_cache_and_follows_a_changed_file(app):
         assert httpx.get(url, timeout=30).text != first.text  # a new version is never an old page
     finally:
         (app.corpus / "markedsdialog.md").write_text(original, encoding="utf-8")
+
+
+# --- low: Host allow-list, cross-site logout, an emptied corpus folder -----------------------------
+
+
+def test_an_unknown_host_is_refused_and_known_ones_are_served(app):
+    port = app.url.rsplit(":", 1)[1]
+    rebound = httpx.get(app.url + "/config", headers={"Host": f"rebind.evil.example.test:{port}"}, timeout=30)
+    assert rebound.status_code == 400 and "ASSISTANT_ALLOWED_HOSTS" in rebound.text
+    assert "rebind.evil" not in rebound.text
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        assert httpx.get(app.url + "/", headers={"Host": host}, timeout=30).status_code == 200, host
+
+
+def test_host_rule():
+    from assistant.config import Settings
+    from assistant.web.security import host_name
+
+    assert host_name("Example.DK:7860") == "example.dk" and host_name("[::1]:80") == "::1"
+    default = Settings(_env_file=None).allowed_host_list
+    assert {"localhost", "127.0.0.1", "::1"} <= set(default) and "*" not in default
+    public = Settings(_env_file=None, host="0.0.0.0", allowed_origins="https://udbud.kommune.dk")
+    assert "udbud.kommune.dk" in public.allowed_host_list and "0.0.0.0" not in public.allowed_host_list
+
+
+@pytest.mark.parametrize("path", ["/logout", "/staff/logout"])
+def test_logout_by_a_cross_site_get_is_refused(app, path):
+    for site in ("cross-site", "same-site"):
+        response = httpx.get(app.url + path, headers={"Sec-Fetch-Site": site}, timeout=30)
+        assert response.status_code == 403, (path, site)
+    own = httpx.get(app.url + path, headers={"Sec-Fetch-Site": "same-origin"}, timeout=30)
+    assert own.status_code != 403
+
+
+def test_a_sync_of_an_emptied_corpus_folder_removes_nothing_without_confirmation(settings):
+    from assistant.corpus.service import sync
+    from assistant.store.chroma import Store
+
+    for i in range(4):
+        (settings.corpus_dir / f"note{i}.md").write_text(f"# Note {i}\n\nOrdregiveren må holde dialog {i}.\n",
+                                                         encoding="utf-8")
+    store = Store(settings)
+    sync(store, settings)
+    (settings.corpus_dir / "note0.md").unlink()  # an ordinary delete goes through
+    assert [r.status for r in sync(store, settings).results if r.source == "note0.md"] == ["removed"]
+
+    for i in range(1, 4):  # the share is unmounted: the folder is empty
+        (settings.corpus_dir / f"note{i}.md").unlink()
+    report = sync(store, settings)
+    assert {r.status for r in report.results} == {"failed"}
+    assert all("--confirm-remove" in r.reason for r in report.results)
+    assert len(store.documents()) == 3
+    confirmed = sync(store, settings, confirm_remove=True)
+    assert [r.status for r in confirmed.results] == ["removed"] * 3 and store.documents() == {}

@@ -168,6 +168,7 @@ def create_app(services: Services):
         chat_login["app"] = mounted_gradio(app, chat)
     limiter = LoginLimiter(free_attempts=settings.login_free_attempts, max_delay_s=settings.login_max_delay_s)
     return GuardMiddleware(app, allowed_origins=settings.allowed_origin_list,
+                           allowed_hosts=settings.allowed_host_list,
                            max_body_bytes=settings.max_request_kb * 1024,
                            max_upload_bytes=max_upload + 1024 * 1024, limiter=limiter,
                            known_users=[settings.staff_user, CHAT_USER if chat_auth else ""])

@@ -20,6 +20,10 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 - **Bounded connections.** A connection must send its request headers within
   `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
   (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
+- **Known hosts.** A request whose `Host` is not one of `ASSISTANT_ALLOWED_HOSTS` (default: the
+  configured host and localhost names) is refused with 400 (DNS rebinding).
+- **No cross-site logout.** Gradio's `/logout` is a GET; one whose `Sec-Fetch-Site` says another
+  site or subdomain sent it is refused.
 - **No framing.** Every HTML response carries `Content-Security-Policy: frame-ancestors 'self'`
   and `X-Frame-Options: SAMEORIGIN` (`FRAME_HEADERS`), so no other site can clickjack staff.
 """
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STAFF_PREFIX = "/staff"
 _SAFE_METHODS = {"GET", "HEAD"}
+_LOGOUT_PATHS = {"/logout", STAFF_PREFIX + "/logout"}
 _PUBLIC_FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/file=", "/gradio_api/file/", "/file=",
                        "/gradio_api/upload_progress")
 
@@ -50,6 +55,14 @@ def _host_of(origin: str) -> str:
     except ValueError:
         return ""
     return (parts.netloc or "").lower()
+
+
+def host_name(host: str) -> str:
+    """The Host header's name without its port: "Example.dk:7860" -> "example.dk", "[::1]:80" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def origin_allowed(origin: str, host: str, allowed: Iterable[str]) -> bool:
@@ -155,8 +168,9 @@ class GuardMiddleware:
 
     def __init__(self, app, *, allowed_origins: Iterable[str], max_body_bytes: int,
                  max_upload_bytes: int, limiter: LoginLimiter | None = None,
-                 known_users: Iterable[str] = ()):
+                 known_users: Iterable[str] = (), allowed_hosts: Iterable[str] = ("*",)):
         self.app = app
+        self.hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
         self.allowed = [o for o in allowed_origins if o.strip()]
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
@@ -172,7 +186,19 @@ class GuardMiddleware:
         path = scope.get("path", "")
         origin = headers.get("origin")
         trusted = origin is None or origin_allowed(origin, headers.get("host", ""), self.allowed)
+        if "*" not in self.hosts and host_name(headers.get("host", "")) not in self.hosts:
+            # DNS rebinding: a page on the attacker's name, resolved to this app's address, is
+            # "same origin" to the browser; only the Host header tells. Refused before routing.
+            log.warning("refused request for unknown host %r", headers.get("host", "")[:100])
+            await _plain(send, 400, "Unknown host. Set ASSISTANT_ALLOWED_HOSTS to the app's public name.")
+            return
 
+        if path.rstrip("/") in _LOGOUT_PATHS and headers.get("sec-fetch-site", "same-origin") not in {
+                "same-origin", "none"}:
+            # Gradio logs out on a GET: a link or <img> on another site (a sibling subdomain
+            # included) would end the staff session. The browser says where a request comes from.
+            await _plain(send, 403, "Cross-site logout refused.")
+            return
         if not trusted and (method not in _SAFE_METHODS):
             log.warning("refused cross-site %s %s from origin %r", method, path, origin[:200])
             await _plain(send, 403, "Cross-site request refused.")
