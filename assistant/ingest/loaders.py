@@ -545,7 +545,8 @@ def _check_docx_archive(data: bytes, limits: LoadLimits) -> None:
         raise LoadError(f"corrupt DOCX: {exc.__class__.__name__}") from exc
     unpacked = sum(info.file_size for info in members)
     if unpacked - len(data) > limits.docx_max_xml_mb * 1024 * 1024:
-        raise LoadError(f"DOCX too complex: its parts unpack to {unpacked / 1024 / 1024:.0f} MB, over the "
+        raise LoadError(f"DOCX too complex: counting every part, its XML unpacks to {unpacked / 1024 / 1024:.0f} MB, "
+                        f"over the "
                         f"{limits.docx_max_xml_mb:g} MB limit (ASSISTANT_DOCX_MAX_XML_MB); split it or save it as PDF")
     for info in members:
         if info.file_size > _RATIO_EXEMPT_BYTES and info.file_size > MAX_DOCX_RATIO * max(1, info.compress_size):
