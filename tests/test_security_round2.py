@@ -8,10 +8,15 @@ import pytest
 
 from .test_app import RunningApp
 
+# About 200 KB: its /read/ page takes ~0.4 s of CPU to render (measured), so a cache shows.
+LARGE_GUIDE = "# Stor vejledning\n\n" + "".join(
+    f"## Afsnit {i}\n\n" + f"Ordregiveren må holde markedsdialog efter § {i}, stk. 2, når konkurrencen "
+    "ikke fordrejes. " * 3 + "\n\n" for i in range(600))
+
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    running = RunningApp(tmp_path_factory.mktemp("security2"), name="security2")
+    running = RunningApp(tmp_path_factory.mktemp("security2"), name="security2", files={"stor.md": LARGE_GUIDE})
     yield running
     running.stop()
 
@@ -302,14 +307,19 @@ def test_read_pages_are_cached_by_content_and_bounded():
 def test_read_page_is_served_from_cache_and_follows_a_changed_file(app):
     import time
 
+    large = app.url + "/read/stor.md?q=markedsdialog"
+    started = time.monotonic()
+    first_large = httpx.get(large, timeout=60)
+    first_s = time.monotonic() - started
+    started = time.monotonic()
+    for _ in range(10):
+        again = httpx.get(large, timeout=60)
+    per_request = (time.monotonic() - started) / 10
+    assert again.status_code == 200 and again.text == first_large.text
+    assert per_request < 0.15 and per_request < first_s / 2, (per_request, first_s)
+
     url = app.url + "/read/markedsdialog.md?q=markedsdialog"
     first = httpx.get(url, timeout=30)
-    started = time.monotonic()
-    for _ in range(20):
-        again = httpx.get(url, timeout=30)
-    per_request = (time.monotonic() - started) / 20
-    assert again.status_code == 200 and again.text == first.text
-    assert per_request < 0.25, per_request
     original = (app.corpus / "markedsdialog.md").read_text(encoding="utf-8")
     try:
         (app.corpus / "markedsdialog.md").write_text(original.replace("markedsdialog", "markedsdialogen", 1),
