@@ -7,6 +7,7 @@ Thin: every command builds its objects through the composition root
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ def ingest(
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the collection and embed everything afresh."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only print what would change."),
     wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest to finish."),
+    confirm_remove: bool = typer.Option(False, "--confirm-remove",
+                                        help="Allow a sync that removes most of the stored documents."),
 ):
     """Sync documents into the store (unchanged files are skipped)."""
     settings = get_settings()
@@ -61,7 +64,8 @@ def ingest(
     if dry_run:
         _guarded(lambda: _print_plan(corpus.plan(paths)))
         return
-    report = _guarded(lambda: run_sync(corpus.rebuild if rebuild else corpus.sync, paths, wait))
+    write = corpus.rebuild if rebuild else functools.partial(corpus.sync, confirm_remove=confirm_remove)
+    report = _guarded(lambda: run_sync(write, paths, wait))
     print_report(report)
     if report.failed:
         raise typer.Exit(1)

@@ -42,6 +42,20 @@ class Settings(BaseSettings):
         description="Use a Chroma server (`chroma run …`) instead of the embedded store. "
         "Empty: the embedded store in the data folder.",
     )
+    chroma_token: SecretStr | None = Field(
+        default=None,
+        description="Token sent to the Chroma server on every request (server mode). Chroma 1.x's own "
+        "server does not check tokens: put it behind a proxy that does (see docs/security.md).",
+    )
+    chroma_token_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        default="Authorization",
+        description="How the token is sent: `Authorization` (as `Bearer <token>`) or `X-Chroma-Token`.",
+    )
+    chroma_ca_bundle: str = Field(
+        default="",
+        description="CA bundle (PEM file) that signed the Chroma server's certificate, for an "
+        "`https://` ASSISTANT_CHROMA_URL with a private CA. Empty: the system's CAs.",
+    )
     collection: str = Field(
         default="guidance",
         description="Chroma collection name (the same for every process sharing a server).",
@@ -213,6 +227,12 @@ class Settings(BaseSettings):
         description="Comma-separated origins (https://host) besides the app's own that may call it "
         "from a browser. Empty: only the app's own origin.",
     )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names the app answers to (the Host header; DNS rebinding "
+        "protection). Empty: ASSISTANT_HOST (unless it is 0.0.0.0/::), localhost, 127.0.0.1, ::1 and the "
+        "hosts of ASSISTANT_ALLOWED_ORIGINS. Behind a proxy, list the public name. '*': any host.",
+    )
     max_request_kb: int = Field(
         default=1024, description="Largest request body the app accepts, in KB (staff uploads: max_file_mb)."
     )
@@ -239,6 +259,20 @@ class Settings(BaseSettings):
     keep_alive_timeout_s: int = Field(
         default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
     )
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """Host names (no port) the app answers to; ["*"]: any."""
+        from urllib.parse import urlsplit
+
+        listed = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if listed:
+            return listed
+        hosts = ["localhost", "127.0.0.1", "::1"]
+        if self.host not in {"0.0.0.0", "::", ""}:
+            hosts.append(self.host.lower())
+        hosts += [(urlsplit(o).hostname or "").lower() for o in self.allowed_origin_list]
+        return sorted({h for h in hosts if h})
 
     @property
     def allowed_origin_list(self) -> list[str]:

@@ -405,6 +405,7 @@ EXAMPLES: dict[str, list[str]] = {
 HTTP_TEXT: dict[str, dict[str, str]] = {
     "da": {
         "no_document": "Dokumentet findes ikke",
+        "too_many_pages": "For mange sider på én gang; prøv igen om et øjeblik",
         "login_first": "Log ind i chatten først",
         "login": "Log ind med brugernavn og adgangskode.",
         "user_hint": "Brugernavn: {user}",
@@ -412,6 +413,7 @@ HTTP_TEXT: dict[str, dict[str, str]] = {
     },
     "en": {
         "no_document": "No such document",
+        "too_many_pages": "Too many pages at once; try again in a moment",
         "login_first": "Log in to the chat first",
         "login": "Log in with user name and password.",
         "user_hint": "User name: {user}",

@@ -23,7 +23,9 @@ HOST = "staff.example.test"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    running = RunningApp(tmp_path_factory.mktemp("security"), name="security")
+    # The attacks below are sent to the app's public name (HOST), which it must answer to.
+    running = RunningApp(tmp_path_factory.mktemp("security"), name="security",
+                         extra_env={"ASSISTANT_ALLOWED_HOSTS": f"{HOST},127.0.0.1,localhost"})
     yield running
     running.stop()
 
@@ -161,7 +163,8 @@ def test_model_markdown_loses_images_raw_html_and_foreign_links():
     shown = render_answer(Answer(question="q", answer=hostile, abstained=False, mode="llm"), "da")
     assert "evil.example.test/leak" not in shown and "<img" not in shown and "<form" not in shown
     assert "](https://evil.example.test/phish)" not in shown
-    assert "[kilde](/files/markedsdialog.md)" in shown
+    # Only #source-n markers and the citations' official URLs stay links (issue 24 item 3).
+    assert "](/files/markedsdialog.md)" not in shown and "kilde" in shown
 
 
 def test_document_html_is_quoted_as_text(tmp_path):

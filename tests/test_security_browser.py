@@ -158,6 +158,7 @@ class TLSApp:
                "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_STAFF_USER": STAFF[0],
                "ASSISTANT_STAFF_PASSWORD": STAFF[1], "GRADIO_ANALYTICS_ENABLED": "False", **store_env()}
         env.pop("ASSISTANT_ALLOWED_ORIGINS", None)
+        env["ASSISTANT_ALLOWED_HOSTS"] = f"{APP_HOST},127.0.0.1,localhost"  # the app's public name
         self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(self.port), str(key), str(cert)],
                                      env=env, cwd=ROOT, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90

@@ -125,10 +125,12 @@ class Corpus:
     # --- writing ---------------------------------------------------------------------------
 
     def sync(self, paths: Iterable[Path] | None = None, progress: Progress | None = None, *,
-             wait: float = 0.0) -> SyncReport:
-        """Bring the store in line with the files (default: the corpus folder)."""
+             wait: float = 0.0, confirm_remove: bool = False) -> SyncReport:
+        """Bring the store in line with the files (default: the corpus folder). Removing most
+        of the documents at once needs `confirm_remove` (see `sync.guard_removals`)."""
         with self.writing(wait):
-            return reconcile(self.store, self.settings, self._paths(paths), progress)
+            return reconcile(self.store, self.settings, self._paths(paths), progress,
+                             confirm_remove=confirm_remove)
 
     def upload(self, save: Callable[[Path], list[Path]], progress: Progress | None = None, *,
                wait: float = 0.0) -> SyncReport:
@@ -317,6 +319,7 @@ def sync(
     paths: Iterable[Path] | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
+    confirm_remove: bool = False,
 ) -> SyncReport:
     """Shorthand for `Corpus(...).sync(...)`: takes the writer lock, then reconciles."""
-    return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait)
+    return Corpus(store=store, settings=settings).sync(paths, progress, wait=wait, confirm_remove=confirm_remove)

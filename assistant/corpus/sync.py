@@ -20,7 +20,7 @@ import errno
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -334,9 +334,11 @@ class FailureMemory:
 
 
 def plan(
-    store: Store, paths: Iterable[Path], corpus_dir: Path, mismatched: dict[str, int] | None = None
+    store: Store, paths: Iterable[Path], corpus_dir: Path, mismatched: dict[str, int] | None = None,
+    tampered: dict[str, int] | None = None,
 ) -> list[PlannedFile]:
-    """What a sync of `paths` would do; `mismatched` (source -> chunks stored) are re-written."""
+    """What a sync of `paths` would do; `mismatched` (source -> chunks stored) and `tampered`
+    (source -> chunks whose seal fails) are re-written."""
     from assistant.ingest.loaders import document_hash
 
     paths = list(paths)
@@ -355,6 +357,10 @@ def plan(
         reason = ""
         if record is None or not record.content_hash:
             action = "add"
+        elif source in (tampered or {}):
+            action = "update"
+            reason = (f"re-ingested: {tampered[source]} of {record.chunks} stored chunks no longer "
+                      "match the document (changed in the store)")
         elif source in mismatched:
             action = "update"
             reason = f"repaired: {mismatched[source]} of {record.chunks} chunks were stored"
@@ -384,8 +390,25 @@ def plan(
     return planned
 
 
+# A sync that would remove more than half of the stored documents (and at least this many) is
+# refused unless confirmed: an unmounted share or an emptied folder looks exactly like "every
+# document was deleted". Removing one or two documents is an ordinary edit and needs no question.
+MIN_GUARDED_REMOVALS = 3
+
+
+def guard_removals(planned: list[PlannedFile], stored: int, confirmed: bool) -> list[PlannedFile]:
+    """The plan with its removals turned into refusals when they are most of the corpus."""
+    removals = [p for p in planned if p.action == "remove"]
+    if confirmed or len(removals) < MIN_GUARDED_REMOVALS or len(removals) * 2 <= stored:
+        return planned
+    reason = (f"not removed: this sync would remove {len(removals)} of {stored} documents (is the corpus "
+              "folder mounted?); run it again with --confirm-remove (or confirm on the staff page)")
+    return [replace(p, action="refuse", reason=reason) if p.action == "remove" else p for p in planned]
+
+
 def reconcile(
-    store: Store, settings: Settings, paths: Iterable[Path] | None = None, progress: Progress | None = None
+    store: Store, settings: Settings, paths: Iterable[Path] | None = None, progress: Progress | None = None,
+    *, confirm_remove: bool = False,
 ) -> SyncReport:
     """Bring the store in line with the files; never stops at a bad file.
 
@@ -396,14 +419,19 @@ def reconcile(
     report = SyncReport(repaired=store.repair())
     audit = store.audit()
     store.drop_chunks(audit.orphan_ids)
-    planned = plan(store, paths, settings.corpus_dir, audit.mismatched)
+    # A chunk changed in the store (anyone who reaches a Chroma server can write) is not
+    # "unchanged" because its file is: its document is written afresh.
+    tampered = store.tampered()
+    planned = plan(store, paths, settings.corpus_dir, audit.mismatched, tampered)
+    planned = guard_removals(planned, len(store.documents()), confirm_remove)
     failures = FailureMemory(Path(settings.data_dir), LoadLimits.from_settings(settings))
     if progress.on_plan:
         progress.on_plan(planned)
     for index, item in enumerate(planned, start=1):
         if progress.on_file:
             progress.on_file(item, index, len(planned))
-        if item.action == "update" and item.source in audit.mismatched:  # broken: start it afresh
+        if item.action == "update" and (item.source in audit.mismatched or item.source in tampered):
+            # broken or tampered: start it afresh
             store.remove_document(item.source)
         known = failures.known(item) if item.action in {"add", "update"} else ""
         if known:

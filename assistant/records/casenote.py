@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from assistant.i18n import NOTE_TEXT
 from assistant.records.privacy import mask_personal_data
+from assistant.text.lexicon import OFFICIAL_URL
 
 # The note is filed in a Danish authority: its time is Danish local time, with the zone named.
 NOTE_ZONE = ZoneInfo("Europe/Copenhagen")
@@ -42,7 +43,7 @@ MAX_FIELD_CHARS = 1_000  # question, title, section
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # An official link the note may make clickable: https only, a plain host (the one rule of the
 # sources panel, web/render.py `_safe_url`, kept as strict).
-_SAFE_URL = re.compile(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$")
+_SAFE_URL = OFFICIAL_URL  # the one https-only rule (text.lexicon)
 # Markdown punctuation escaped in text taken from documents, questions and titles, so a "*"
 # or "> " inside a quote is printed, never read as emphasis or a block quote.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<&])")  # mid-line only: each line starts with our own prefix
@@ -121,6 +122,13 @@ def build_note(answer, lookup: Callable[[str], object | None], *, ui_language: s
         sources=sources,
         omitted_sources=max(0, len(citations) - MAX_NOTE_CITATIONS),
     )
+
+
+def _int(value) -> int:
+    try:
+        return max(0, min(int(value or 0), 999))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _plain(markdown: str) -> str:

@@ -27,6 +27,9 @@ words in a message.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -42,6 +45,8 @@ from chromadb.errors import NotFoundError
 from assistant.config import Settings
 from assistant.ingest.chunking import Chunk, join_list, split_list
 from assistant.store.embeddings import make_embedding
+
+log = logging.getLogger(__name__)
 
 BATCH = 5000  # below Chroma's maximum batch size (5461)
 DELETING = "-"
@@ -134,15 +139,57 @@ def chunk_id(source: str, version: str, position: int) -> str:
     return f"{doc_key(source)}-{version[:12]}-{position:05d}"
 
 
+# A lease is written with expiry now + ttl; clocks of the writers may differ by a little, so a
+# record may claim up to this much more before it is taken for forged.
+LEASE_CLOCK_SKEW_S = 300.0
+
+
+def valid_lease(meta: dict, record_id: str, now: float, ttl: float) -> bool:
+    """A lease record as `claim_lease`/`renew_lease` write it: holder (its own id), note,
+    a numeric expiry no further ahead than one ttl (plus clock skew), an integer pid."""
+    expires = meta.get("expires")
+    return (isinstance(meta.get("holder"), str) and meta.get("holder") == record_id
+            and isinstance(meta.get("note", ""), str)
+            and isinstance(expires, (int, float)) and not isinstance(expires, bool)
+            and expires == expires and expires <= now + ttl + LEASE_CLOCK_SKEW_S
+            and isinstance(meta.get("pid", 0), int) and isinstance(meta.get("host", ""), str))
+
+
+SEAL = "seal"  # a chunk's HMAC over its id, text and metadata (see `Store.tampered`)
+
+
+def chunk_seal(key: bytes, cid: str, text: str, meta: dict) -> str:
+    """What a chunk's seal must be: its id, text and every other metadata field, so a chunk
+    rewritten in the store (the quoted § 39 passage, a title) is noticed by the next sync."""
+    payload = json.dumps([cid, text, sorted((k, v) for k, v in meta.items() if k != SEAL)],
+                         ensure_ascii=False, default=str)
+    return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The token header for a Chroma server behind a token-checking proxy (or Chroma Cloud)."""
+    token = settings.chroma_token.get_secret_value() if settings.chroma_token else ""
+    if not token:
+        return {}
+    if settings.chroma_token_header == "X-Chroma-Token":
+        return {"X-Chroma-Token": token}
+    return {"Authorization": f"Bearer {token}"}
+
+
 def make_client(settings: Settings):
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        if settings.chroma_ca_bundle:
+            # TLS to the server checked against the deployment's own CA (no `verify=False` path).
+            chroma_settings = chromadb.Settings(anonymized_telemetry=False,
+                                                chroma_server_ssl_verify=settings.chroma_ca_bundle)
         try:
             return chromadb.HttpClient(
                 host=url.hostname or "127.0.0.1",
                 port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
+                headers=auth_headers(settings),
                 settings=chroma_settings,
             )
         except Exception as exc:
@@ -167,6 +214,11 @@ class Store:
         self._chunks = None
         self._docs = None
         self._lease = None
+        # The chunk seal's key: the Chroma token when there is one (someone who can write to the
+        # server without it cannot forge a seal), else none (a plain hash still catches edits
+        # made without knowing the scheme). Rotating the token re-ingests every document once.
+        token = settings.chroma_token.get_secret_value() if getattr(settings, "chroma_token", None) else ""
+        self._seal_key = token.encode("utf-8")
 
     # --- collections ----------------------------------------------------------------------
 
@@ -317,7 +369,8 @@ class Store:
                 ids=[chunk_id(c.source, record.content_hash, c.position) for c in batch],
                 embeddings=[np.asarray(v, dtype=np.float32) for v in vectors],
                 documents=[c.text for c in batch],
-                metadatas=[{**c.metadata(), VERSION: record.content_hash} for c in batch],
+                metadatas=[self._sealed(chunk_id(c.source, record.content_hash, c.position), c.text,
+                                        {**c.metadata(), VERSION: record.content_hash}) for c in batch],
             )
             done += len(batch)
             if on_progress:
@@ -405,6 +458,33 @@ class Store:
         except NotFoundError:
             return 0 if method == "count" else None
 
+    def _sealed(self, cid: str, text: str, meta: dict) -> dict:
+        return {**meta, SEAL: chunk_seal(self._seal_key, cid, text, meta)}
+
+    def tampered(self) -> dict[str, int]:
+        """Documents (source -> chunks) whose stored chunks no longer match what sync wrote:
+        text or metadata changed in the store, or no seal (written before seals existed).
+        Reads every chunk; sync calls it once per run (the caller holds the lock)."""
+        records = {doc_key(source): (source, r) for source, r in self.documents().items()
+                   if r.content_hash and not r.pending}
+        bad: dict[str, int] = {}
+        for offset in range(0, 1 << 62, BATCH):
+            got = self._raw_chunks("get", include=["documents", "metadatas"], limit=BATCH, offset=offset)
+            if not got or not got["ids"]:
+                break
+            for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=False):
+                owner = records.get(cid.split("-")[0])
+                if owner is None or not cid.startswith(f"{doc_key(owner[0])}-{owner[1].content_hash[:12]}-"):
+                    continue  # an orphan or an old version: audit() and repair() deal with those
+                meta = dict(meta or {})
+                seal = meta.pop(SEAL, "")
+                if not hmac.compare_digest(str(seal), chunk_seal(self._seal_key, cid, text or "", meta)):
+                    bad[owner[0]] = bad.get(owner[0], 0) + 1
+        if bad:
+            log.warning("stored chunks changed outside sync (re-ingesting): %s",
+                        ", ".join(f"{source} ({n})" for source, n in sorted(bad.items())[:20]))
+        return bad
+
     def drop_chunks(self, ids: list[str]) -> None:
         """Delete chunks by id (orphans `audit()` found; the caller holds the lock)."""
         for start in range(0, len(ids), BATCH):
@@ -431,10 +511,20 @@ class Store:
             return m["expires"] < now or bool(host and m.get("host") == host and m.get("pid")
                                                and not _pid_alive(int(m["pid"])))
 
-        expired = [m["holder"] for m in got["metadatas"] if m["holder"] != holder and stale(m)]
-        if expired:
-            self._on("lease", "delete", ids=expired)
-        others = [m for m in got["metadatas"] if m["holder"] != holder and not stale(m)]
+        # Anyone who reaches the server can write this collection: a record that is not one a
+        # writer makes (missing or mistyped fields, or an expiry further ahead than any writer
+        # sets) is not honoured; it is removed with a log line, so it neither blocks staff
+        # writes for as long as it claims nor breaks every write by being unreadable.
+        records = [(rid, m or {}) for rid, m in zip(got["ids"], got["metadatas"], strict=False)]
+        invalid = [rid for rid, m in records if rid != holder and not valid_lease(m, rid, now, ttl)]
+        if invalid:
+            log.warning("ignored %d malformed or far-future writer lease record(s): %s", len(invalid),
+                        ", ".join(repr(str(r)[:60]) for r in invalid[:5]))
+        metas = [m for rid, m in records if rid not in invalid]
+        expired = [m["holder"] for m in metas if m["holder"] != holder and stale(m)]
+        if expired or invalid:
+            self._on("lease", "delete", ids=expired + invalid)
+        others = [m for m in metas if m["holder"] != holder and not stale(m)]
         if others:
             self._on("lease", "delete", ids=[holder])
             return str(others[0]["note"])

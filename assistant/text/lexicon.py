@@ -59,11 +59,13 @@ SHARE = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|pct\b|procent|prosent|percent)", re.
 
 # A citation marker in an answer: "[3]" names source 3 (up to three digits: the answer may
 # draw on many sources); "[3](#source-3)" is already a link and no marker.
-CITATION_MARKER = re.compile(r"\[(\d{1,3})\](?!\()")
+CITATION_NUMBER = r"\d{1,3}"
+CITATION_MARKER = re.compile(rf"\[({CITATION_NUMBER})\](?!\()")
 
 # A link shown as a document's official source: https only (a page served over http can be
 # altered on the way) and only the characters a URL needs, so it can be put in an href as is.
-OFFICIAL_URL = re.compile(r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?$")
+OFFICIAL_URL_BODY = r"https://[\w.-]+(?:/[\w./%#?=&+~:-]*)?"
+OFFICIAL_URL = re.compile(OFFICIAL_URL_BODY + "$")
 
 
 def is_official_url(url: str | None) -> bool:

@@ -94,23 +94,43 @@ def create_app(services: Services):
         return {act: path.resolve().relative_to(corpus).as_posix()
                 for act, path in statute_files(corpus).items() if corpus in path.resolve().parents}
 
+    from assistant.web.page_cache import ClientSlots, PageCache
+
+    read_pages, read_slots = PageCache(), ClientSlots()
+    app.state.read_pages = read_pages
+
     @app.get("/read/{source:path}")
     def read_source(source: str, request: Request, section: str = "", q: str = "", lang: str = "da"):
         """The readable page of a document (see source_page.py); a PDF goes to its viewer."""
         from fastapi.responses import HTMLResponse, RedirectResponse
 
-        from assistant.ingest.loaders import LoadError, load_file
+        from assistant.ingest.loaders import LoadError, document_hash, load_file
+        from assistant.web.page_cache import TooManyRenders
         from assistant.web.source_page import HEADERS, render_page
 
         path, _ = inventory_file(source, request)
         if path.suffix.lower() == ".pdf":
             return RedirectResponse(file_url(source), status_code=307)
+        language = "en" if lang == "en" else "da"
+        section, q = section[:300], q[:400]
         try:
-            doc = load_file(path, Path(settings.corpus_dir).resolve(), settings.max_file_mb)
-        except LoadError:
+            key = (source, document_hash(path), section, q, language)
+        except OSError:
             raise HTTPException(404, both("no_document")) from None
-        page = render_page(doc, raw_url=file_url(source), section=section[:300], quote=q[:400],
-                           lang="en" if lang == "en" else "da", statutes=shipped_statutes())
+        page = read_pages.get(key)
+        if page is None:
+            client = (request.client.host if request.client else "?")
+            try:
+                with read_slots.slot(client):
+                    doc = load_file(path, Path(settings.corpus_dir).resolve(), settings.max_file_mb)
+                    page = render_page(doc, raw_url=file_url(source), section=section, quote=q,
+                                       lang=language, statutes=shipped_statutes())
+            except LoadError:
+                raise HTTPException(404, both("no_document")) from None
+            except TooManyRenders:
+                raise HTTPException(429, both("too_many_pages"),
+                                    headers={"Retry-After": "2"}) from None
+            read_pages.put(key, page)
         return HTMLResponse(page, headers=HEADERS)
 
     def purge_daily() -> None:
@@ -152,6 +172,7 @@ def create_app(services: Services):
         chat_login["app"] = mounted_gradio(app, chat)
     limiter = LoginLimiter(free_attempts=settings.login_free_attempts, max_delay_s=settings.login_max_delay_s)
     return GuardMiddleware(app, allowed_origins=settings.allowed_origin_list,
+                           allowed_hosts=settings.allowed_host_list,
                            max_body_bytes=settings.max_request_kb * 1024,
                            max_upload_bytes=max_upload + 1024 * 1024, limiter=limiter,
                            known_users=[settings.staff_user, CHAT_USER if chat_auth else ""])

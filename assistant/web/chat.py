@@ -13,6 +13,7 @@ from assistant.web.render import (
     badge,
     footer,
     render_answer,
+    render_question,
     render_sources,
 )
 
@@ -32,7 +33,9 @@ def build_chat(services: Services) -> gr.Blocks:
         notice = gr.HTML(ai_notice(services, "da"), elem_id="ai-notice")
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=3, min_width=280, elem_id="chat-column"):
-                chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"])
+                chatbot = gr.Chatbot(label=t["chat"], height=520, elem_id="chat", buttons=["copy"],
+                                     # No LaTeX: answer text is rendered by web/markdown.py alone.
+                                     latex_delimiters=[])
                 question = gr.Textbox(label=t["question"], placeholder=t["placeholder"], lines=1,
                                       max_lines=4, elem_id="question", autofocus=True)
                 with gr.Row():
@@ -59,7 +62,8 @@ def build_chat(services: Services) -> gr.Blocks:
             if not message:
                 yield shown, past, ids, gr.skip(), "", gr.skip(), gr.skip()
                 return
-            shown = list(shown or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+            shown = list(shown or []) + [{"role": "user", "content": render_question(message)},
+                                         {"role": "assistant", "content": "…"}]
             final = None
             for partial in services.assistant.stream(message, past):
                 final = partial

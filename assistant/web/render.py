@@ -9,7 +9,7 @@ from urllib.parse import quote
 from assistant.answer.assistant import Answer
 from assistant.i18n import TEXT
 from assistant.services import Services
-from assistant.text.lexicon import CITATION_MARKER, is_official_url
+from assistant.text.lexicon import is_official_url
 from assistant.web.source_page import topic_label
 
 
@@ -106,28 +106,25 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc
 
 
-_MARKER = CITATION_MARKER  # the one citation-marker pattern (text.lexicon)
-
-
-def link_markers(text: str, numbers: set[int]) -> str:
-    """Each [n] that names a cited source becomes a link to its card (#source-n)."""
-    return _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#source-{m.group(1)})"
-                       if int(m.group(1)) in numbers else m.group(0), text)
-
-
 def render_answer(answer: Answer, lang: str) -> str:
-    """The chat bubble. A model's reply is untrusted Markdown: made inert before rendering
-    (offline answers are built from escaped quotes already)."""
-    from assistant.web.security import inert_markdown
+    """The chat bubble, for every mode: a model's reply, an offline answer's quotes and an
+    abstention's list of nearest sources (document titles and headings) all pass through the
+    one inert renderer (web/markdown.py). Only `#source-n` markers and https links to the
+    cited documents' official URLs stay live."""
+    from assistant.web.markdown import escape, inert_markdown
 
-    text = answer.answer
-    if answer.mode == "llm":
-        urls = [u for c in answer.citations for u in (c.official_urls or [])]
-        text = inert_markdown(text, urls)
-    text = link_markers(text, {c.n for c in answer.citations})
+    urls = [u for c in answer.citations for u in (getattr(c, "official_urls", None) or []) if _safe_url(u)]
+    text = inert_markdown(answer.answer, urls, {c.n for c in answer.citations})
     if answer.abstained:
-        return f"**⚠ {TEXT[lang]['not_in_sources']}**\n\n{text}"
+        return f"**⚠ {escape(TEXT[lang]['not_in_sources'])}**\n\n{text}"
     return text
+
+
+def render_question(message: str) -> str:
+    """The asker's own message in the chat: text, nothing live (it may be pasted from anywhere)."""
+    from assistant.web.markdown import inert_markdown
+
+    return inert_markdown(message)
 
 
 def badge(services: Services, lang: str) -> str:

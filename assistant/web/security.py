@@ -20,13 +20,18 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 - **Bounded connections.** A connection must send its request headers within
   `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
   (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
+- **Known hosts.** A request whose `Host` is not one of `ASSISTANT_ALLOWED_HOSTS` (default: the
+  configured host and localhost names) is refused with 400 (DNS rebinding).
+- **No cross-site logout.** Gradio's `/logout` is a GET; one whose `Sec-Fetch-Site` says another
+  site or subdomain sent it is refused.
+- **No framing.** Every HTML response carries `Content-Security-Policy: frame-ancestors 'self'`
+  and `X-Frame-Options: SAMEORIGIN` (`FRAME_HEADERS`), so no other site can clickjack staff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STAFF_PREFIX = "/staff"
 _SAFE_METHODS = {"GET", "HEAD"}
+_LOGOUT_PATHS = {"/logout", STAFF_PREFIX + "/logout"}
 _PUBLIC_FILE_ROUTES = ("/gradio_api/upload", "/gradio_api/file=", "/gradio_api/file/", "/file=",
                        "/gradio_api/upload_progress")
 
@@ -49,6 +55,14 @@ def _host_of(origin: str) -> str:
     except ValueError:
         return ""
     return (parts.netloc or "").lower()
+
+
+def host_name(host: str) -> str:
+    """The Host header's name without its port: "Example.dk:7860" -> "example.dk", "[::1]:80" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 def origin_allowed(origin: str, host: str, allowed: Iterable[str]) -> bool:
@@ -154,8 +168,9 @@ class GuardMiddleware:
 
     def __init__(self, app, *, allowed_origins: Iterable[str], max_body_bytes: int,
                  max_upload_bytes: int, limiter: LoginLimiter | None = None,
-                 known_users: Iterable[str] = ()):
+                 known_users: Iterable[str] = (), allowed_hosts: Iterable[str] = ("*",)):
         self.app = app
+        self.hosts = {h.strip().lower() for h in allowed_hosts if h.strip()}
         self.allowed = [o for o in allowed_origins if o.strip()]
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
@@ -171,7 +186,19 @@ class GuardMiddleware:
         path = scope.get("path", "")
         origin = headers.get("origin")
         trusted = origin is None or origin_allowed(origin, headers.get("host", ""), self.allowed)
+        if "*" not in self.hosts and host_name(headers.get("host", "")) not in self.hosts:
+            # DNS rebinding: a page on the attacker's name, resolved to this app's address, is
+            # "same origin" to the browser; only the Host header tells. Refused before routing.
+            log.warning("refused request for unknown host %r", headers.get("host", "")[:100])
+            await _plain(send, 400, "Unknown host. Set ASSISTANT_ALLOWED_HOSTS to the app's public name.")
+            return
 
+        if path.rstrip("/") in _LOGOUT_PATHS and headers.get("sec-fetch-site", "same-origin") not in {
+                "same-origin", "none"}:
+            # Gradio logs out on a GET: a link or <img> on another site (a sibling subdomain
+            # included) would end the staff session. The browser says where a request comes from.
+            await _plain(send, 403, "Cross-site logout refused.")
+            return
         if not trusted and (method not in _SAFE_METHODS):
             log.warning("refused cross-site %s %s from origin %r", method, path, origin[:200])
             await _plain(send, 403, "Cross-site request refused.")
@@ -280,6 +307,27 @@ class GuardMiddleware:
             staff_log.login(realm, known, ok=False, wait_s=self.limiter.failed(keys))
 
 
+FRAME_HEADERS = ((b"content-security-policy", b"frame-ancestors 'self'"),
+                 (b"x-frame-options", b"SAMEORIGIN"))
+
+
+def no_framing(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Clickjacking: no other site (a sibling subdomain included) may frame a page of this app
+    and steer a logged-in user's clicks. Added to every HTML response (chat, staff, /read/) here,
+    so no route can forget it; a page's own CSP (the /read/ page) gets `frame-ancestors` added."""
+    lower = [(k.decode("latin-1").lower(), v) for k, v in headers]
+    if not any(k == "content-type" and b"html" in v.lower() for k, v in lower):
+        return headers
+    out = []
+    for key, value in headers:
+        if key.decode("latin-1").lower() == "content-security-policy" and b"frame-ancestors" not in value:
+            value = value.rstrip(b"; ") + b"; " + FRAME_HEADERS[0][1]
+        out.append((key, value))
+    names = {k for k, _ in lower}
+    out.extend(header for header in FRAME_HEADERS if header[0].decode() not in names)
+    return out
+
+
 def _guarded(send, trusted: bool):
     """The response as the browser may see it: no CORS grants to a foreign origin, Lax cookies."""
 
@@ -293,6 +341,7 @@ def _guarded(send, trusted: bool):
                 if name == "set-cookie":
                     value = lax_cookie(value)
                 out.append((key, value))
+            out = no_framing(out)
             message = {**message, "headers": out}
         await send(message)
 
@@ -428,26 +477,3 @@ def uvicorn_options(settings) -> dict:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
-
-
-# --- inert rendering ------------------------------------------------------------------------------
-
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]{0,300})\]\(\s*([^)\s]{0,2000})(?:\s+\"[^\"]*\")?\s*\)")
-_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,300})\]\([^)]*\)")
-
-
-def inert_markdown(text: str, allowed_links: Iterable[str] = ()) -> str:
-    """A model's Markdown made safe to render: no raw HTML (so no <img>, <form> or script),
-    no images (a fetch is an exfiltration channel), links only to the app's own /files/ and
-    the given official URLs; anything else keeps its text and loses its link."""
-    allowed = {a.strip() for a in allowed_links if a.strip()}
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    text = _MD_IMAGE.sub(lambda m: m.group(1), text)
-
-    def link(m: re.Match) -> str:
-        label, url = m.group(1), m.group(2)
-        if url.startswith("/files/") and ".." not in url or url in allowed:
-            return m.group(0)
-        return label
-
-    return _MD_LINK.sub(link, text)
