@@ -7,6 +7,7 @@ through the real `/chat` API.
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from gradio_client import Client
@@ -420,6 +421,8 @@ def test_covers_only_partly_says_what_is_missing():
 class _FakeHit:
     title, source, page, section, score, language, as_of = "Frister", "frister.md", 0, "Offentligt udbud", 1.0, "da", ""
     official_urls, sources, topics, text = "", (), (), "Fristen er mindst 35 dage."
+    chunk = SimpleNamespace(source_kind="guidance", consolidation="", attribution="",  # a note, not a statute
+                            notice=lambda language: "")
 
 
 def test_a_statement_sets_the_procedure_for_a_short_deadline_question(assistant):

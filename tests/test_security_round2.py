@@ -86,7 +86,8 @@ def test_note_fields_from_the_caller_are_masked_and_the_mode_is_a_closed_set():
     text = to_markdown(build_note(data, lambda source: None))
     for personal in ("jens@kommune.dk", "010190\u20131234", "010190-12345", "20.12.34.56", "2012 3456"):
         assert personal not in text, personal
-    assert "[e-mail]" in text and "[fødselsnummer]" in text
+    shown = text.replace("\\[", "[").replace("\\]", "]")  # the note escapes Markdown brackets
+    assert "[e-mail]" in shown and "[fødselsnummer]" in shown
     assert "uden sprogmodel" in text  # an unknown mode prints as the default, not as the caller's text
 
 

@@ -51,8 +51,8 @@ def test_no_other_module_splits_sentences_by_its_own_regex():
 
 
 def test_bold_keeps_a_list_items_bullet_and_never_stops_at_an_abbreviation():
-    from assistant.answer.assistant import _quote_line
     from assistant.answer.extractive import split_sentences as quotable
+    from assistant.answer.render import _quote_line
 
     assert _quote_line("- det udfyldte ESPD-dokument,", ("- det udfyldte ESPD-dokument,",)) == (
         "> - **det udfyldte ESPD-dokument,**")

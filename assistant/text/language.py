@@ -37,6 +37,12 @@ MIN_WORDS = 2
 # til å svare?" read as Danish), so it settles Danish against Norwegian.
 _NB_INFINITIVE = re.compile(r"(?<![^\W\d_])å(?![^\W\d_])", re.IGNORECASE)
 
+# Names, not words: the acts' names are proper nouns that English and Scandinavian questions
+# alike use unchanged ("the Norwegian anskaffelsesloven"), and one long Norwegian compound
+# outweighs a whole English sentence in character n-grams. They are left out before detection.
+_ACT_NAMES = re.compile(r"(?<![^\W\d_])(?:udbudslov|tilbudslov|anskaffelseslov|anskaffelsesforskrift|"
+                        r"lov om offentlige anskaffelser)\w*", re.IGNORECASE)
+
 _LOCK = threading.Lock()
 
 
@@ -63,7 +69,7 @@ def _code(language) -> Language:
 def detect_language(text: str, default: Language = "da") -> Language:
     """"da", "nb" or "en"; `default` when the text holds no word or the detector cannot decide
     (equal confidence for two languages)."""
-    text = (text or "")[:MAX_CHARS]
+    text = _ACT_NAMES.sub(" ", (text or "")[:MAX_CHARS])
     if len(_WORD.findall(text)) < MIN_WORDS:
         return default
     values = _detector().compute_language_confidence_values(text)

@@ -133,8 +133,22 @@ def _no_end(before: str, after: str = "") -> bool:
     word = last.rstrip(".")
     if word in UNITS and after.isalpha() and re.search(r"\d[\d.,]*\s*(?:\w+\.?\s+)?" + re.escape(word) + r"$", before, re.I):
         return False  # "… 500.000 kr. Det svarer …": the amount ended the sentence
-    return (word in ABBREVIATIONS or bool(_REFERENCE_BEFORE.search(before))
-            or bool(re.fullmatch(r"\d+", last)))
+    if word in ABBREVIATIONS:
+        return True
+    if _REFERENCE_BEFORE.search(before):  # "§ 9." is a reference, not an ordinal
+        return _heading_reference(before)
+    return bool(re.fullmatch(r"\d+", last))
+
+
+def _heading_reference(before: str) -> bool:
+    """A reference number whose stop opens a provision ("§ 39. Ordregiveren …", "Stk. 2. …")
+    is no sentence end: the reference is all the line holds. In running text the stop after a
+    reference ends the sentence ("… jf. § 9. Se også …")."""
+    match = _REFERENCE_BEFORE.search(before)
+    if not match:
+        return False
+    line_start = before.rfind("\n", 0, match.start()) + 1
+    return not before[line_start:match.start()].strip()
 
 
 def _add(spans: list[tuple[int, int]], text: str, start: int, end: int) -> None:

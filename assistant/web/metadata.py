@@ -24,6 +24,7 @@ from typing import Literal, get_args
 import yaml
 
 from assistant.ingest.loaders import SUPPORTED
+from assistant.text.lexicon import LANGUAGE_JURISDICTION
 
 SIDECAR_SUFFIX = ".meta.yaml"  # the loader's name for it (`loaders.SIDECAR_SUFFIX` on the statutes branch)
 Kind = Literal["law", "guidance", "internal"]  # law / guidance / an internal rule of the authority
@@ -138,7 +139,7 @@ def prefill(path: Path, name: str, today: dt.date, max_mb: float) -> DocumentMet
     own_title, own_date = _properties(path, name)
     meta.title = own_title or meta.title or Path(name).stem.replace("_", " ").replace("-", " ")
     meta.language = meta.language if meta.language in LANGUAGES else "da"
-    meta.jurisdiction = meta.jurisdiction or {"da": "DK", "nb": "NO"}.get(meta.language, "EU")
+    meta.jurisdiction = meta.jurisdiction or LANGUAGE_JURISDICTION.get(meta.language, "EU")
     as_of = own_date or today
     meta.as_of = as_of.isoformat()
     meta.review_by = (max(as_of, today) + dt.timedelta(days=DEFAULT_REVIEW_DAYS)).isoformat()
