@@ -312,6 +312,123 @@ def test_failed_logins_and_staff_actions_are_logged_without_personal_data(locked
     assert "staff action" in locked.log.read_text()  # the same lines reach stderr
 
 
+def multipart_login(app, path: str, user: str, password: str, client: str) -> httpx.Response:
+    """A login as the browser's Gradio login form sends it: multipart/form-data."""
+    return httpx.post(f"{app.url}{path}", files={"username": (None, user), "password": (None, password)},
+                      headers={"X-Forwarded-For": client})
+
+
+def test_login_name_is_read_as_gradio_reads_it():
+    import asyncio
+
+    from assistant.security import login_name
+
+    def name(body: bytes, content_type: str) -> str | None:
+        scope = {"type": "http", "method": "POST", "path": "/staff/login",
+                 "headers": [(b"content-type", content_type.encode())]}
+        return asyncio.run(login_name(scope, body))
+
+    form = "application/x-www-form-urlencoded"
+    boundary = "----x"
+    multipart = f"multipart/form-data; boundary={boundary}"
+
+    def parts(*fields: tuple[str, str]) -> bytes:
+        out = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields)
+        return (out + f"--{boundary}--\r\n").encode()
+
+    assert name(b"username=+staff+&password=x", form) == "staff"  # stripped, as Gradio strips it
+    assert name(b"username=st%C3%A6ff&password=x", form) == "stæff"
+    assert name(parts(("username", "staff"), ("password", "x")), multipart) == "staff"
+    assert name(parts(("password", "x"), ("username", " staff ")), multipart) == "staff"
+    # Repeated fields: Gradio (FastAPI's FormData.get) takes the last, the old guard the first.
+    assert name(b"username=nobody&username=staff&password=x", form) is None
+    assert name(b"username=staff&password=a&password=b", form) is None
+    assert name(parts(("username", "nobody"), ("username", "staff"), ("password", "x")), multipart) is None
+    assert name(b"--x\r\nbroken", multipart) is None
+    assert name(b"", "text/plain") == ""  # Gradio answers 422: no password is checked
+
+
+def test_a_user_name_is_blocked_only_by_failures_from_several_addresses():
+    from assistant.security import LoginLimiter
+
+    now = [0.0]
+    limiter = LoginLimiter(free_attempts=3, max_delay_s=10, clock=lambda: now[0])
+    name = [("staff", "user", "staff")]
+    for _ in range(20):  # one address, however often it fails, never blocks the name
+        limiter.failed([("staff", "client", "10.0.0.1")], shared=name, source="10.0.0.1")
+        now[0] += 10
+    assert limiter.wait_s(name) == 0
+    waits = [limiter.failed([("staff", "client", f"10.0.1.{i}")], shared=name, source=f"10.0.1.{i}")
+             for i in range(3)]
+    # The fourth address to fail makes the name wait, by its total failures (capped at 10 s);
+    # that address itself is still free to try other names.
+    assert waits == [0, 0, 10] and limiter.wait_s(name) == 10
+    assert limiter.wait_s([("staff", "client", "10.0.1.2")]) == 0
+
+
+def test_client_addresses_are_counted_per_subscriber():
+    from assistant.security import client_address
+
+    def of(host):
+        return client_address({"client": (host, 1234)})
+
+    assert of("192.0.2.7") == "192.0.2.7" and of("::ffff:192.0.2.7") == "192.0.2.7"
+    # An IPv6 subscriber has a whole /64: one guesser must not get 2**64 fresh counters.
+    assert of("2001:db8:1:2:3:4:5:6") == of("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+
+
+def test_a_multipart_login_counts_against_the_user_it_names(locked):
+    # The browser's login form posts multipart/form-data. The guard read only url-encoded
+    # bodies, so every browser login counted under one empty name, shared by everybody.
+    time.sleep(2.1)  # earlier tests' waits are over
+    before = len(staff_log_text(locked))
+    codes = [multipart_login(locked, "/staff/login", "staff", f"wrong-{i}", f"198.18.0.{i}").status_code
+             for i in range(1, 4)]
+    assert codes == [400, 400, 400]
+    # Three addresses failed for "staff" (2 free): the name now waits, whichever encoding is used.
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="198.18.0.9").status_code == 429
+    logged = staff_log_text(locked)[before:]
+    assert logged.count("failed login: page=staff user=staff") == 3, logged
+    assert "unknown user name" not in logged
+    time.sleep(2.1)
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], "198.18.0.9").status_code == 200
+
+
+def test_wrong_logins_from_one_address_do_not_lock_the_user_out_elsewhere(locked):
+    time.sleep(2.1)
+    guesser = "203.0.113.66"
+    codes = []
+    started = time.perf_counter()
+    while time.perf_counter() - started < 4.5:  # guessing on through its own waits (up to 2 s)
+        codes.append(multipart_login(locked, "/staff/login", "staff", f"guess-{len(codes)}", guesser).status_code)
+        time.sleep(0.05)
+    assert codes.count(400) >= 4 and 429 in codes  # the guessing address itself is slowed down
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], guesser).status_code == 429
+    # ...but the staff user, from another address, logs in at once, in either encoding.
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], "192.0.2.200").status_code == 200
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="192.0.2.201").status_code == 200
+
+
+def test_a_login_body_with_repeated_fields_is_refused(locked):
+    # With `username` twice the limiter read the first and Gradio the last: a decoy name in
+    # front of "staff" escaped the name's limit, and the password was still checked for "staff".
+    def post(body: bytes, content_type: str = "application/x-www-form-urlencoded") -> httpx.Response:
+        return httpx.post(f"{locked.url}/staff/login", content=body,
+                          headers={"content-type": content_type, "X-Forwarded-For": "192.0.2.210"})
+
+    password = STAFF[1].encode()
+    bodies = [b"username=decoy&username=staff&password=" + password,
+              b"username=staff&password=wrong&password=" + password]
+    multipart = (b'--b\r\nContent-Disposition: form-data; name="username"\r\n\r\ndecoy\r\n'
+                 b'--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nstaff\r\n'
+                 b'--b\r\nContent-Disposition: form-data; name="password"\r\n\r\n' + password + b"\r\n--b--\r\n")
+    responses = [post(b) for b in bodies] + [post(multipart, "multipart/form-data; boundary=b")]
+    for response in responses:
+        assert response.status_code == 400 and "Incorrect credentials" not in response.text, response.text
+        assert not any(c.startswith("access-token") for c in response.cookies), response.cookies
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="192.0.2.210").status_code == 200
+
+
 def test_documents_need_the_chat_login_when_the_chat_has_a_password(locked):
     assert httpx.get(f"{locked.url}/files/markedsdialog.md").status_code == 401
     browser = httpx.Client(base_url=locked.url)
