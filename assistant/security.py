@@ -309,14 +309,14 @@ class GuardMiddleware:
 
         status = 0
         inner = _guarded(send, trusted)
+        remember = self._device_cookie(realm, name, scope)  # now: the app below rewrites scope's paths
 
         async def watch(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if status == 200:
-                    message = {**message, "headers": [*message.get("headers", []),
-                                                      self._device_cookie(realm, name, scope)]}
+                    message = {**message, "headers": [*message.get("headers", []), remember]}
             await inner(message)
 
         await self.app(scope, replay, watch)
