@@ -539,3 +539,106 @@ def test_staff_page_says_when_feedback_cannot_be_saved():
     assert "disk full" in storage_notice(broken)
     healthy = SimpleNamespace(feedback=SimpleNamespace(last_error=lambda: ""))
     assert storage_notice(healthy) == ""
+
+
+# --- 7. the queue: a flood of large jobs is refused beyond a bound, memory stays bounded ----------------------
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    """An app whose two chat workers are held by slow questions (the model stalls), with a
+    queue of at most 12 waiting jobs, 3 per client address."""
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as model:
+        running = RunningApp(tmp_path_factory.mktemp("crowded"), name="crowded", extra_env={
+            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model.url, "ASSISTANT_CHAT_MODEL": "stall",
+            "ASSISTANT_TRANSLATE_QUERY": "false", "ASSISTANT_LLM_TIMEOUT": "30", "ASSISTANT_CONCURRENCY": "2",
+            "ASSISTANT_QUEUE_MAX_SIZE": "12", "ASSISTANT_QUEUE_PER_CLIENT": "3"})
+        yield running
+        running.stop()
+
+
+RSS_CAP_MB = 150  # what the flood below may add to the app's memory (it added ~GB before the bounds)
+
+
+def test_a_flood_of_queued_jobs_is_refused_beyond_the_bound_and_memory_stays_bounded(crowded):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    app = crowded
+    process = psutil.Process(app.proc.pid)
+
+    def post(api: str, data: list, client: str) -> httpx.Response:
+        return httpx.post(f"{app.url}/gradio_api/call/{api}", json={"data": data},
+                          headers={"X-Forwarded-For": client}, timeout=60)
+
+    for i in range(2):  # slow questions hold both workers
+        assert post("chat", ["Må vi holde markedsdialog?", []], f"192.0.2.{i + 1}").status_code == 200
+    time.sleep(1)
+    baseline = process.memory_info().rss
+
+    # One client: three jobs wait, the fourth and later are refused at once.
+    one = [post("chat", [f"spørgsmål {k}", []], "192.0.2.50") for k in range(5)]
+    assert [r.status_code for r in one] == [200, 200, 200, 503, 503], [r.text for r in one]
+    assert "from your address" in one[-1].json()["detail"]
+
+    # A flood: 40 large questions (~470 KB of history each, within every input bound) from ten
+    # addresses and 20 notes of ~1 MB of tiny citations from ten more, all at once.
+    history = [{"role": "user" if k % 2 == 0 else "assistant", "content": f"{k} " + "markedsdialog " * 1400}
+               for k in range(24)]
+    junk_note = [{"question": "q", "answer": "a", "mode": "extractive", "abstained": False,
+                  "citations": [{"n": k, "source": "markedsdialog.md"} for k in range(22_000)]}, "da"]
+    jobs = ([("chat", ["og hvad så?", history], f"198.51.100.{k % 10 + 1}") for k in range(40)]
+            + [("note", junk_note, f"203.0.113.{k % 10 + 1}") for k in range(20)])
+    peak, sampling = [baseline], threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            results = list(pool.map(lambda job: (job[0], job[2], post(*job)), jobs))
+        time.sleep(1)
+    finally:
+        sampling.set()
+        sampler.join()
+    elapsed = time.perf_counter() - started
+    grown_mb = (peak[0] - baseline) / 2**20
+    print(f"flood: {elapsed:.1f} s, RSS {baseline / 2**20:.0f} MB + {grown_mb:.0f} MB at peak")
+
+    chats = [(client, r) for api, client, r in results if api == "chat"]
+    accepted = [client for client, r in chats if r.status_code == 200]
+    assert 1 <= len(accepted) <= 12 - 3, len(accepted)  # three jobs of the first client still wait
+    assert max(accepted.count(c) for c in set(accepted)) <= 3
+    refused = [r for _, r in chats if r.status_code != 200]
+    assert all(r.status_code == 503 and ("queue is full" in r.json()["detail"] or "from your address"
+                                         in r.json()["detail"]) for r in refused), {r.text[:200] for r in refused}
+    notes = [r for api, _, r in results if api == "note"]
+    assert all(r.status_code == 400 and "Input too large" in r.json()["detail"] for r in notes), \
+        {r.text[:200] for r in notes}
+    assert grown_mb < RSS_CAP_MB, f"the flood grew the app by {grown_mb:.0f} MB"
+    assert elapsed < 20
+
+
+def test_oversized_api_inputs_are_refused_with_a_reason(crowded):
+    from assistant.ui import API_MAX_CHARS, API_MAX_CITATIONS, api_input_problem
+
+    long_history = [{"role": "user", "content": "x"}] * 101
+    assert "101 messages" in api_input_problem("chat", ["q", long_history])
+    assert "characters" in api_input_problem("chat", ["q" * (API_MAX_CHARS + 1), []])
+    answer = {"question": "q", "answer": "a", "citations": [{"n": 1}] * (API_MAX_CITATIONS + 1)}
+    assert "citations" in api_input_problem("note", [answer, "da"])
+    assert "nested" in api_input_problem("note", [{"a": [[[[[[["deep"]]]]]]]}, "da"])
+    assert api_input_problem("chat", ["Må vi holde markedsdialog?", [{"role": "user", "content": "hej"}]]) is None
+    assert api_input_problem("chat", [{"x": 1}, "not-a-list"]) is None  # malformed, small: the endpoint answers
+    # Through the API: refused before it is queued, with the reason.
+    response = httpx.post(f"{crowded.url}/gradio_api/call/chat", json={"data": ["q", long_history]},
+                          headers={"X-Forwarded-For": "192.0.2.99"})
+    assert response.status_code == 400 and "at most 100" in response.json()["detail"]
