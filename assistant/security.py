@@ -336,7 +336,8 @@ class GuardMiddleware:
     def _device_id(self, realm: str, name: str, cookie: str) -> str:
         """The browser's id when its cookie is valid for this page and name, else ""."""
         device_id, _, mac = cookie.partition(".")
-        if not device_id or len(cookie) > 200 or not hmac.compare_digest(mac, self._device_mac(realm, name, device_id)):
+        expected = self._device_mac(realm, name, device_id).encode()
+        if not device_id or len(cookie) > 200 or not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
             return ""
         return device_id
 

@@ -366,6 +366,21 @@ def test_a_user_name_is_blocked_only_by_failures_from_several_addresses():
     assert limiter.wait_s([("staff", "client", "10.0.1.2")]) == 0
 
 
+def test_a_remembered_browser_is_recognised_only_for_its_page_and_name():
+    from assistant.security import GuardMiddleware
+
+    guard = GuardMiddleware(None, allowed_origins=[], max_body_bytes=1, max_upload_bytes=1)
+    name, value = guard._device_cookie("staff", "staff", {"path": "/staff/login"})
+    cookie = value.decode().split(";")[0].split("=", 1)[1]
+    assert name == b"set-cookie" and "HttpOnly" in value.decode() and "Path=/staff/login" in value.decode()
+    assert guard._device_id("staff", "staff", cookie) == cookie.split(".")[0]
+    assert guard._device_id("staff", "other", cookie) == "" and guard._device_id("chat", "staff", cookie) == ""
+    for forged in ("", ".", "abc", "abc.0123", cookie[:-1] + "x", "å.ø", "x" * 500):
+        assert guard._device_id("staff", "staff", forged) == "", forged
+    other = GuardMiddleware(None, allowed_origins=[], max_body_bytes=1, max_upload_bytes=1)
+    assert other._device_id("staff", "staff", cookie) == ""  # another process: another key
+
+
 def test_client_addresses_are_counted_per_subscriber():
     from assistant.security import client_address
 
