@@ -39,6 +39,10 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
     does not lock out a browser the owner has used before (OWASP's "device cookie"). What
     remains: during an attack from many addresses, a browser that never logged in as that
     name (or one from before a restart) waits like the attackers do.
+- **Bounded queue.** A job is admitted to a page's queue only while fewer than
+  `ASSISTANT_QUEUE_MAX_SIZE` jobs wait, fewer than `ASSISTANT_QUEUE_PER_CLIENT` from its
+  address, and its API input is within the bounds `check` sets (`bound_queue`); otherwise it
+  is refused at once, so its input is never held in memory while it waits.
 - **Bounded connections.** A connection must send its request headers within
   `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
   (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
@@ -298,6 +302,10 @@ class GuardMiddleware:
             await send({"type": "http.response.body", "body": data})
             return
 
+        # Counted as a failure before the password is checked, with no await between the
+        # check above and this: a burst of concurrent guesses cannot all pass the check
+        # before the first failure is recorded. A success clears the count again.
+        failed_wait = self.limiter.failed(own, shared=shared, source=client)
         replayed = False
 
         async def replay():
@@ -324,8 +332,8 @@ class GuardMiddleware:
             self.limiter.succeeded(keys)
             staff_log.login(realm, known, ok=True)
         elif status in (400, 401):  # Gradio: 400 "Incorrect credentials."
-            wait = self.limiter.failed(own, shared=shared, source=client)
-            staff_log.login(realm, known, ok=False, wait_s=wait)
+            staff_log.login(realm, known, ok=False, wait_s=failed_wait)
+        # Anything else (422: a field missing) stays counted: it was an attempt too.
 
     # A browser that logged in before: "<random id>.<HMAC(page, name, id)>" under a key of this process.
 
@@ -488,8 +496,9 @@ def bound_queue(blocks, *, max_size: int, per_client: int,
                 check: Callable[[str, list], str | None] | None = None) -> None:
     """Admission to a Blocks app's queue, decided before a job is stored.
 
-    Gradio bounds its queue (`queue(max_size=...)`) but checks the size before awaiting a
-    validator, so concurrent joins can all pass the check, and it has no bound per client.
+    Gradio bounds its queue (`queue(max_size=...)`), but checks the size before the awaits
+    in its `push` (a validator, a lock), so concurrent joins can pass the check together, and
+    it has no bound per client.
     This wraps the queue's `push` (the one door of `/queue/join` and `/call/<api>`) and
     refuses, at once and without storing the input:
     - an input `check(api_name, data)` finds too large (400 with its reason);
@@ -503,6 +512,13 @@ def bound_queue(blocks, *, max_size: int, per_client: int,
     queue.max_size = max_size  # Gradio's own check, behind this one
     push = queue.push
     admitting: Counter[str] = Counter()
+    refusals = {"count": 0, "logged": 0.0}
+
+    def refused(why: str) -> None:  # a flood makes one log line per 10 s, not one per job
+        refusals["count"] += 1
+        if time.monotonic() - refusals["logged"] >= 10:
+            log.warning("queue: %d job(s) refused (last: %s)", refusals["count"], why)
+            refusals.update(count=0, logged=time.monotonic())
 
     def waiting() -> list:
         return [event for q in list(queue.event_queue_per_concurrency_id.values()) for event in list(q.queue)]
@@ -511,16 +527,17 @@ def bound_queue(blocks, *, max_size: int, per_client: int,
         fn = blocks.fns.get(body.fn_index) if body.fn_index is not None else None
         problem = check(fn.api_name, body.data) if check and fn is not None and isinstance(fn.api_name, str) else None
         if problem:
+            refused(problem[:120])
             return False, problem, "error"
         who = client_address(request.scope)
         queued = waiting()
         if len(queued) + sum(admitting.values()) >= max_size:
-            log.warning("queue full (%d waiting): a job was refused", len(queued))
+            refused(f"{len(queued)} waiting")
             return False, ("The assistant is busy: the queue is full. Try again in a moment. / "
                            "Assistenten har travlt: køen er fuld. Prøv igen om lidt."), "queue_full"
         mine = sum(1 for event in queued if client_address(getattr(event.request, "scope", {})) == who)
         if mine + admitting[who] >= per_client:
-            log.info("a client with %d waiting jobs was refused another", mine + admitting[who])
+            refused(f"{mine + admitting[who]} waiting from one address")
             return False, (f"{per_client} questions from your address are waiting already; wait for an answer. / "
                            f"{per_client} spørgsmål fra din adresse venter allerede; vent på et svar."), "queue_full"
         admitting[who] += 1

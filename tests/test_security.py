@@ -424,6 +424,29 @@ def test_wrong_logins_from_one_address_do_not_lock_the_user_out_elsewhere(locked
     assert login(locked, "/staff/login", "staff", STAFF[1], client="192.0.2.201").status_code == 200
 
 
+def test_a_burst_of_concurrent_guesses_is_counted_before_any_is_checked(locked):
+    # Each failure used to be counted after Gradio's answer: guesses sent at once all passed
+    # the check before the first failure was recorded.
+    from concurrent.futures import ThreadPoolExecutor
+
+    time.sleep(2.1)
+    gate = threading.Barrier(20)
+
+    def guess(i: int) -> int:
+        with httpx.Client(base_url=locked.url) as client:
+            client.get("/healthz")  # connected: the guesses below leave together
+            gate.wait()
+            return client.post("/staff/login", data={"username": f"burst{i}", "password": "guess"},
+                               headers={"X-Forwarded-For": "203.0.113.77"}).status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(guess, range(20)))
+    elapsed = time.perf_counter() - started
+    # 2 free, the third starts a wait of 1 s, then 2 s (max): one more check each time one ran out.
+    assert codes.count(400) <= 3 + sum(elapsed > t for t in (1, 3, 5, 7, 9)), (codes, elapsed)
+
+
 def test_a_login_body_with_repeated_fields_is_refused(locked):
     # With `username` twice the limiter read the first and Gradio the last: a decoy name in
     # front of "staff" escaped the name's limit, and the password was still checked for "staff".
