@@ -106,6 +106,7 @@ def lax_cookie(value: bytes) -> bytes:
 class _Failures:
     count: int = 0
     blocked_until: float = 0.0
+    delay: float = 0.0  # the wait the last failure imposed
     last: float = 0.0
     refusal_logged: bool = False
     sources: set[str] = field(default_factory=set)  # shared keys: the addresses that failed
@@ -152,10 +153,19 @@ class LoginLimiter:
             if is_shared and len(entry.sources) < self.MAX_SOURCES:
                 entry.sources.add(source)
             if entry.count > self.free and (not is_shared or len(entry.sources) > self.free):
-                delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
-                entry.blocked_until = now + delay
-                wait = max(wait, delay)
+                entry.delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
+                entry.blocked_until = now + entry.delay
+                wait = max(wait, entry.delay)
         return wait
+
+    def restart_waits(self, keys: Iterable[tuple]) -> None:
+        """Waits run from the answer that reported the failure: a failure is counted before
+        the password is checked, and a slow check must not eat into the wait."""
+        now = self.clock()
+        for key in keys:
+            entry = self._keys.get(key)
+            if entry is not None and entry.blocked_until > now:
+                entry.blocked_until = now + entry.delay
 
     def first_refusal(self, keys: Iterable[tuple]) -> bool:
         """True once per wait: a flood of refused attempts makes one log line, not thousands."""
@@ -332,6 +342,7 @@ class GuardMiddleware:
             self.limiter.succeeded(keys)
             staff_log.login(realm, known, ok=True)
         elif status in (400, 401):  # Gradio: 400 "Incorrect credentials."
+            self.limiter.restart_waits(keys)
             staff_log.login(realm, known, ok=False, wait_s=failed_wait)
         # Anything else (422: a field missing) stays counted: it was an attempt too.
 
