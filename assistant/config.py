@@ -199,6 +199,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Interface the web app listens on.")
     port: int = Field(default=7860, description="Port the web app listens on.")
     concurrency: int = Field(default=8, description="Chat requests handled at once (the rest queue).")
+    queue_max_size: int = Field(
+        default=64, ge=1,
+        description="Requests that may wait in the queue at once, all clients together (per page); "
+        "further ones are refused at once as \"queue full\" (503), so a flood cannot fill memory.",
+    )
+    queue_per_client: int = Field(
+        default=8, ge=1,
+        description="Requests one client address may have waiting in the queue; further ones are refused "
+        "(503) until one is answered. Behind a proxy, set ASSISTANT_FORWARDED_ALLOW_IPS so clients are told "
+        "apart; raise it when many users share one address (an office NAT).",
+    )
     staff_user: str = Field(default="", description="Staff page (/staff) user; the page is off until user and password are set.")
     staff_password: SecretStr | None = Field(default=None, description="Staff page (/staff) password.")
     chat_password: SecretStr | None = Field(

@@ -522,7 +522,9 @@ def _app_env(prefix: str) -> tuple[Path, dict, str]:
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     port = free_port()
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp / "data"), "ASSISTANT_CORPUS_DIR": str(ROOT / "corpus"),
-           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False"}
+           "ASSISTANT_PORT": str(port), "ASSISTANT_EMBEDDINGS": "local", "GRADIO_ANALYTICS_ENABLED": "False",
+           # Every simulated user comes from 127.0.0.1: one address, not one person.
+           "ASSISTANT_QUEUE_PER_CLIENT": "1000"}
     env.pop("OPENAI_API_KEY", None)
     return tmp, env, f"http://127.0.0.1:{port}"
 

@@ -252,6 +252,11 @@ def test_login_limiter_waits_longer_after_each_failure():
     assert [limiter.first_refusal(keys) for _ in range(3)] == [True, False, False]  # one log line per wait
     limiter.succeeded(keys)
     assert limiter.wait_s(keys) == 0 and limiter.failed(keys) == 0
+    for _ in range(3):
+        limiter.failed(keys)
+    now[0] += 0.5  # the password check took half a second: the wait starts from its answer
+    limiter.restart_waits(keys)
+    assert limiter.wait_s(keys) == 1
 
 
 def test_wrong_staff_passwords_are_slowed_down_with_a_growing_delay(locked):
@@ -313,6 +318,163 @@ def test_failed_logins_and_staff_actions_are_logged_without_personal_data(locked
     for private in ("hunter2", "hunter3", "jens.hansen", "192.0.2.", "127.0.0.1"):
         assert private not in text, private
     assert "staff action" in locked.log.read_text()  # the same lines reach stderr
+
+
+def multipart_login(app, path: str, user: str, password: str, client: str) -> httpx.Response:
+    """A login as the browser's Gradio login form sends it: multipart/form-data."""
+    return httpx.post(f"{app.url}{path}", files={"username": (None, user), "password": (None, password)},
+                      headers={"X-Forwarded-For": client})
+
+
+def test_login_name_is_read_as_gradio_reads_it():
+    import asyncio
+
+    from assistant.web.security import login_name
+
+    def name(body: bytes, content_type: str) -> str | None:
+        scope = {"type": "http", "method": "POST", "path": "/staff/login",
+                 "headers": [(b"content-type", content_type.encode())]}
+        return asyncio.run(login_name(scope, body))
+
+    form = "application/x-www-form-urlencoded"
+    boundary = "----x"
+    multipart = f"multipart/form-data; boundary={boundary}"
+
+    def parts(*fields: tuple[str, str]) -> bytes:
+        out = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n' for k, v in fields)
+        return (out + f"--{boundary}--\r\n").encode()
+
+    assert name(b"username=+staff+&password=x", form) == "staff"  # stripped, as Gradio strips it
+    assert name(b"username=st%C3%A6ff&password=x", form) == "stæff"
+    assert name(parts(("username", "staff"), ("password", "x")), multipart) == "staff"
+    assert name(parts(("password", "x"), ("username", " staff ")), multipart) == "staff"
+    # Repeated fields: Gradio (FastAPI's FormData.get) takes the last, the old guard the first.
+    assert name(b"username=nobody&username=staff&password=x", form) is None
+    assert name(b"username=staff&password=a&password=b", form) is None
+    assert name(parts(("username", "nobody"), ("username", "staff"), ("password", "x")), multipart) is None
+    assert name(b"--x\r\nbroken", multipart) is None
+    assert name(b"", "text/plain") == ""  # Gradio answers 422: no password is checked
+
+
+def test_a_user_name_is_blocked_only_by_failures_from_several_addresses():
+    from assistant.web.security import LoginLimiter
+
+    now = [0.0]
+    limiter = LoginLimiter(free_attempts=3, max_delay_s=10, clock=lambda: now[0])
+    name = [("staff", "user", "staff")]
+    for _ in range(20):  # one address, however often it fails, never blocks the name
+        limiter.failed([("staff", "client", "10.0.0.1")], shared=name, source="10.0.0.1")
+        now[0] += 10
+    assert limiter.wait_s(name) == 0
+    waits = [limiter.failed([("staff", "client", f"10.0.1.{i}")], shared=name, source=f"10.0.1.{i}")
+             for i in range(3)]
+    # The fourth address to fail makes the name wait, by its total failures (capped at 10 s);
+    # that address itself is still free to try other names.
+    assert waits == [0, 0, 10] and limiter.wait_s(name) == 10
+    assert limiter.wait_s([("staff", "client", "10.0.1.2")]) == 0
+
+
+def test_a_remembered_browser_is_recognised_only_for_its_page_and_name():
+    from assistant.web.security import GuardMiddleware
+
+    guard = GuardMiddleware(None, allowed_origins=[], max_body_bytes=1, max_upload_bytes=1)
+    name, value = guard._device_cookie("staff", "staff", {"path": "/staff/login"})
+    cookie = value.decode().split(";")[0].split("=", 1)[1]
+    assert name == b"set-cookie" and "HttpOnly" in value.decode() and "Path=/staff/login" in value.decode()
+    assert guard._device_id("staff", "staff", cookie) == cookie.split(".")[0]
+    assert guard._device_id("staff", "other", cookie) == "" and guard._device_id("chat", "staff", cookie) == ""
+    for forged in ("", ".", "abc", "abc.0123", cookie[:-1] + "x", "å.ø", "x" * 500):
+        assert guard._device_id("staff", "staff", forged) == "", forged
+    other = GuardMiddleware(None, allowed_origins=[], max_body_bytes=1, max_upload_bytes=1)
+    assert other._device_id("staff", "staff", cookie) == ""  # another process: another key
+
+
+def test_client_addresses_are_counted_per_subscriber():
+    from assistant.web.security import client_address
+
+    def of(host):
+        return client_address({"client": (host, 1234)})
+
+    assert of("192.0.2.7") == "192.0.2.7" and of("::ffff:192.0.2.7") == "192.0.2.7"
+    # An IPv6 subscriber has a whole /64: one guesser must not get 2**64 fresh counters.
+    assert of("2001:db8:1:2:3:4:5:6") == of("2001:db8:1:2:ffff::1") == "2001:db8:1:2::/64"
+
+
+def test_a_multipart_login_counts_against_the_user_it_names(locked):
+    # The browser's login form posts multipart/form-data. The guard read only url-encoded
+    # bodies, so every browser login counted under one empty name, shared by everybody.
+    time.sleep(2.1)  # earlier tests' waits are over
+    before = len(staff_log_text(locked))
+    codes = [multipart_login(locked, "/staff/login", "staff", f"wrong-{i}", f"198.18.0.{i}").status_code
+             for i in range(1, 4)]
+    assert codes == [400, 400, 400]
+    # Three addresses failed for "staff" (2 free): the name now waits, whichever encoding is used.
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="198.18.0.9").status_code == 429
+    logged = staff_log_text(locked)[before:]
+    assert logged.count("failed login: page=staff user=staff") == 3, logged
+    assert "unknown user name" not in logged
+    time.sleep(2.1)
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], "198.18.0.9").status_code == 200
+
+
+def test_wrong_logins_from_one_address_do_not_lock_the_user_out_elsewhere(locked):
+    time.sleep(2.1)
+    guesser = "203.0.113.66"
+    codes = []
+    started = time.perf_counter()
+    # Guessing on through its own waits (up to 2 s), until a guess has just been counted.
+    while time.perf_counter() - started < 4.5 or codes[-1] != 400:
+        codes.append(multipart_login(locked, "/staff/login", "staff", f"guess-{len(codes)}", guesser).status_code)
+        time.sleep(0.05)
+        assert len(codes) < 500
+    assert codes.count(400) >= 4 and 429 in codes  # the guessing address itself is slowed down
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], guesser).status_code == 429
+    # ...but the staff user, from another address, logs in at once, in either encoding.
+    assert multipart_login(locked, "/staff/login", "staff", STAFF[1], "192.0.2.200").status_code == 200
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="192.0.2.201").status_code == 200
+
+
+def test_a_burst_of_concurrent_guesses_is_counted_before_any_is_checked(locked):
+    # Each failure used to be counted after Gradio's answer: guesses sent at once all passed
+    # the check before the first failure was recorded.
+    from concurrent.futures import ThreadPoolExecutor
+
+    time.sleep(2.1)
+    gate = threading.Barrier(20)
+
+    def guess(i: int) -> int:
+        with httpx.Client(base_url=locked.url) as client:
+            client.get("/healthz")  # connected: the guesses below leave together
+            gate.wait()
+            return client.post("/staff/login", data={"username": f"burst{i}", "password": "guess"},
+                               headers={"X-Forwarded-For": "203.0.113.77"}).status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(guess, range(20)))
+    elapsed = time.perf_counter() - started
+    # 2 free, the third starts a wait of 1 s, then 2 s (max): one more check each time one ran out.
+    assert codes.count(400) <= 3 + sum(elapsed > t for t in (1, 3, 5, 7, 9)), (codes, elapsed)
+
+
+def test_a_login_body_with_repeated_fields_is_refused(locked):
+    # With `username` twice the limiter read the first and Gradio the last: a decoy name in
+    # front of "staff" escaped the name's limit, and the password was still checked for "staff".
+    def post(body: bytes, content_type: str = "application/x-www-form-urlencoded") -> httpx.Response:
+        return httpx.post(f"{locked.url}/staff/login", content=body,
+                          headers={"content-type": content_type, "X-Forwarded-For": "192.0.2.210"})
+
+    password = STAFF[1].encode()
+    bodies = [b"username=decoy&username=staff&password=" + password,
+              b"username=staff&password=wrong&password=" + password]
+    multipart = (b'--b\r\nContent-Disposition: form-data; name="username"\r\n\r\ndecoy\r\n'
+                 b'--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nstaff\r\n'
+                 b'--b\r\nContent-Disposition: form-data; name="password"\r\n\r\n' + password + b"\r\n--b--\r\n")
+    responses = [post(b) for b in bodies] + [post(multipart, "multipart/form-data; boundary=b")]
+    for response in responses:
+        assert response.status_code == 400 and "Incorrect credentials" not in response.text, response.text
+        assert not any(c.startswith("access-token") for c in response.cookies), response.cookies
+    assert login(locked, "/staff/login", "staff", STAFF[1], client="192.0.2.210").status_code == 200
 
 
 def test_documents_need_the_chat_login_when_the_chat_has_a_password(locked):
@@ -425,3 +587,105 @@ def test_staff_page_says_when_feedback_cannot_be_saved():
     assert "disk full" in storage_notice(broken)
     healthy = SimpleNamespace(feedback=SimpleNamespace(last_error=lambda: ""))
     assert storage_notice(healthy) == ""
+
+
+# --- 7. the queue: a flood of large jobs is refused beyond a bound, memory stays bounded ----------------------
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    """An app whose two chat workers are held by slow questions (the model stalls), with a
+    queue of at most 12 waiting jobs, 3 per client address."""
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as model:
+        running = RunningApp(tmp_path_factory.mktemp("crowded"), name="crowded", extra_env={
+            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": model.url, "ASSISTANT_CHAT_MODEL": "stall",
+            "ASSISTANT_TRANSLATE_QUERY": "false", "ASSISTANT_LLM_TIMEOUT": "30", "ASSISTANT_CONCURRENCY": "2",
+            "ASSISTANT_QUEUE_MAX_SIZE": "12", "ASSISTANT_QUEUE_PER_CLIENT": "3"})
+        yield running
+        running.stop()
+
+
+RSS_CAP_MB = 150  # what the flood below may add to the app's memory (it added ~GB before the bounds)
+
+
+def test_a_flood_of_queued_jobs_is_refused_beyond_the_bound_and_memory_stays_bounded(crowded):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    app = crowded
+    process = psutil.Process(app.proc.pid)
+
+    def post(api: str, data: list, client: str) -> httpx.Response:
+        return httpx.post(f"{app.url}/gradio_api/call/{api}", json={"data": data},
+                          headers={"X-Forwarded-For": client}, timeout=60)
+
+    for i in range(2):  # slow questions hold both workers
+        assert post("chat", ["Må vi holde markedsdialog?", []], f"192.0.2.{i + 1}").status_code == 200
+    time.sleep(1)
+    baseline = process.memory_info().rss
+
+    # One client: three jobs wait, the fourth and later are refused at once.
+    one = [post("chat", [f"spørgsmål {k}", []], "192.0.2.50") for k in range(5)]
+    assert [r.status_code for r in one] == [200, 200, 200, 503, 503], [r.text for r in one]
+    assert "from your address" in one[-1].json()["detail"]
+
+    # A flood: 40 large questions (~470 KB of history each, within every input bound) from ten
+    # addresses and 20 notes of ~1 MB of tiny citations from ten more, all at once.
+    history = [{"role": "user" if k % 2 == 0 else "assistant", "content": f"{k} " + "markedsdialog " * 1400}
+               for k in range(24)]
+    junk_note = [{"question": "q", "answer": "a", "mode": "extractive", "abstained": False,
+                  "citations": [{"n": k, "source": "markedsdialog.md"} for k in range(22_000)]}, "da"]
+    jobs = ([("chat", ["og hvad så?", history], f"198.51.100.{k % 10 + 1}") for k in range(40)]
+            + [("note", junk_note, f"203.0.113.{k % 10 + 1}") for k in range(20)])
+    peak, sampling = [baseline], threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            results = list(pool.map(lambda job: (job[0], job[2], post(*job)), jobs))
+        time.sleep(1)
+    finally:
+        sampling.set()
+        sampler.join()
+    elapsed = time.perf_counter() - started
+    grown_mb = (peak[0] - baseline) / 2**20
+    print(f"flood: {elapsed:.1f} s, RSS {baseline / 2**20:.0f} MB + {grown_mb:.0f} MB at peak")
+
+    chats = [(client, r) for api, client, r in results if api == "chat"]
+    accepted = [client for client, r in chats if r.status_code == 200]
+    assert 1 <= len(accepted) <= 12 - 3, len(accepted)  # three jobs of the first client still wait
+    assert max(accepted.count(c) for c in set(accepted)) <= 3
+    refused = [r for _, r in chats if r.status_code != 200]
+    assert all(r.status_code == 503 and ("queue is full" in r.json()["detail"] or "from your address"
+                                         in r.json()["detail"]) for r in refused), {r.text[:200] for r in refused}
+    notes = [r for api, _, r in results if api == "note"]
+    assert all(r.status_code == 400 and "Input too large" in r.json()["detail"] for r in notes), \
+        {r.text[:200] for r in notes}
+    assert grown_mb < RSS_CAP_MB, f"the flood grew the app by {grown_mb:.0f} MB"
+
+
+def test_oversized_api_inputs_are_refused_with_a_reason(crowded):
+    from assistant.web.chat import API_MAX_CHARS, API_MAX_CITATIONS, api_input_problem
+
+    long_history = [{"role": "user", "content": "x"}] * 101
+    assert "101 messages" in api_input_problem("chat", ["q", long_history])
+    assert "characters" in api_input_problem("chat", ["q" * (API_MAX_CHARS + 1), []])
+    answer = {"question": "q", "answer": "a", "citations": [{"n": 1}] * (API_MAX_CITATIONS + 1)}
+    assert "citations" in api_input_problem("note", [answer, "da"])
+    assert "nested" in api_input_problem("note", [{"a": [[[[[[["deep"]]]]]]]}, "da"])
+    assert api_input_problem("chat", ["Må vi holde markedsdialog?", [{"role": "user", "content": "hej"}]]) is None
+    assert api_input_problem("chat", [{"x": 1}, "not-a-list"]) is None  # malformed, small: the endpoint answers
+    # Through the API: refused before it is queued, with the reason.
+    response = httpx.post(f"{crowded.url}/gradio_api/call/chat", json={"data": ["q", long_history]},
+                          headers={"X-Forwarded-For": "192.0.2.99"})
+    assert response.status_code == 400 and "at most 100" in response.json()["detail"]

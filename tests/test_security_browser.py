@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -261,3 +262,122 @@ def test_a_page_on_another_site_cannot_use_the_staff_session(tls):
     assert "event: complete" in inventory and "markedsdialog.md" in inventory, inventory
     # And the login cookies reached the browser as SameSite=Lax (Gradio sends SameSite=None).
     assert all(c["sameSite"] == "Lax" for c in session), session
+
+
+# --- the real login form: one guesser must not lock the staff user out ---------------------------------
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def login_app(tmp_path_factory):
+    """The app over plain HTTP with quick login limits (1 free failure, waits up to 8 s).
+    Clients are told apart by X-Forwarded-For, which the app trusts from 127.0.0.1
+    (ASSISTANT_FORWARDED_ALLOW_IPS' default, a proxy on the same machine)."""
+    from .test_app import RunningApp
+
+    running = RunningApp(tmp_path_factory.mktemp("login"), {"ASSISTANT_LOGIN_FREE_ATTEMPTS": "1", "ASSISTANT_LOGIN_MAX_DELAY_S": "8"},
+                         name="login")
+    yield running
+    running.stop()
+
+
+def submit_login(page, user: str, password: str) -> int:
+    """Fill Gradio's login form and press Enter, as a person does; the status of its POST."""
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password)
+    with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as response:
+        page.keyboard.press("Enter")
+    return response.value.status
+
+
+def test_wrong_logins_in_one_browser_do_not_lock_the_staff_user_out_of_another(login_app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            guesser = browser.new_context(extra_http_headers={"X-Forwarded-For": "198.51.100.23"})
+            page = guesser.new_page()
+            page.goto(login_app.url + "/staff/")
+            statuses = []
+            while len(statuses) < 9 or statuses[-1] != 400:  # 9 or more, the last one just counted
+                statuses.append(submit_login(page, STAFF[0], f"wrong-{len(statuses)}"))
+                assert len(statuses) < 60, statuses
+            # The guesser is slowed down, even with the right password from its own address.
+            assert statuses[:2] == [400, 400] and 429 in statuses, statuses
+            assert submit_login(page, *STAFF) == 429
+
+            staff = browser.new_context(extra_http_headers={"X-Forwarded-For": "192.0.2.44"})
+            own = staff.new_page()
+            own.goto(login_app.url + "/staff/")
+            assert submit_login(own, *STAFF) == 200
+            own.get_by_text("Kildebibliotek").first.wait_for(timeout=30_000)
+        finally:
+            browser.close()
+    log = (login_app.tmp / "login-data" / "staff-actions.log").read_text(encoding="utf-8")
+    assert "failed login: page=staff user=staff" in log and "unknown user name" not in log, log
+
+
+def test_a_browser_that_logged_in_before_gets_in_during_an_attack_from_many_addresses(login_app):
+    from playwright.sync_api import sync_playwright
+
+    def guess(i: int) -> httpx.Response:  # a botnet: every guess from another address
+        return httpx.post(f"{login_app.url}/staff/login", files={"username": (None, STAFF[0]),
+                          "password": (None, f"guess-{i}")}, headers={"X-Forwarded-For": f"198.18.{i // 250}.{i % 250 + 1}"})
+
+    def fresh_login() -> httpx.Response:  # the right password, from a browser new to the name
+        return httpx.post(f"{login_app.url}/staff/login", data={"username": STAFF[0], "password": STAFF[1]},
+                          headers={"X-Forwarded-For": "192.0.2.46"})
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            context = browser.new_context(extra_http_headers={"X-Forwarded-For": "192.0.2.45"})
+            page = context.new_page()
+            page.goto(login_app.url + "/staff/")
+            assert submit_login(page, *STAFF) == 200
+            page.get_by_text("Kildebibliotek").first.wait_for(timeout=30_000)
+            remembered = [c for c in context.cookies() if c["name"] == "assistant-login-staff"]
+            assert remembered and remembered[0]["httpOnly"] and remembered[0]["path"] == "/staff/login", remembered
+            context.clear_cookies(name=re.compile("^access-token"))  # logged out; the browser is remembered
+
+            # A botnet guesses on, each guess from another address, for as long as the test runs:
+            # the name is slowed down (waits of 1, 2, 4, 8 s) and stays so.
+            stop, slowed = threading.Event(), threading.Event()
+            counted_at = [0.0]  # when a guess last reached the password check (and renewed the wait)
+
+            def botnet():
+                i = 0
+                while not stop.is_set():
+                    response = guess(i := i + 1)
+                    if response.status_code == 400:
+                        counted_at[0] = time.monotonic()
+                    if response.status_code == 429 and int(response.headers["retry-after"]) >= 4:
+                        slowed.set()
+                    time.sleep(0.05 if response.status_code == 429 else 0)
+
+            def name_waits_for_a_while():  # the name's wait (4 s or more) was renewed < 1 s ago
+                deadline = time.monotonic() + 20
+                while time.monotonic() - counted_at[0] > 1:
+                    assert time.monotonic() < deadline, "the attack stopped reaching the check"
+                    time.sleep(0.05)
+
+            attack = threading.Thread(target=botnet, daemon=True)
+            attack.start()
+            try:
+                assert slowed.wait(20), "the guesses from many addresses were never slowed down"
+                # A browser new to the name waits like the guessers (the price of slowing a botnet)...
+                name_waits_for_a_while()
+                assert fresh_login().status_code == 429
+                # ...the remembered one does not.
+                page.goto(login_app.url + "/staff/")
+                name_waits_for_a_while()
+                assert submit_login(page, *STAFF) == 200
+                page.get_by_text("Kildebibliotek").first.wait_for(timeout=30_000)
+            finally:
+                stop.set()
+                attack.join(timeout=10)
+        finally:
+            browser.close()

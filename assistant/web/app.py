@@ -19,7 +19,7 @@ from assistant.i18n import GRADIO_DA, HTTP_TEXT, TEXT, both
 from assistant.records import staff_log
 from assistant.services import Services
 from assistant.web.assets import CSS, JS, login_message
-from assistant.web.chat import build_chat, note_files  # noqa: F401 - importable from here
+from assistant.web.chat import api_input_problem, build_chat, note_files  # noqa: F401 - importable from here
 from assistant.web.render import (  # noqa: F401 - importable from here (tests, benchmarks)
     file_url,
     render_answer,
@@ -45,6 +45,7 @@ def create_app(services: Services):
     from assistant.web.security import (
         GuardMiddleware,
         LoginLimiter,
+        bound_queue,
         gradio_user,
         harden_api,
         mounted_gradio,
@@ -149,7 +150,7 @@ def create_app(services: Services):
     def health():
         return {"ok": True}
 
-    staff = build_staff(services).queue(default_concurrency_limit=2)
+    staff = build_staff(services).queue(default_concurrency_limit=2, max_size=settings.queue_max_size)
     max_upload = int(settings.max_file_mb * 1024 * 1024)
     staff_auth = None
     if staff_enabled(settings):
@@ -159,7 +160,8 @@ def create_app(services: Services):
     app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, **page, footer_links=[],
                               auth_message=login_message(HTTP_TEXT["da"]["staff_title"], HTTP_TEXT["en"]["staff_title"]),
                               max_file_size=max_upload)
-    chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency)
+    chat = build_chat(services).queue(default_concurrency_limit=settings.concurrency,
+                                      max_size=settings.queue_max_size)
     chat_auth = None
     if settings.chat_password and settings.chat_password.get_secret_value():
         chat_auth = [(CHAT_USER, settings.chat_password.get_secret_value())]
@@ -168,6 +170,8 @@ def create_app(services: Services):
                                                          both("user_hint", user=CHAT_USER)), max_file_size=1)
     for blocks in (staff, chat):
         harden_api(mounted_gradio(app, blocks))
+        bound_queue(blocks, max_size=settings.queue_max_size, per_client=settings.queue_per_client,
+                    check=api_input_problem)
     if chat_auth:
         chat_login["app"] = mounted_gradio(app, chat)
     limiter = LoginLimiter(free_attempts=settings.login_free_attempts, max_delay_s=settings.login_max_delay_s)

@@ -146,6 +146,7 @@ def build_chat(services: Services) -> gr.Blocks:
         def chat_api(message: str, history: list[dict] | None = None) -> dict:
             """Answer a question with its sources. `history`: earlier turns as
             [{"role": "user"|"assistant", "content": str}] for follow-up questions."""
+            refuse_oversized_api_input("chat", [message, history])
             answer = services.assistant.ask(message, history or [])
             services.feedback.record_answer(answer)
             return answer.to_dict()
@@ -156,6 +157,7 @@ def build_chat(services: Services) -> gr.Blocks:
             """A note for the case file from an answer returned by /chat: {"filename",
             "markdown", "docx_base64"}. Document hashes and dates come from the inventory;
             personal data is masked."""
+            refuse_oversized_api_input("note", [answer, language])
             return note_files(services, answer, language if language in TEXT else "da")
 
         gr.api(note_api, api_name="note")
@@ -187,3 +189,54 @@ def _assistant_position(index) -> int | None:
         return None
     return index // 2
 
+
+# The public API's inputs (/chat, /note) are bounded before they are queued
+# (`security.bound_queue` asks `api_input_problem`) and again when run: a waiting job holds
+# its input in memory, and a body of many tiny values costs far more memory than its bytes.
+API_MAX_CHARS = 20_000  # any one text: a question, a history message, an answer, a quote
+API_MAX_HISTORY = 100  # history messages (a follow-up uses the last MAX_HISTORY_MESSAGES)
+API_MAX_CITATIONS = 50  # citations in the answer a note is made from
+API_MAX_ITEMS = 100  # entries of any list or object
+API_MAX_VALUES = 5_000  # values in one input, all levels together
+API_MAX_DEPTH = 6
+
+
+def api_input_problem(api: str, data) -> str | None:
+    """Why the input of API `api` ("chat", "note") is refused, or None. Only size is judged
+    here: a malformed but small input gets the endpoint's own plain answer."""
+    if api not in ("chat", "note") or not isinstance(data, list):
+        return None
+    from assistant.answer.history import MAX_HISTORY_MESSAGES
+
+    prefix = "Input too large / For stort input: "
+    first, second = (list(data) + [None, None])[:2]
+    if api == "chat" and isinstance(second, list) and len(second) > API_MAX_HISTORY:
+        return (f"{prefix}history has {len(second)} messages; at most {API_MAX_HISTORY} "
+                f"(only the last {MAX_HISTORY_MESSAGES} are used).")
+    citations = first.get("citations") if api == "note" and isinstance(first, dict) else None
+    if isinstance(citations, list) and len(citations) > API_MAX_CITATIONS:
+        return f"{prefix}the answer has {len(citations)} citations; at most {API_MAX_CITATIONS}."
+    budget = API_MAX_VALUES
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            return f"{prefix}more than {API_MAX_VALUES} values."
+        if isinstance(value, str):
+            if len(value) > API_MAX_CHARS:
+                return f"{prefix}a text of {len(value)} characters; at most {API_MAX_CHARS}."
+        elif isinstance(value, (list, dict)):
+            if depth >= API_MAX_DEPTH:
+                return f"{prefix}nested more than {API_MAX_DEPTH} levels."
+            if len(value) > API_MAX_ITEMS:
+                return f"{prefix}a list or object with {len(value)} entries; at most {API_MAX_ITEMS}."
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return None
+
+
+def refuse_oversized_api_input(api: str, data: list) -> None:
+    problem = api_input_problem(api, data)
+    if problem:
+        raise gr.Error(problem)

@@ -14,9 +14,35 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
   `file=` routes are refused, so nobody can store files anonymously or fetch a staff
   upload or export through the public app.
 - **Slow logins.** Gradio's `/login` (staff page and, when it has a password, the chat) is
-  rate limited per client address and per user name: a few free failures, then a wait that
-  doubles with every further failure (429 with `Retry-After`). Failures and successes go to
-  the staff log (`staff_log`), never the password or the client address.
+  rate limited: a few free failures, then a wait that doubles with every further failure
+  (429 with `Retry-After`, the password unchecked). The body is read as Gradio reads it
+  (Starlette's own form parser, url-encoded or multipart as the browser's login form sends
+  it; at most `_MAX_LOGIN_BODY` bytes), so the name counted is the name Gradio checks; a
+  body with two `username` or two `password` fields is refused (400), so the two can never
+  disagree. Failures and successes go to the staff log (`staff_log`), never the password or
+  the client address.
+
+  Who can block whom. A user name is public (anyone can type "staff"), so a counter that
+  blocks a name is also a way to lock its owner out. Three counters, each blocking only
+  what its cause controls:
+  - *per client address* (IPv6: per /64): every failure from the address counts; it blocks
+    that address only, for every name. One client alone never blocks anybody else.
+  - *per user name*: every failure for the name counts, but it blocks the name only once the
+    failures came from more than `free_attempts` different addresses: a guessing botnet is
+    slowed down as a whole (its total guesses, not each address's), while one address, how
+    ever often it fails, cannot lock the name.
+  - *per browser that has logged in before*: a successful login sets an HttpOnly cookie
+    (`assistant-login-<page>`, an HMAC of the page, the name and a random id under a key
+    that lives in this process only). A login attempt carrying a valid one for the name it
+    tries is counted on that browser alone and is not held back by the address or name
+    counters, so even a botnet hammering the name, or a guesser behind the same office NAT,
+    does not lock out a browser the owner has used before (OWASP's "device cookie"). What
+    remains: during an attack from many addresses, a browser that never logged in as that
+    name (or one from before a restart) waits like the attackers do.
+- **Bounded queue.** A job is admitted to a page's queue only while fewer than
+  `ASSISTANT_QUEUE_MAX_SIZE` jobs wait, fewer than `ASSISTANT_QUEUE_PER_CLIENT` from its
+  address, and its API input is within the bounds `check` sets (`bound_queue`); otherwise it
+  is refused at once, so its input is never held in memory while it waits.
 - **Bounded connections.** A connection must send its request headers within
   `ASSISTANT_HEADER_TIMEOUT_S`, on its first request and on every keep-alive one
   (`header_timeout_protocol`); uvicorn by itself waits for them for ever.
@@ -31,12 +57,16 @@ Invariants it owns (one place, whatever Gradio's own middleware does underneath)
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import ipaddress
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from assistant.records import staff_log
 
@@ -90,20 +120,25 @@ def lax_cookie(value: bytes) -> bytes:
 class _Failures:
     count: int = 0
     blocked_until: float = 0.0
+    delay: float = 0.0  # the wait the last failure imposed
     last: float = 0.0
     refusal_logged: bool = False
+    sources: set[str] = field(default_factory=set)  # shared keys: the addresses that failed
 
 
 class LoginLimiter:
-    """Wrong-password counter per key (a client address, a user name).
+    """Wrong-password counter per key (a client address, a browser, a user name).
 
     `free_attempts` failures cost nothing; each further one blocks the key for 1, 2, 4, ...
-    seconds, up to `max_delay_s`. A success clears the keys it used. In memory and per
-    process: with several app processes each keeps its own count (the bound per process
-    still holds), and a restart forgets. The table is capped so a flood of addresses
-    cannot grow memory without limit."""
+    seconds, up to `max_delay_s`. A *shared* key (a user name: anyone can type it) counts
+    every failure the same way but blocks only once they came from more than
+    `free_attempts` different sources, so no single source can block it. A success clears
+    the keys it used. In memory and per process: with several app processes each keeps its
+    own count (the bound per process still holds), and a restart forgets. The table is
+    capped so a flood of addresses cannot grow memory without limit."""
 
     MAX_KEYS = 10_000
+    MAX_SOURCES = 64  # per shared key: enough to tell "one" from "many"
 
     def __init__(self, *, free_attempts: int = 3, max_delay_s: float = 900.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -118,21 +153,33 @@ class LoginLimiter:
         waits = [entry.blocked_until - now for key in keys if (entry := self._keys.get(key))]
         return max([0.0, *waits])
 
-    def failed(self, keys: Iterable[tuple]) -> float:
-        """Count a failure; returns the wait it imposes (0 while attempts are free)."""
+    def failed(self, keys: Iterable[tuple], *, shared: Iterable[tuple] = (), source: str = "") -> float:
+        """Count a failure on `keys` and on the `shared` keys (from `source`); returns the
+        wait it imposes (0 while attempts are free)."""
         now = self.clock()
         self._prune(now)
         wait = 0.0
-        for key in keys:
+        for key, is_shared in [*((k, False) for k in keys), *((k, True) for k in shared)]:
             entry = self._keys.setdefault(key, _Failures())
             entry.count += 1
             entry.last = now
             entry.refusal_logged = False
-            if entry.count > self.free:
-                delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
-                entry.blocked_until = now + delay
-                wait = max(wait, delay)
+            if is_shared and len(entry.sources) < self.MAX_SOURCES:
+                entry.sources.add(source)
+            if entry.count > self.free and (not is_shared or len(entry.sources) > self.free):
+                entry.delay = min(self.max_delay, 2.0 ** (entry.count - self.free - 1))
+                entry.blocked_until = now + entry.delay
+                wait = max(wait, entry.delay)
         return wait
+
+    def restart_waits(self, keys: Iterable[tuple]) -> None:
+        """Waits run from the answer that reported the failure: a failure is counted before
+        the password is checked, and a slow check must not eat into the wait."""
+        now = self.clock()
+        for key in keys:
+            entry = self._keys.get(key)
+            if entry is not None and entry.blocked_until > now:
+                entry.blocked_until = now + entry.delay
 
     def first_refusal(self, keys: Iterable[tuple]) -> bool:
         """True once per wait: a flood of refused attempts makes one log line, not thousands."""
@@ -176,6 +223,7 @@ class GuardMiddleware:
         self.max_upload = max_upload_bytes
         self.limiter = limiter or LoginLimiter()
         self.known_users = {u for u in known_users if u}
+        self._device_key = secrets.token_bytes(32)  # device cookies are valid in this process only
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -247,7 +295,12 @@ class GuardMiddleware:
             log.warning("request body over %d bytes cut off: %s %s", limit, method, path)
 
     async def _login(self, realm: str, scope, receive, send, trusted: bool) -> None:
-        """Gradio's login form, counted: refused while the client or the name is blocked."""
+        """Gradio's login form, counted: refused while this attempt's counters are blocked
+        (see the module docstring for which counters an attempt uses)."""
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > _MAX_LOGIN_BODY:
+            await _plain(send, 413, "Request too large.")
+            return
         body = b""
         while True:
             message = await receive()
@@ -259,14 +312,19 @@ class GuardMiddleware:
                 return
             if not message.get("more_body"):
                 break
-        try:
-            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
-        except ValueError:
-            form = {}
-        name = (form.get("username") or [""])[0].strip()
+        name = await login_name(scope, body)
+        if name is None:
+            log.warning("refused a login body that Gradio would read differently or not at all (%s)", realm)
+            await _plain(send, 400, "Malformed login form: one username and one password field.")
+            return
         known = name if name in self.known_users else None
-        client = (scope.get("client") or ("?", 0))[0]
-        keys = [(realm, "client", client), (realm, "user", name.lower()[:200])]
+        client = client_address(scope)
+        device_id = self._device_id(realm, name, _cookie(scope, DEVICE_COOKIE + realm))
+        if device_id:  # this browser has logged in as `name` before: counted on its own
+            own, shared = [(realm, "device", device_id)], []
+        else:
+            own, shared = [(realm, "client", client)], [(realm, "user", name.lower()[:200])]
+        keys = own + shared
         wait = self.limiter.wait_s(keys)
         if wait > 0:
             if self.limiter.first_refusal(keys):
@@ -281,6 +339,10 @@ class GuardMiddleware:
             await send({"type": "http.response.body", "body": data})
             return
 
+        # Counted as a failure before the password is checked, with no await between the
+        # check above and this: a burst of concurrent guesses cannot all pass the check
+        # before the first failure is recorded. A success clears the count again.
+        failed_wait = self.limiter.failed(own, shared=shared, source=client)
         replayed = False
 
         async def replay():
@@ -292,11 +354,14 @@ class GuardMiddleware:
 
         status = 0
         inner = _guarded(send, trusted)
+        remember = self._device_cookie(realm, name, scope)  # now: the app below rewrites scope's paths
 
         async def watch(message):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if status == 200:
+                    message = {**message, "headers": [*message.get("headers", []), remember]}
             await inner(message)
 
         await self.app(scope, replay, watch)
@@ -304,7 +369,98 @@ class GuardMiddleware:
             self.limiter.succeeded(keys)
             staff_log.login(realm, known, ok=True)
         elif status in (400, 401):  # Gradio: 400 "Incorrect credentials."
-            staff_log.login(realm, known, ok=False, wait_s=self.limiter.failed(keys))
+            self.limiter.restart_waits(keys)
+            staff_log.login(realm, known, ok=False, wait_s=failed_wait)
+        # Anything else (422: a field missing) stays counted: it was an attempt too.
+
+    # A browser that logged in before: "<random id>.<HMAC(page, name, id)>" under a key of this process.
+
+    def _device_mac(self, realm: str, name: str, device_id: str) -> str:
+        message = "\x00".join((realm, name, device_id)).encode("utf-8")
+        return hmac.new(self._device_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def _device_id(self, realm: str, name: str, cookie: str) -> str:
+        """The browser's id when its cookie is valid for this page and name, else ""."""
+        device_id, _, mac = cookie.partition(".")
+        expected = self._device_mac(realm, name, device_id).encode()
+        if not device_id or len(cookie) > 200 or not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
+            return ""
+        return device_id
+
+    def _device_cookie(self, realm: str, name: str, scope) -> tuple[bytes, bytes]:
+        device_id = secrets.token_urlsafe(12)
+        path = scope.get("root_path", "") + (STAFF_PREFIX + "/login" if realm == "staff" else "/login")
+        secure = "; Secure" if scope.get("scheme") == "https" else ""
+        value = (f"{DEVICE_COOKIE}{realm}={device_id}.{self._device_mac(realm, name, device_id)}; Path={path}; "
+                 f"Max-Age={30 * 24 * 3600}; HttpOnly; SameSite=Lax{secure}")
+        return b"set-cookie", value.encode("latin-1")
+
+
+DEVICE_COOKIE = "assistant-login-"
+
+
+def client_address(scope) -> str:
+    """The client's address as the limits count it: IPv4 as is, IPv6 by its /64 (one
+    subscriber gets a whole /64, so counting single IPv6 addresses would count nothing)."""
+    host = str((scope.get("client") or ("?", 0))[0])
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:100]
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+async def login_name(scope, body: bytes) -> str | None:
+    """The user name of a login request, read exactly as Gradio's `/login` reads it:
+    Starlette's form parser (`multipart/form-data` or url-encoded, by the Content-Type), the
+    value FastAPI's `OAuth2PasswordRequestForm` takes (`FormData.get`: the last of repeated
+    fields), stripped as Gradio strips it. None: a body with a repeated `username` or
+    `password` (the limiter and Gradio must never be able to disagree), a file, or one that
+    Starlette cannot parse."""
+    from starlette.datastructures import UploadFile
+    from starlette.exceptions import HTTPException
+    from starlette.formparsers import MultiPartException
+    from starlette.requests import Request
+
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    request = Request({k: v for k, v in scope.items() if k != "app"}, receive)
+    try:
+        form = await request.form(max_files=0, max_fields=20, max_part_size=_MAX_LOGIN_BODY)
+    except (MultiPartException, HTTPException, ValueError, AssertionError):
+        return None
+    try:
+        for key in ("username", "password"):
+            values = form.getlist(key)
+            if len(values) > 1 or any(isinstance(v, UploadFile) for v in values):
+                return None
+        return str(form.get("username") or "").strip()
+    finally:
+        await form.close()
+
+
+def _cookie(scope, name: str) -> str:
+    from starlette.requests import cookie_parser
+
+    return cookie_parser(_header(scope, b"cookie")).get(name, "")
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
 
 
 FRAME_HEADERS = ((b"content-security-policy", b"frame-ancestors 'self'"),
@@ -394,6 +550,65 @@ def harden_api(gradio_app) -> None:
 
     gradio_app.add_exception_handler(FnIndexInferError, unknown)
     gradio_app.add_exception_handler(KeyError, unknown)  # fns[fn_index] for a number that does not exist
+
+
+def bound_queue(blocks, *, max_size: int, per_client: int,
+                check: Callable[[str, list], str | None] | None = None) -> None:
+    """Admission to a Blocks app's queue, decided before a job is stored.
+
+    Gradio bounds its queue (`queue(max_size=...)`), but checks the size before the awaits
+    in its `push` (a validator, a lock), so concurrent joins can pass the check together, and
+    it has no bound per client.
+    This wraps the queue's `push` (the one door of `/queue/join` and `/call/<api>`) and
+    refuses, at once and without storing the input:
+    - an input `check(api_name, data)` finds too large (400 with its reason);
+    - a job when `max_size` jobs are waiting or being admitted (503, "queue is full");
+    - a job from a client address (`client_address`) that has `per_client` waiting (503).
+    The counts and the admission happen without an await between them, so a burst of
+    concurrent requests cannot overshoot either bound."""
+    from collections import Counter
+
+    queue = blocks._queue
+    queue.max_size = max_size  # Gradio's own check, behind this one
+    push = queue.push
+    admitting: Counter[str] = Counter()
+    refusals = {"count": 0, "logged": 0.0}
+
+    def refused(why: str) -> None:  # a flood makes one log line per 10 s, not one per job
+        refusals["count"] += 1
+        if time.monotonic() - refusals["logged"] >= 10:
+            log.warning("queue: %d job(s) refused (last: %s)", refusals["count"], why)
+            refusals.update(count=0, logged=time.monotonic())
+
+    def waiting() -> list:
+        return [event for q in list(queue.event_queue_per_concurrency_id.values()) for event in list(q.queue)]
+
+    async def bounded_push(*, body, request, username):
+        fn = blocks.fns.get(body.fn_index) if body.fn_index is not None else None
+        problem = check(fn.api_name, body.data) if check and fn is not None and isinstance(fn.api_name, str) else None
+        if problem:
+            refused(problem[:120])
+            return False, problem, "error"
+        who = client_address(request.scope)
+        queued = waiting()
+        if len(queued) + sum(admitting.values()) >= max_size:
+            refused(f"{len(queued)} waiting")
+            return False, ("The assistant is busy: the queue is full. Try again in a moment. / "
+                           "Assistenten har travlt: køen er fuld. Prøv igen om lidt."), "queue_full"
+        mine = sum(1 for event in queued if client_address(getattr(event.request, "scope", {})) == who)
+        if mine + admitting[who] >= per_client:
+            refused(f"{mine + admitting[who]} waiting from one address")
+            return False, (f"{per_client} questions from your address are waiting already; wait for an answer. / "
+                           f"{per_client} spørgsmål fra din adresse venter allerede; vent på et svar."), "queue_full"
+        admitting[who] += 1
+        try:
+            return await push(body=body, request=request, username=username)
+        finally:
+            admitting[who] -= 1
+            if admitting[who] <= 0:
+                del admitting[who]
+
+    queue.push = bounded_push
 
 
 def drop_upload_copy(temp) -> None:
