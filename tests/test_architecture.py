@@ -76,3 +76,30 @@ def test_data_flows_one_way_between_stages():
             if target in STAGES and STAGES.index(target) > own:
                 backwards.append(f"{module} imports {imported}")
     assert not backwards, "a stage imports a later one:\n" + "\n".join(backwards)
+
+
+# --- one owner per rule: a grep a reviewer can repeat -------------------------------------------
+
+ONE_OWNER = {
+    # what: (the pattern that writes the rule again, its one owner)
+    "sentence splitter": (re.compile(r"\(\?<=\[\.!\?\]\)"), {"text/sentences.py"}),
+    "citation-marker pattern": (re.compile(r"\\\[\(\\d"), {"text/lexicon.py"}),
+    "official (https) URL rule": (re.compile(r"https://\[\\w"), {"text/lexicon.py"}),
+    "language -> jurisdiction map": (re.compile(r"[\"']da[\"']\s*:\s*[\"']DK[\"']"), {"text/lexicon.py"}),
+    "jurisdiction policy": (re.compile(r"^(?:OTHER_COUNTRY|NEIGHBOUR_COUNTRY|OWN_COUNTRY_BOOST)\s*=", re.M),
+                            {"retrieval/jurisdiction.py"}),
+}
+
+
+def test_each_shared_rule_is_written_in_one_module_only():
+    for what, (pattern, owners) in ONE_OWNER.items():
+        found = {m for m in _modules() if pattern.search((PACKAGE / m).read_text(encoding="utf-8"))}
+        assert found <= owners, f"the {what} is written again in {sorted(found - owners)} (owner: {owners})"
+
+
+def test_user_facing_tables_live_in_i18n_only():
+    # The pages' and the note's words (Danish and English) and the answers' own sentences (da,
+    # nb, en) are tables in i18n.py; tests/test_i18n.py checks the pages' modules for Danish phrases.
+    table = re.compile(r"^[A-Z_]+(?:TEXT|MESSAGES|LABELS)\s*(?::[^=]+)?=\s*\{", re.M)
+    found = {m for m in _modules() if table.search((PACKAGE / m).read_text(encoding="utf-8"))}
+    assert found <= {"i18n.py"}, sorted(found)

@@ -41,7 +41,6 @@ from assistant.answer.history import (
     combine_with_history,
     previous_questions,
 )
-from assistant.answer.messages import MESSAGES, message
 from assistant.answer.prompts import (
     LANGUAGE_NAMES,
     SYSTEM_PROMPT,
@@ -64,6 +63,7 @@ from assistant.answer.types import (
     Turn,
 )
 from assistant.config import Settings
+from assistant.i18n import MESSAGES, message
 from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Retriever

@@ -31,7 +31,7 @@ from assistant.retrieval.search import Hit
 from assistant.text import sentences as text_sentences
 from assistant.text.glossary import default_glossary, equivalent_stems
 from assistant.text.language import detect_language
-from assistant.text.lexicon import CITATION_MARKER
+from assistant.text.lexicon import CITATION_MARKER, CITATION_NUMBER
 from assistant.text.words import LANGUAGES, content_words, doc_tokens, query_tokens
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ MAX_RAW_CHARS = 200_000
 _HSPACE = re.compile(r"[^\S\n]+")  # one pass, linear: any run of horizontal whitespace
 _BLANKS = re.compile(r"\n\s*\n\s*")  # a paragraph break, however many blank lines
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_MARKER_LIST = re.compile(r"\[(\d{1,3}(?:, ?\d{1,3}){1,5})\]")  # "[1, 2]" as models write it: "[1][2]"
+_MARKER_LIST = re.compile(rf"\[({CITATION_NUMBER}(?:, ?{CITATION_NUMBER}){{1,5}})\]")  # "[1, 2]" as models write it: "[1][2]"
 
 
 def normalise_output(text: str) -> str:

@@ -7,10 +7,9 @@ import re
 from datetime import date
 
 from assistant.answer.citations import label
+from assistant.i18n import LANGUAGE_NAMES
 from assistant.retrieval.query import Query
 from assistant.retrieval.search import Hit
-
-LANGUAGE_NAMES = {"da": "Danish", "nb": "Norwegian (bokmål)", "en": "English"}
 
 SYSTEM_PROMPT = """You are an assistant for public buyers on innovative public procurement \
 (Denmark, Norway, the EU). Answer ONLY from the numbered sources below.

@@ -8,8 +8,8 @@ from dataclasses import replace
 from assistant.answer.citations import citation
 from assistant.answer.compose import Composition
 from assistant.answer.extractive import Sentence
-from assistant.answer.messages import MESSAGES
 from assistant.answer.types import Answer, Citation
+from assistant.i18n import MESSAGES
 from assistant.retrieval.search import Hit
 from assistant.text import sentences as text_sentences
 

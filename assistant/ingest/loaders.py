@@ -44,7 +44,7 @@ from typing import Literal, get_args
 import yaml
 
 from assistant.text.language import detect_language
-from assistant.text.lexicon import LANGUAGE_JURISDICTION
+from assistant.text.lexicon import LANGUAGE_JURISDICTION, is_official_url
 
 SUPPORTED = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
 TEXT_TYPES = {".md", ".markdown", ".txt", ".html", ".htm"}
@@ -178,7 +178,7 @@ def read_sidecar(path: Path) -> dict:
         problems.append(f"jurisdiction must be one of {', '.join(JURISDICTIONS)} (quote \"NO\")")
     if out["language"] not in NOTICE_LANGUAGES:
         problems.append(f"language must be one of {', '.join(NOTICE_LANGUAGES)}")
-    if out["url"] and not re.match(r"https://[\w.-]+/\S*$", out["url"]):
+    if out["url"] and not is_official_url(out["url"]):
         problems.append("url must be one https:// link")
     if not meta.get("as_of"):
         problems.append("as_of (the date of the text) is missing")
