@@ -214,10 +214,15 @@ def test_the_danish_staff_page_has_no_english_words_and_a_compact_inventory(app,
     # (A loader's own reason for a broken file is English: see reason_text.)
     page.locator("#delete").click()
     expect(page.locator("#resync-result")).to_contain_text("vælg et dokument", timeout=20_000)
+    settled = "() => !/\\bLoading\\b/.test(document.body.innerText)"
+    page.wait_for_function(settled, timeout=15_000)
     seen = [page.locator("body").inner_text()]
     for tab in ("Upload", "Forhåndsvisning", "Feedback", "Dokumenter"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(500)
+        # Gradio's own status tracker says "Loading..." while a tab's tables load (a transient
+        # text of its frontend that no setting translates): read the page once it has settled.
+        page.wait_for_function(settled, timeout=15_000)
         seen.append(page.locator("body").inner_text())
     # The language switch names each language in its own language, on purpose.
     text = "\n".join(seen).replace(TEXT["da"]["language"], "").replace("English", "")
