@@ -251,6 +251,9 @@ def eval_command(
     baseline: bool = typer.Option(True, "--baseline/--no-baseline", help="Also run the tutorial baseline."),
     llm: bool = typer.Option(False, "--llm", help="With --answers: also answer with the configured language "
                              "model (OPENAI_API_KEY ...) and report its claim support."),
+    ablate: Optional[list[str]] = typer.Option(
+        None, "--ablate", help="Switch a named composer factor to neutral for this run (may repeat; "
+                               "assistant/retrieval/factors.py lists them): what it contributes on dev and held-out."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run; then
@@ -267,6 +270,12 @@ def eval_command(
 
     if gold is None and not answers and blind is None and not blind_answers:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
+    from assistant.retrieval import factors
+
+    try:
+        factors.ablate(ablate or [])
+    except ValueError as exc:
+        _fail(str(exc))
     settings = _eval_settings(docs_dir) if docs_dir else get_settings()
     services = _services(settings)
     if docs_dir:

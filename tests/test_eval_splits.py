@@ -133,3 +133,28 @@ def test_calibrate_reads_only_the_dev_part(settings, tmp_path, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert seen and set(seen) == {f"q{n}" for n in range(1, 9) if split_of(f"q{n}") == "dev"}
+
+
+def test_eval_ablate_switches_a_named_factor_off_and_refuses_an_unknown_name(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assistant import cli
+    from assistant.retrieval import factors
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "q1", "question": "Må vi?", "answerable": True, "expect": []}),
+                    encoding="utf-8")
+    unknown = CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate", "no_such_factor"])
+    assert unknown.exit_code == 2 and "unknown factor" in unknown.output and "density" in unknown.output
+
+    seen: list[frozenset[str]] = []
+
+    def stop_after_ablation(*_args, **_kwargs):  # the run itself is measured elsewhere
+        seen.append(factors.ablated())
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_eval_settings", stop_after_ablation)
+    monkeypatch.setattr(cli, "get_settings", stop_after_ablation)
+    CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate", "density", "--ablate", "rank_decay"])
+    factors.ablate([])
+    assert seen == [frozenset({"density", "rank_decay"})]
