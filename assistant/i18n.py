@@ -384,7 +384,7 @@ GRADIO_FIXED_DA: dict[str, str] = {
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
 
 # Example questions under the chat, in the interface language; each is one the corpus answers
-# (tests/test_app.py asks each one and checks its key fact).
+# (tests/web/test_app.py asks each one and checks its key fact).
 EXAMPLES: dict[str, list[str]] = {
     "da": [
         "Må vi tale med leverandører inden udbuddet?",

@@ -2,7 +2,7 @@
 
 Each block sits between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` and opens
 with a line naming the commit, the date, the machine's load and `speed-code <hash>`: a hash
-of the files whose change moves the measured speed (`SPEED_FILES`). tests/test_bench_readme.py
+of the files whose change moves the measured speed (`SPEED_FILES`). tests/evaluation/test_bench_readme.py
 fails when README's hash differs from the current code's, so no figure outlives the code it
 measured. Only the hot path's files are hashed: a change to a word list or a boost factor
 elsewhere in retrieval does not make the figures stale, and a release does not wait for a

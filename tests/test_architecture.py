@@ -103,3 +103,19 @@ def test_user_facing_tables_live_in_i18n_only():
     table = re.compile(r"^[A-Z_]+(?:TEXT|MESSAGES|LABELS)\s*(?::[^=]+)?=\s*\{", re.M)
     found = {m for m in _modules() if table.search((PACKAGE / m).read_text(encoding="utf-8"))}
     assert found <= {"i18n.py"}, sorted(found)
+
+
+# Tests that concern the whole house (the module map, the settings table, the string tables of
+# i18n.py) sit at the top of tests/; every other test file lives in the folder named after the
+# package it tests, so a newcomer finds a module's tests where the module is.
+TOP_LEVEL_TESTS = {"test_architecture.py", "test_settings.py", "test_i18n.py"}
+
+
+def test_tests_mirror_the_packages():
+    tests = ROOT / "tests"
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    stray = {p.name for p in tests.glob("test_*.py")} - TOP_LEVEL_TESTS
+    assert not stray, f"test files outside a package folder of tests/: {sorted(stray)}"
+    folders = {p.name for p in tests.iterdir() if p.is_dir() and list(p.glob("test_*.py"))}
+    assert folders <= packages, f"tests/ folders with no package of that name: {sorted(folders - packages)}"
+    assert packages - {"data"} <= folders, f"packages without tests/<package>/: {sorted(packages - folders)}"

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.config import Settings, env_example, env_name, settings_table, shown_default
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 FIX = ("regenerate with `python -m assistant.cli settings --markdown` (README) or "
        "`python -m assistant.cli settings --env > .env.example`")

@@ -1,0 +1,1 @@
+"""Tests of assistant/answer/ (tests mirror the packages)."""

@@ -1,0 +1,1 @@
+"""Tests of assistant/corpus/ (tests mirror the packages)."""

@@ -1,0 +1,1 @@
+"""Tests of assistant/records/ (tests mirror the packages)."""

@@ -1,0 +1,1 @@
+"""Tests of assistant/store/ (tests mirror the packages)."""

@@ -1,0 +1,1 @@
+"""Tests of assistant/text/ (tests mirror the packages)."""
