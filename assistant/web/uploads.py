@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from assistant.ingest import metadata
 from assistant.ingest.loaders import SUPPORTED
-from assistant.web import metadata
-from assistant.web.metadata import DocumentMeta, Version, file_hash, same_content
+from assistant.ingest.metadata import DocumentMeta, Version, file_hash, same_content
 from assistant.web.security import drop_upload_copy
 
 # Why an upload was refused before it reached the corpus folder: a closed set the staff page

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import docx
 
+from assistant.ingest import metadata
 from assistant.store.chroma import DocumentRecord
-from assistant.web import metadata
 from assistant.web.staff import inventory_rows
 from assistant.web.uploads import UploadRequest, save_uploads
 
