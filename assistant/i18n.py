@@ -388,19 +388,19 @@ GRADIO_FIXED_DA: dict[str, str] = {
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
 
 # Example questions under the chat, in the interface language; each is one the corpus answers
-# (tests/web/test_app.py asks each one and checks its key fact).
+# well (tests/answer/test_examples.py asks each one and checks its key fact).
 EXAMPLES: dict[str, list[str]] = {
     "da": [
         "Må vi tale med leverandører inden udbuddet?",
         "Hvornår kan vi bruge et innovationspartnerskab?",
-        "Hvordan vægter vi totalomkostninger (LCC) i tildelingen?",
-        "Hvad er prækommercielle indkøb?",
+        "Hvilke omkostninger kan indgå i livscyklusomkostninger (LCC)?",
+        "Hvilke faser har et prækommercielt indkøb?",
     ],
     "en": [
-        "May we talk to suppliers before the tender?",
+        "May we consult the market before the tender?",
         "When can we use an innovation partnership?",
-        "How do we weigh life-cycle costs (LCC) in the award?",
-        "What is pre-commercial procurement?",
+        "Which costs can life-cycle costing include?",
+        "Which phases does a pre-commercial procurement have?",
     ],
 }
 
