@@ -393,7 +393,7 @@ EXAMPLES: dict[str, list[str]] = {
     "da": [
         "Må vi tale med leverandører inden udbuddet?",
         "Hvornår kan vi bruge et innovationspartnerskab?",
-        "Hvilke omkostninger kan indgå i livscyklusomkostninger (LCC)?",
+        "Hvilke omkostninger kan indgå i LCC?",
         "Hvilke faser har et prækommercielt indkøb?",
     ],
     "en": [

@@ -27,7 +27,7 @@ KEY_FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("da/markedsdialog.md", ("§ 39", "lov til at lave markedsundersøgelser")),
     "Hvornår kan vi bruge et innovationspartnerskab?":
         ("da/innovationspartnerskab.md", ("løsningen ikke kan købes på markedet", "§ 73")),
-    "Hvilke omkostninger kan indgå i livscyklusomkostninger (LCC)?":
+    "Hvilke omkostninger kan indgå i LCC?":
         ("da/totalomkostninger-lcc.md", ("§ 166", "omkostninger til vedligeholdelse", "bortskaffelse")),
     "Hvilke faser har et prækommercielt indkøb?":
         ("da/prekommercielle-indkoeb-og-fou-undtagelsen.md", ("Løsningsdesign", "Udvikling af prototyper")),
@@ -44,8 +44,14 @@ KEY_FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
 CASES = [(lang, question) for lang, questions in EXAMPLES.items() for question in questions]
 
 
-def test_every_example_has_its_key_fact_written_here():
+# Gradio's examples list shows a sample of up to 60 characters and cuts a longer one with
+# "..." (its Example components, `t=60`): a buyer must read the whole question.
+EXAMPLE_MAX_CHARS = 60
+
+
+def test_every_example_has_its_key_fact_written_here_and_is_shown_whole():
     assert sorted(KEY_FACTS) == sorted(q for _, q in CASES)
+    assert all(len(q) <= EXAMPLE_MAX_CHARS for _, q in CASES), [q for _, q in CASES if len(q) > EXAMPLE_MAX_CHARS]
     for note, _ in KEY_FACTS.values():
         assert (ROOT / "corpus" / note).is_file(), note
 
