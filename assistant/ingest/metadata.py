@@ -40,6 +40,10 @@ LANGUAGES = NOTICE_LANGUAGES
 # procurement rules and thresholds change at most yearly (EU thresholds every two years).
 DEFAULT_REVIEW_DAYS = 365
 MAX_VERSIONS = 50  # entries kept in a record: enough history for years of yearly updates
+# Keys a new version keeps from the record it replaces, beside the ones the form gives: the
+# document's identity (which act) and its reuse terms. A notice says the old text predates a
+# change, and a consolidation names the old text: neither is true of a new version.
+KEPT_FOR_NEW_VERSION = ("act", "attribution", "license")
 # The keys staff edit (form fields and `assistant meta` options), in the order they are written.
 EDITABLE = ("title", "kind", "jurisdiction", "language", "consolidation", "as_of", "review_by", "url")
 
