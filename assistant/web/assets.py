@@ -8,7 +8,8 @@ What each piece is for:
 - Focus (2.4.7): a 3 px outline on whatever has keyboard focus.
 - The script sets `<html lang>` to the UI language and switches Gradio's own labels to it
   (Gradio's i18n picks its locale from the browser and has no Danish; our Danish strings are
-  added with `gr.I18n`, then the locale is set with Gradio's own `changeLocale`), marks the
+  added with `gr.I18n`, then the locale is set with Gradio's own `changeLocale`, first by the
+  page's head (`HEAD`, so Gradio's start-up loader says "Indlæser..."), then on every switch), marks the
   sources and status areas as live regions, and makes each [n] link move focus to its card.
   It never runs anything from a document or an answer.
 """
