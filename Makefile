@@ -38,7 +38,7 @@ test-fast: setup-dev
 # README's screenshots, refreshed on purpose: the browser tests write them to docs/screenshots
 # (otherwise to a temporary folder).
 screenshots: setup-dev
-	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/web/test_browser.py tests/web/test_a11y.py
+	ASSISTANT_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/web/test_browser.py tests/web/test_staff_browser.py tests/web/test_a11y.py
 
 # The store, retrieval and app tests again, against a Chroma server on 127.0.0.1.
 test-server: setup-dev

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.config import get_settings
+from assistant.ingest import metadata
 
 app = typer.Typer(
     help="Innovative public procurement assistant: sync documents, search, ask, evaluate.",
@@ -186,6 +187,110 @@ def remove(
         out.print(f"removed {source} (chunks only; the file was left alone)")
     else:
         out.print(f"removed {source} (file and chunks)")
+
+
+def _choices(values) -> str:
+    return " | ".join(values)
+
+
+@app.command("meta")
+def meta_command(
+    files: list[str] = typer.Argument(
+        ..., help="Documents to describe: the source as `assistant docs` shows it (relative to the corpus "
+                  "folder) or a path to the file. Each gets its own record `<file>.meta.yaml` beside it."),
+    title: Optional[str] = typer.Option(None, "--title", help="Official title, shown on cards and in the inventory."),
+    language: Optional[str] = typer.Option(None, "--language",
+                                           help=f"Language of the text: {_choices(metadata.LANGUAGES)}."),
+    jurisdiction: Optional[str] = typer.Option(
+        None, "--jurisdiction", help=f"Whose rules the text states: {_choices(metadata.JURISDICTIONS)}."),
+    kind: Optional[str] = typer.Option(
+        None, "--kind", help=f"{_choices(metadata.KINDS)}: a statute's text, guidance, or an office's own rule."),
+    consolidation: Optional[str] = typer.Option(
+        None, "--consolidation", help="Which consolidated text a statute is, e.g. \"LBK nr. 116 af 3. februar "
+                                      "2025\" (named in saved notes); \"\" clears it."),
+    as_of: Optional[str] = typer.Option(None, "--as-of",
+                                        help="The date of the text, the legal state it shows (YYYY-MM-DD)."),
+    review_by: Optional[str] = typer.Option(
+        None, "--review-by", help="When staff must check it against the text in force (YYYY-MM-DD); \"\" clears "
+                                  "it (then a year after its date counts)."),
+    url: Optional[str] = typer.Option(None, "--url",
+                                      help="Official https:// link (ELI, Lovdata, EUR-Lex); \"\" clears it."),
+    show: bool = typer.Option(False, "--show", help="Only print each record (or, for a file without one, what "
+                                                   "would be proposed from the file); write nothing."),
+    wait: float = typer.Option(0.0, "--wait", help="Seconds to wait for another ingest to finish."),
+):
+    """Set a document's metadata (title, language, jurisdiction, kind, dates, link): written to the
+    sidecar record beside the file, as the staff page's upload form writes it, then that document
+    is re-synced, under the writer lock. A file without a record gets one proposed from the file
+    for the fields not given. A file whose record would be invalid is refused with the reason and
+    left as it was; the others are written."""
+    from datetime import date
+
+    import yaml
+
+    from assistant.ingest.loaders import PROBLEM_REASONS, SUPPORTED, is_sidecar
+
+    settings = get_settings()
+    corpus_dir = Path(settings.corpus_dir)
+    given = {"title": title, "language": language, "jurisdiction": jurisdiction, "kind": kind,
+             "consolidation": consolidation, "as_of": as_of, "review_by": review_by, "url": url}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes and not show:
+        _fail("Nothing to set: give at least one of --title, --language, --jurisdiction, --kind, "
+              "--consolidation, --as-of, --review-by, --url (or --show to print the records).")
+    today = settings.today or date.today()
+    errors: dict[str, str] = {}
+    targets: list[tuple[str, Path]] = []
+    for name in files:
+        path = Path(name) if Path(name).is_file() else corpus_dir / name
+        if is_sidecar(path.name):
+            errors[name] = "this is a sidecar record itself: name the document it describes"
+        elif not path.is_file():
+            errors[name] = f"no such file (looked for {name} and {corpus_dir / name})"
+        elif path.suffix.lower() not in SUPPORTED:
+            errors[name] = f"not a document type the corpus reads ({', '.join(sorted(SUPPORTED))})"
+        else:
+            targets.append((name, path))
+    notes: list[str] = []
+
+    def describe(_corpus: Path) -> list[Path]:  # under the writer lock (or, for --show, only reading)
+        written = []
+        for name, path in targets:
+            try:
+                record, proposed = metadata.amend(path, changes, today=today, max_mb=settings.max_file_mb)
+            except metadata.RecordUnreadable as exc:
+                errors[name] = str(exc)
+                continue
+            if show:
+                head = "no record yet; proposed from the file" if proposed else str(metadata.sidecar_path(path))
+                out.print(f"[bold]{name}[/bold] ({head})")
+                out.print(yaml.safe_dump({k: getattr(record, k) for k in metadata.EDITABLE}, sort_keys=False,
+                                         allow_unicode=True).rstrip())
+                continue
+            problems = record.problems()
+            if problems:
+                errors[name] = "not written: " + "; ".join(PROBLEM_REASONS[p] for p in problems)
+                continue
+            metadata.write(path, record)
+            written.append(path)
+            if proposed:
+                notes.append(f"{name}: it had no record; the fields not given were proposed from the file")
+        return written
+
+    failed = False
+    if show:
+        describe(corpus_dir)
+    elif targets:
+        report = _guarded(lambda: _services(settings).corpus.edit(describe, wait=wait))
+        if report.results:
+            print_report(report)
+        for note in notes:
+            out.print(note)
+        failed = bool(report.failed)  # written, but the document could not be re-read (the table says why)
+    for name, reason in errors.items():
+        console.print(f"[red]{name}: {reason}[/red]")
+    if errors or failed:
+        raise typer.Exit(1)
 
 
 @app.command()

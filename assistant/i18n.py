@@ -290,6 +290,8 @@ NOTE_TEXT: dict[str, dict[str, str]] = {
         "disclaimer": "Svaret er lavet af en AI-assistent ud fra kilderne nedenfor og er ikke juridisk rådgivning.",
         "when": "{date} kl. {time} ({zone}, dansk tid)",
         "official": "Officiel kilde", "version": "Version citeret",
+        "v_as_of": "gælder pr. {date}", "v_dated": "dateret {date}", "v_hash": "indhold {hash}",
+        "v_read": "indlæst {date}",
         "shortened": "(forkortet i notatet)",
         "more_sources": "{count} kilder mere er ikke medtaget i notatet.",
     },
@@ -305,6 +307,8 @@ NOTE_TEXT: dict[str, dict[str, str]] = {
         "disclaimer": "This answer was made by an AI assistant from the sources below and is not legal advice.",
         "when": "{date} at {time} ({zone}, Copenhagen time)",
         "official": "Official source", "version": "Version cited",
+        "v_as_of": "valid as of {date}", "v_dated": "dated {date}", "v_hash": "content {hash}",
+        "v_read": "read {date}",
         "shortened": "(shortened in the note)",
         "more_sources": "{count} more sources are not included in the note.",
     },
@@ -384,19 +388,19 @@ GRADIO_FIXED_DA: dict[str, str] = {
 LANGUAGE_CHOICES = [("Dansk", "da"), ("English", "en")]
 
 # Example questions under the chat, in the interface language; each is one the corpus answers
-# (tests/web/test_app.py asks each one and checks its key fact).
+# well (tests/answer/test_examples.py asks each one and checks its key fact).
 EXAMPLES: dict[str, list[str]] = {
     "da": [
         "Må vi tale med leverandører inden udbuddet?",
         "Hvornår kan vi bruge et innovationspartnerskab?",
-        "Hvordan vægter vi totalomkostninger (LCC) i tildelingen?",
-        "Hvad er prækommercielle indkøb?",
+        "Hvilke omkostninger kan indgå i LCC?",
+        "Hvilke faser har et prækommercielt indkøb?",
     ],
     "en": [
-        "May we talk to suppliers before the tender?",
+        "May we consult the market before the tender?",
         "When can we use an innovation partnership?",
-        "How do we weigh life-cycle costs (LCC) in the award?",
-        "What is pre-commercial procurement?",
+        "Which costs can life-cycle costing include?",
+        "Which phases does a pre-commercial procurement have?",
     ],
 }
 

@@ -1,7 +1,7 @@
 """The corpus service: the one way to change what the store holds.
 
 Every front end (the `assistant` CLI, `ingest.py`, the staff page) syncs, uploads,
-replaces, deletes, removes and rebuilds through `Corpus`, so these invariants have one
+replaces, describes (sidecar records), deletes, removes and rebuilds through `Corpus`, so these invariants have one
 owner:
 
 - Every write holds the writer lock, waiting up to `wait` seconds, else `CorpusBusy` with
@@ -141,8 +141,16 @@ class Corpus:
         When the embedding endpoint fails, every file not yet stored is reported failed
         with a message saying so (the store keeps what it had), rather than raising.
         """
+        return self.edit(save, progress, wait=wait)
+
+    def edit(self, change: Callable[[Path], list[Path]], progress: Progress | None = None, *,
+             wait: float = 0.0) -> SyncReport:
+        """Change files with `change(corpus_dir)`, which returns the documents it changed (a file
+        saved, or the sidecar record beside it rewritten), then sync those documents: both under
+        the writer lock. An upload is one such change; `assistant meta` setting a record another.
+        When the embedding endpoint fails, every file not yet stored is reported failed."""
         with self.writing(wait):
-            saved = save(Path(self.settings.corpus_dir))
+            saved = change(Path(self.settings.corpus_dir))
             if not saved:
                 return SyncReport()
             try:

@@ -111,7 +111,7 @@ ACTS = ("udbudsloven", "anskaffelsesloven", "anskaffelsesforskriften")  # refche
 NOTICE_LANGUAGES = ("da", "nb", "en")
 _SIDECAR_KEYS = {"title", "kind", "act", "jurisdiction", "language", "consolidation", "as_of", "review_by",
                  "url", "attribution", "license", "notice",
-                 "versions"}  # versions: earlier contents of the file (web/metadata.py writes them)
+                 "versions"}  # versions: earlier contents of the file (ingest/metadata.py writes them)
 
 
 # Files at the top of the corpus folder that document the folder itself (reuse terms, how it
@@ -131,15 +131,56 @@ def is_sidecar(name: str) -> bool:
     return name.lower().endswith(SIDECAR_SUFFIX)
 
 
-def _iso_date(value, key: str) -> str:
+def iso_date(value) -> str:
+    """`value` as an ISO date (YAML gives a date object for a bare date, a str when quoted),
+    or "" when it is not one."""
     import datetime as dt
 
     if isinstance(value, dt.date):
         return value.isoformat()[:10]
     try:
-        return dt.date.fromisoformat(str(value).strip()).isoformat()
+        return dt.date.fromisoformat(str(value or "").strip()).isoformat()
     except ValueError:
-        raise LoadError(f"sidecar: {key} is not an ISO date (YYYY-MM-DD): {value!r}") from None
+        return ""
+
+
+# What makes a record invalid, as codes: the one owner of the record's rules. `read_sidecar`
+# and the `assistant meta` command word them in English (below); the staff page in its
+# language (i18n `p_<code>`).
+RecordProblem = Literal["title", "kind", "act", "jurisdiction", "language", "url", "as_of", "review_by"]
+PROBLEM_REASONS: dict[str, str] = {
+    "title": "title is missing",
+    "kind": f"kind must be one of {', '.join(SOURCE_KINDS)}",
+    "act": f"act must be one of {', '.join(ACTS)}",
+    "jurisdiction": f"jurisdiction must be one of {', '.join(JURISDICTIONS)} (quote \"NO\")",
+    "language": f"language must be one of {', '.join(NOTICE_LANGUAGES)}",
+    "url": "url must be one https:// link",
+    "as_of": "as_of (the date of the text) is missing or not an ISO date (YYYY-MM-DD)",
+    "review_by": "review_by is not an ISO date (YYYY-MM-DD)",
+}
+
+
+def record_problems(record: dict) -> list[str]:
+    """The codes of what keeps a record (normalised strings, as `read_sidecar` makes them)
+    from being valid; [] when it is. `as_of` is required, `review_by`, `act` and `url` not."""
+    out = []
+    if not str(record.get("title") or "").strip():
+        out.append("title")
+    if record.get("kind") not in SOURCE_KINDS:
+        out.append("kind")
+    if record.get("act") and record["act"] not in ACTS:
+        out.append("act")
+    if record.get("jurisdiction") not in JURISDICTIONS:
+        out.append("jurisdiction")
+    if record.get("language") not in NOTICE_LANGUAGES:
+        out.append("language")
+    if record.get("url") and not is_official_url(record["url"]):
+        out.append("url")
+    if not iso_date(record.get("as_of")):
+        out.append("as_of")
+    if record.get("review_by") and not iso_date(record["review_by"]):
+        out.append("review_by")
+    return out
 
 
 def read_sidecar(path: Path) -> dict:
@@ -166,26 +207,12 @@ def read_sidecar(path: Path) -> dict:
         "url": str(meta.get("url") or "").strip(),
         "attribution": " ".join(str(meta.get("attribution") or "").split()),
         "license": " ".join(str(meta.get("license") or "").split()),
+        "as_of": iso_date(meta.get("as_of")),
+        "review_by": iso_date(meta.get("review_by")) if meta.get("review_by") else "",
     }
-    problems = []
-    if not out["title"]:
-        problems.append("title is missing")
-    if out["kind"] not in SOURCE_KINDS:
-        problems.append(f"kind must be one of {', '.join(SOURCE_KINDS)}")
-    if out["act"] and out["act"] not in ACTS:
-        problems.append(f"act must be one of {', '.join(ACTS)}")
-    if out["jurisdiction"] not in JURISDICTIONS:
-        problems.append(f"jurisdiction must be one of {', '.join(JURISDICTIONS)} (quote \"NO\")")
-    if out["language"] not in NOTICE_LANGUAGES:
-        problems.append(f"language must be one of {', '.join(NOTICE_LANGUAGES)}")
-    if out["url"] and not is_official_url(out["url"]):
-        problems.append("url must be one https:// link")
-    if not meta.get("as_of"):
-        problems.append("as_of (the date of the text) is missing")
+    problems = record_problems({**out, "review_by": meta.get("review_by") or ""})
     if problems:
-        raise LoadError(f"sidecar {name}: " + "; ".join(problems))
-    out["as_of"] = _iso_date(meta["as_of"], "as_of")
-    out["review_by"] = _iso_date(meta["review_by"], "review_by") if meta.get("review_by") else ""
+        raise LoadError(f"sidecar {name}: " + "; ".join(PROBLEM_REASONS[p] for p in problems))
     notice = meta.get("notice") or {}
     if not isinstance(notice, dict) or set(notice) - set(NOTICE_LANGUAGES):
         raise LoadError(f"sidecar {name}: notice must map {', '.join(NOTICE_LANGUAGES)} to a text each")

@@ -3,8 +3,9 @@ Markdown and as a Word document (python-docx).
 
 Danish buyers must document their decisions (notatpligt), so the note carries what a
 reviewer needs to check the answer later: the question, date and time, the mode, the answer,
-and per cited source its title, section or provision, page, the quoted passage, the
-document's content hash and date. The hash and dates are read from the store's inventory,
+and per cited source its title, section or provision, page, the quoted passage, and the
+version relied on (consolidation, "gælder pr." date, the document's date, its content hash
+and the day the store read it). The hash and dates are read from the store's inventory,
 never taken from the caller, so a note cannot claim a document version the app never had.
 
 Invariant: everything in a note has passed `mask_personal_data` (the note is filed, so the
@@ -60,8 +61,10 @@ class NoteSource:
     page: int
     quote: str
     content_hash: str
-    date: str
+    date: str  # the document's own date (front matter `updated`), else the day it was read
     as_of: str
+    consolidation: str = ""  # a statute's consolidated text ("LBK nr. 116 af 3. februar 2025")
+    read: str = ""  # the day the store read this version of the file (its ingest)
     official_urls: list[str] = field(default_factory=list)
 
 
@@ -109,6 +112,8 @@ def build_note(answer, lookup: Callable[[str], object | None], *, ui_language: s
             content_hash=getattr(record, "content_hash", "") or "",
             date=getattr(record, "updated", "") or (getattr(record, "ingested_at", "") or "")[:10],
             as_of=mask_personal_data(_clean(str(c.get("as_of") or getattr(record, "as_of", "") or ""), 40, "")),
+            consolidation=field_("consolidation", 200),
+            read=(getattr(record, "ingested_at", "") or "")[:10],
             official_urls=[u for u in (c.get("official_urls") or [])[:3] if isinstance(u, str) and _SAFE_URL.match(u)],
         ))
     created = (now or datetime.now(NOTE_ZONE)).astimezone(NOTE_ZONE).replace(microsecond=0)
@@ -149,11 +154,27 @@ def when(note: CaseNote) -> str:
                             zone=note.created.tzname() or "Europe/Copenhagen")
 
 
+# Characters of the content hash in a source's version line: 12 hex digits (48 bits) tell a
+# corpus's versions apart (the store's chunk ids use the same prefix); the full hash follows.
+SHORT_HASH = 12
+
+
+def version_line(s: NoteSource, t: dict[str, str]) -> str:
+    """Which text of a source the answer relied on, as a case file needs it: the consolidation,
+    the legal date it shows, the document's own date, its content (short hash) and the day the
+    store read that version: "LBK nr. 116 af 3. februar 2025 · gælder pr. 2025-02-03 · ..."."""
+    parts = [s.consolidation, t["v_as_of"].format(date=s.as_of) if s.as_of else "",
+             t["v_dated"].format(date=s.date) if s.date and s.date != s.read else "",
+             t["v_hash"].format(hash=s.content_hash[:SHORT_HASH]) if s.content_hash else "",
+             t["v_read"].format(date=s.read) if s.read else ""]
+    return " · ".join(p for p in parts if p)
+
+
 def _source_fields(s: NoteSource, t: dict[str, str]) -> list[tuple[str, str]]:
     """Label and Markdown value per field of a cited source (empty fields left out)."""
     rows = [(t["file"], escape(s.source)), (t["section"], escape(s.section)),
-            (t["page"], str(s.page) if s.page else ""), (t["as_of"], escape(s.as_of)),
-            (t["date"], escape(s.date)), (t["hash"], s.content_hash)]
+            (t["page"], str(s.page) if s.page else ""), (t["version"], escape(version_line(s, t))),
+            (t["hash"], s.content_hash)]
     rows += [(t["official"], f"[{escape(url)}]({url})") for url in s.official_urls]
     return [(k, v) for k, v in rows if v]
 

@@ -18,7 +18,7 @@ from fastapi import Request  # module level: FastAPI resolves the /files/ route'
 from assistant.i18n import GRADIO_DA, HTTP_TEXT, TEXT, both
 from assistant.records import staff_log
 from assistant.services import Services
-from assistant.web.assets import CSS, JS, login_message
+from assistant.web.assets import CSS, HEAD, JS, login_message
 from assistant.web.chat import api_input_problem, build_chat, note_files  # noqa: F401 - importable from here
 from assistant.web.render import (  # noqa: F401 - importable from here (tests, benchmarks)
     file_url,
@@ -156,7 +156,7 @@ def create_app(services: Services):
     if staff_enabled(settings):
         staff_auth = [(settings.staff_user, settings.staff_password.get_secret_value())]
     i18n = gr.I18n(da=GRADIO_DA)
-    page = dict(css=CSS, js=JS, i18n=i18n, run_history=False)
+    page = dict(css=CSS, js=JS, head=HEAD, i18n=i18n, run_history=False)
     app = gr.mount_gradio_app(app, staff, path="/staff", auth=staff_auth, **page, footer_links=[],
                               auth_message=login_message(HTTP_TEXT["da"]["staff_title"], HTTP_TEXT["en"]["staff_title"]),
                               max_file_size=max_upload)

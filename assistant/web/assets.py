@@ -8,7 +8,8 @@ What each piece is for:
 - Focus (2.4.7): a 3 px outline on whatever has keyboard focus.
 - The script sets `<html lang>` to the UI language and switches Gradio's own labels to it
   (Gradio's i18n picks its locale from the browser and has no Danish; our Danish strings are
-  added with `gr.I18n`, then the locale is set with Gradio's own `changeLocale`), marks the
+  added with `gr.I18n`, then the locale is set with Gradio's own `changeLocale`, first by the
+  page's head (`HEAD`, so Gradio's start-up loader says "Indlæser..."), then on every switch), marks the
   sources and status areas as live regions, and makes each [n] link move focus to its card.
   It never runs anything from a document or an answer.
 """
@@ -89,12 +90,7 @@ JS = r"""
   async function setLang(lang) {
     document.documentElement.dataset.uiLang = lang;
     document.documentElement.lang = lang;
-    try {
-      // Gradio's i18n module, the one instance the page already loaded (same URL).
-      const url = performance.getEntriesByType("resource").map((e) => e.name)
-        .find((n) => /\/assets\/core-[\w-]+\.js$/.test(n));
-      if (url) { const core = await import(url); if (core.changeLocale) core.changeLocale(lang); }
-    } catch (e) { /* labels stay in Gradio's default language; the page still works */ }
+    if (window.assistantLocale) await window.assistantLocale(lang);  // HEAD
     document.documentElement.lang = lang;
   }
   window.assistantSetLang = setLang;
@@ -220,3 +216,26 @@ def login_message(danish: str, english: str, hint: str = "") -> str:
             f"*:focus-visible{{outline:3px solid #0b4a8b !important;outline-offset:2px;}}</style>"
             f"<h1 style='font-size:1.4rem;margin:0 0 .4rem'><span lang='da'>{e(danish)}</span> / {e(english)}</h1>"
             f"<p lang='da'>{e(HTTP_TEXT['da']['login'])}</p><p>{e(HTTP_TEXT['en']['login'])}</p>{extra}")
+
+
+# The page's head, which Gradio adds as soon as its config and i18n are set up, while its
+# start-up loader is still on screen (the `js` above runs only once the page is drawn).
+# Gradio picks its first locale from the browser, among its built-in languages only (Danish
+# is not one), so its loader says "Loading..." in English; switching the locale here makes
+# the loader say "Indlæser..." (GRADIO_DA) for the rest of the start-up. Every page starts
+# in Danish. `window.assistantLocale` is the one place that switches Gradio's locale.
+HEAD = r"""<script>
+(() => {
+  window.assistantLocale = async (lang) => {
+    try {
+      // Gradio's i18n module, the one instance the page already loaded (same URL).
+      const url = performance.getEntriesByType("resource").map((e) => e.name)
+        .find((n) => /\/assets\/core-[\w-]+\.js$/.test(n));
+      if (url) { const core = await import(url); if (core.changeLocale) core.changeLocale(lang); }
+    } catch (e) { /* labels stay in Gradio's default language; the page still works */ }
+  };
+  const lang = document.documentElement.dataset.uiLang || "da";
+  document.documentElement.lang = lang;
+  window.assistantLocale(lang);
+})();
+</script>"""

@@ -14,10 +14,10 @@ from assistant.config import Settings
 from assistant.corpus.service import NO_SUCH_DOCUMENT, OUTSIDE_CORPUS, CorpusBusy, NotStored
 from assistant.corpus.sync import EmbeddingDown, FileResult, Progress, SyncReport
 from assistant.i18n import LANGUAGE_CHOICES, STAFF_TEXT, TEXT
+from assistant.ingest import metadata
+from assistant.ingest.metadata import JURISDICTIONS, KINDS, LANGUAGES, DocumentMeta
 from assistant.records import staff_log
 from assistant.services import Services
-from assistant.web import metadata
-from assistant.web.metadata import JURISDICTIONS, KINDS, LANGUAGES, DocumentMeta
 from assistant.web.preview import preview_html
 from assistant.web.source_page import topic_label
 from assistant.web.uploads import Refusal, UploadRequest, allowed_types, save_uploads

@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from assistant.ingest import metadata
 from assistant.ingest.loaders import SUPPORTED
-from assistant.web import metadata
-from assistant.web.metadata import DocumentMeta, Version, file_hash, same_content
+from assistant.ingest.metadata import DocumentMeta, Version, file_hash, same_content
 from assistant.web.security import drop_upload_copy
 
 # Why an upload was refused before it reached the corpus folder: a closed set the staff page
@@ -106,6 +106,11 @@ def _save_uploads(paths: list[str], corpus: Path, replace: bool, max_mb: float,
             # A new version: same file name (its identity), its record kept unless the form
             # changed it, and the previous version's hash and date recorded.
             old = metadata.read(target)
+            if record is not None and old is not None:
+                # The form edits only its fields: the document's identity and reuse terms stay;
+                # what describes the old text alone (its consolidation, a notice that it predates
+                # a change) does not carry over to the new one.
+                record.other = {k: v for k, v in old.other.items() if k in metadata.KEPT_FOR_NEW_VERSION}
             record = record or old
             if record is not None:
                 previous = Version(content_hash=file_hash(target), date=_file_date(target),

@@ -116,3 +116,49 @@ def test_note_inputs_are_capped_and_a_control_character_does_not_break_it():
     assert "480 kilder mere" in to_markdown(note)
     body = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
     assert "Citat med styretegn" in body and "\x0b" not in body
+
+
+def test_the_word_note_names_the_version_of_each_source_it_relied_on(tmp_path):
+    """A real store: the statute's consolidation and date come from its sidecar through the
+    chunks, the content hash and the day it was read from the store's inventory. After a new
+    version of the statute, a new note names the new text; the filed one keeps the old."""
+    import yaml
+
+    from assistant.answer.assistant import Assistant
+    from assistant.corpus.service import sync
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
+    from tests.conftest import LAW_TEXT, settings_for
+
+    settings = settings_for(tmp_path)
+    law = settings.corpus_dir / "proevelov.txt"
+    law.write_text(LAW_TEXT, encoding="utf-8")
+    (settings.corpus_dir / "proevelov.txt.meta.yaml").write_text(yaml.safe_dump({
+        "title": "Lov om prøveindkøb", "kind": "law", "jurisdiction": "DK", "language": "da",
+        "consolidation": "LBK nr. 7 af 3. februar 2025", "as_of": "2025-02-03",
+        "url": "https://www.retsinformation.dk/eli/lta/2025/7"}, allow_unicode=True), encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings).failed
+
+    def version_paragraph(retriever: Retriever) -> tuple[str, str]:
+        answer = Assistant(retriever, settings).ask("Hvor længe skal dokumentationen for valget af procedure opbevares?")
+        assert answer.citations and answer.citations[0].source == "proevelov.txt", answer.answer
+        document = docx.Document(io.BytesIO(to_docx(build_note(answer, store.document))))
+        lines = [p.text for p in document.paragraphs if p.text.startswith("Version citeret:")]
+        assert lines, [p.text for p in document.paragraphs]
+        return lines[0], store.document("proevelov.txt").content_hash
+
+    line, first_hash = version_paragraph(Retriever(store, settings))
+    today = datetime.now().date().isoformat()
+    assert line == (f"Version citeret: LBK nr. 7 af 3. februar 2025 · gælder pr. 2025-02-03 · "
+                    f"indhold {first_hash[:12]} · indlæst {today}"), line
+
+    law.write_text(LAW_TEXT.replace("i tre år", "i fem år"), encoding="utf-8")  # a new consolidation
+    (settings.corpus_dir / "proevelov.txt.meta.yaml").write_text(yaml.safe_dump({
+        "title": "Lov om prøveindkøb", "kind": "law", "jurisdiction": "DK", "language": "da",
+        "consolidation": "LBK nr. 99 af 1. december 2026", "as_of": "2026-12-01"}, allow_unicode=True),
+        encoding="utf-8")
+    assert sync(store, settings).count("updated") == 1
+    new_line, second_hash = version_paragraph(Retriever(store, settings))
+    assert second_hash != first_hash
+    assert "LBK nr. 99 af 1. december 2026 · gælder pr. 2026-12-01" in new_line and second_hash[:12] in new_line

@@ -182,3 +182,86 @@ def test_footer_names_no_setting_and_examples_follow_the_interface_language(app,
     assert not any(e in examples.inner_text() for e in EXAMPLES["da"])
     assert "ASSISTANT_" not in page.locator("body").inner_text()
     page.close()
+
+
+def docx_as_html(path: Path) -> str:
+    """The Word file's paragraphs as python-docx reads them, drawn with their Word styles
+    (headings, lists, Quote, bold, italic, hyperlinks) on a page: what the case file holds,
+    shown in the browser (no Word or LibreOffice on a build machine). Text is escaped."""
+    import html
+
+    import docx
+    from docx.text.hyperlink import Hyperlink
+
+    tags = {"Title": "h1", "Heading 1": "h1", "Heading 2": "h2", "Heading 3": "h3", "Heading 4": "h4"}
+    out = []
+    for paragraph in docx.Document(str(path)).paragraphs:
+        runs = []
+        for item in paragraph.iter_inner_content():
+            if isinstance(item, Hyperlink):
+                runs.append(f'<a href="{html.escape(item.address)}">{html.escape(item.text)}</a>')
+                continue
+            text = html.escape(item.text)
+            text = f"<b>{text}</b>" if item.bold else text
+            runs.append(f"<i>{text}</i>" if item.italic else text)
+        body, style = "".join(runs), paragraph.style.name
+        if style.startswith("List Bullet"):
+            out.append(f"<ul><li>{body}</li></ul>")
+        elif style.startswith("List Number"):
+            out.append(f"<ol><li>{body}</li></ol>")
+        elif style == "Quote":
+            out.append(f"<blockquote>{body}</blockquote>")
+        else:
+            out.append(f"<{tags.get(style, 'p')}>{body}</{tags.get(style, 'p')}>")
+    page = ("body{background:#e5e7eb;margin:0;padding:24px;font:11pt Calibri,Carlito,'DejaVu Sans',sans-serif;color:#111}"
+            ".page{background:#fff;max-width:760px;margin:auto;padding:56px 72px;box-shadow:0 1px 4px #0003}"
+            "h1,h2,h3,h4{color:#1f3864;font-weight:600}h1{font-size:20pt}h2{font-size:15pt}h3{font-size:12.5pt}"
+            "blockquote{font-style:italic;color:#404040;margin:8px 32px}ul,ol{margin:2px 0}a{color:#0b5cad}")
+    return (f"<!doctype html><html lang='da'><head><meta charset='utf-8'><style>{page}</style></head>"
+            f"<body><div class='page'>{''.join(out)}</div></body></html>")
+
+
+def test_the_saved_word_note_reads_as_a_document_naming_each_sources_version(tmp_path, browser):
+    """The buyer's "Gem som notat" in the browser: the Word file downloaded from the page holds
+    no Markdown, Danish local time with its zone, and per cited source the version relied on
+    (here the shipped statute: its consolidation, date and content hash)."""
+    import re
+
+    import docx
+
+    from assistant.i18n import NOTE_TEXT, TEXT
+    from tests.records.test_casenote import MARKDOWN_SYNTAX
+    from tests.web.test_app import NOTE
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "markedsdialog.md").write_text(NOTE, encoding="utf-8")
+    for name in ("udbudsloven_LBK-2025-116.txt", "udbudsloven_LBK-2025-116.txt.meta.yaml"):
+        shutil.copy(Path(__file__).resolve().parents[2] / "corpus" / "law" / name, corpus / name)
+    running = RunningApp(tmp_path, corpus=corpus, name="note")
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page.goto(running.url + "/")
+        page.get_by_label("Dit spørgsmål").fill("Hvad siger udbudslovens § 39 om markedsundersøgelser?")
+        page.keyboard.press("Enter")
+        page.locator("#sources .source-card").first.wait_for(timeout=60_000)
+        page.locator("#save-note").click()
+        link = page.locator("#note-area a", has_text=TEXT["da"]["note_docx"])
+        link.wait_for(timeout=30_000)
+        with page.expect_download() as download:
+            link.click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        page.close()
+    finally:
+        running.stop()
+    assert saved.suffix == ".docx"
+    text = "\n".join(p.text for p in docx.Document(str(saved)).paragraphs)
+    assert not MARKDOWN_SYNTAX.search(text), MARKDOWN_SYNTAX.search(text)
+    assert re.search(r"\d{4}-\d\d-\d\d kl\. \d\d:\d\d \(CES?T, dansk tid\)", text)
+    versions = [line for line in text.split("\n") if line.startswith(NOTE_TEXT["da"]["version"] + ":")]
+    assert any("LBK nr. 116 af 3. februar 2025 · gælder pr. 2025-02-03 · indhold " in v for v in versions), versions
+    view = browser.new_page(viewport={"width": 900, "height": 1100})
+    view.set_content(docx_as_html(saved))
+    view.screenshot(path=str(SCREENSHOTS / "case-note-docx.png"), full_page=True)
+    view.close()

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from assistant.i18n import STAFF_TEXT, TEXT
+from assistant.i18n import GRADIO_DA, STAFF_TEXT, TEXT
 from tests.web.test_a11y import AXE, axe_problems
 from tests.web.test_app import STAFF, RunningApp
 from tests.web.test_browser import CHROMIUM, SCREENSHOTS, browser  # noqa: F401 - the shared browser fixture
@@ -219,8 +219,8 @@ def test_the_danish_staff_page_has_no_english_words_and_a_compact_inventory(app,
     for tab in ("Upload", "Forhåndsvisning", "Feedback", "Dokumenter"):
         page.get_by_role("tab", name=tab).click()
         page.wait_for_timeout(500)
-        # Gradio's own status tracker says "Loading..." while a tab's tables load (a transient
-        # text of its frontend that no setting translates): read the page once it has settled.
+        # Read the page once it has settled (no loader text left: Gradio's own is "Loading..."
+        # until the page's head switches its locale, see the loading test below).
         page.wait_for_function(settled, timeout=15_000)
         seen.append(page.locator("body").inner_text())
     # The language switch names each language in its own language, on purpose.
@@ -236,3 +236,38 @@ def test_the_danish_staff_page_has_no_english_words_and_a_compact_inventory(app,
     expect(page.locator("#inventory [role=row]:has([role=gridcell])")).to_have_count(1, timeout=10_000)
     page.screenshot(path=str(SCREENSHOTS / "staff-inventory-1280.png"), full_page=True)
     page.close()
+
+
+# Records, from before Gradio's own code runs, every text its start-up loader shows and when,
+# and when the page's head (assets.HEAD) ran.
+LOADER_PROBE = """
+window.__loader = [];
+new MutationObserver(() => {
+  document.querySelectorAll("p.loading").forEach((el) => {
+    const text = el.textContent.trim();
+    if (text && el.offsetParent !== null) window.__loader.push([performance.now(), text]);
+  });
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def test_the_danish_page_says_loading_in_danish_while_gradio_starts(app, browser):  # noqa: F811
+    """Gradio's start-up loader follows its locale, which it takes from the browser among its
+    built-in languages (no Danish): "Loading..." until the page's head switches it to Danish.
+    From then on the loader says "Indlæser...", on the staff page and the chat alike."""
+    for path in ("/staff/", "/"):
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="da-DK")
+        page.add_init_script(LOADER_PROBE)
+        page.goto(app.url + path)
+        if path == "/staff/":
+            page.locator("input").first.fill(STAFF[0])
+            page.locator("input[type=password]").fill(STAFF[1])
+            page.keyboard.press("Enter")
+        page.locator("#inventory" if path == "/staff/" else "#chat").wait_for(timeout=30_000)
+        seen = page.evaluate("window.__loader")
+        page.close()
+        texts = [text for _, text in seen]
+        assert any(text.startswith(GRADIO_DA["common.loading"]) for text in texts), (path, texts)
+        first_danish = next(at for at, text in seen if text.startswith(GRADIO_DA["common.loading"]))
+        late_english = [(at, text) for at, text in seen if "Loading" in text and at > first_danish]
+        assert not late_english, (path, late_english)

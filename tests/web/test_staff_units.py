@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import docx
 
+from assistant.ingest import metadata
 from assistant.store.chroma import DocumentRecord
-from assistant.web import metadata
 from assistant.web.staff import inventory_rows
 from assistant.web.uploads import UploadRequest, save_uploads
 
@@ -71,3 +71,26 @@ def test_a_new_version_keeps_the_record_and_a_duplicate_is_refused(tmp_path):
     again.write_text("# Regel\n\nVersion 2.\n", encoding="utf-8")
     saved, refused = save_uploads([str(again)], corpus, False, 5, UploadRequest(titles={"regel.md": "Regel"}))
     assert saved == [] and refused[0].code == "duplicate" and refused[0].args == {"title": "Regel", "file": "regel.md"}
+
+
+def test_a_new_version_of_a_statute_from_the_form_keeps_its_act_and_drops_the_old_notice(tmp_path):
+    from assistant.ingest.loaders import read_sidecar
+
+    corpus, uploads = tmp_path / "corpus", tmp_path / "up"
+    corpus.mkdir(), uploads.mkdir()
+    (corpus / "lov.txt").write_text("Lov om prøveindkøb\n\n§ 1. Version 1.\n", encoding="utf-8")
+    metadata.write(corpus / "lov.txt", metadata.DocumentMeta(
+        title="Lov om prøveindkøb", kind="law", jurisdiction="DK", language="da", as_of="2025-01-02",
+        consolidation="LBK nr. 1 af 2. januar 2025",
+        other={"act": "udbudsloven", "license": "Ikke ophavsretligt beskyttet", "notice": {"da": "Ændret 2026."}}))
+    new = uploads / "lov-2026.txt"
+    new.write_text("Lov om prøveindkøb\n\n§ 1. Version 2.\n", encoding="utf-8")
+    form = metadata.DocumentMeta(title="Lov om prøveindkøb", kind="law", jurisdiction="DK", language="da",
+                                 as_of="2026-07-01")
+    saved, refused = save_uploads([str(new)], corpus, False, 5, UploadRequest(version_of="lov.txt", meta=form))
+    assert [p.name for p in saved] == ["lov.txt"] and refused == []
+    record = read_sidecar(corpus / "lov.txt")
+    assert (record["act"], record["license"], record["as_of"]) == (
+        "udbudsloven", "Ikke ophavsretligt beskyttet", "2026-07-01")
+    assert record["notice"] == {} and record["consolidation"] == ""
+    assert len(metadata.read(corpus / "lov.txt").versions) == 1
