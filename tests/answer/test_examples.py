@@ -21,12 +21,11 @@ from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 from tests.conftest import ROOT, settings_for
 
-# question -> (the note that holds the fact, phrases of the fact the answer must state)
 # Syncing the whole shipped corpus takes 15-30 s on 2 cores: make test runs these, make
 # test-fast (under a minute) leaves them out.
 pytestmark = pytest.mark.slow
 
-
+# question -> (the note that holds the fact, phrases of the fact the answer must state)
 KEY_FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Må vi tale med leverandører inden udbuddet?":
         ("da/markedsdialog.md", ("§ 39", "lov til at lave markedsundersøgelser")),
