@@ -372,16 +372,18 @@ class Retriever:
         found = dict(zip(distinct, self.store.nearest(vectors, k)))
         rankings, cosine = [], {}
         for lang in index.languages:
-            order = []
+            lists: dict[bool, list[int]] = {}  # one list per source kind (`_KIND_LISTS`)
             for cid, sim in found[texts[lang]]:
                 i = index.position.get(cid)
                 if i is None or index.chunks[i].language != lang:
                     continue  # another language's, or written after the BM25 snapshot (next refresh)
-                cosine[i] = sim
-                order.append(i)
-                if len(order) == CANDIDATES:
+                order = lists.setdefault(_is_law(index.chunks[i]), [])
+                if len(order) < CANDIDATES:
+                    cosine[i] = sim
+                    order.append(i)
+                if len(lists) == 2 and all(len(o) == CANDIDATES for o in lists.values()):
                     break
-            if order:
+            for order in lists.values():
                 rankings.append((max(cosine[order[0]], 1e-6), order))
         return _weighted(rankings), cosine, None
 
@@ -434,6 +436,15 @@ def top_positive(scores: np.ndarray, n: int) -> list[int]:
         candidates = candidates[values >= kth]  # ties at the cut: the lower positions are kept below
     order = candidates[np.lexsort((candidates, -scores[candidates]))]
     return order[:n].tolist()
+
+
+# Statutes and guidance rank in separate lists (per language), as languages do: a statute of
+# some 250 provisions in one language otherwise fills that language's first CANDIDATES dense
+# slots with provisions near the question's legal vocabulary, and the guidance passages that
+# answered before the statutes shipped fall out of the dense list altogether (dense similarity
+# unseen, 0). Each kind's best passages reach fusion; fusion, the rerank and the gate decide.
+def _is_law(chunk) -> bool:
+    return chunk.source_kind == "law"
 
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:
