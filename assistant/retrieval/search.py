@@ -335,11 +335,13 @@ class Retriever:
                 weight = EXPANSION_WEIGHT if lang == question.asked.language else TRANSLATION_WEIGHT
                 scores = base + weight * index.scores(extra)
             scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
-            top = top_positive(scores, CANDIDATES)
-            if top:
-                # Raw BM25 scores do not compare across lists (a translated list sums many
-                # glossary stems); how much of the question its best passage covers does.
-                rankings.append((gate.coverage(question, index, top[:1]), top))
+            law = index.law_mask()
+            for kind in (scores * law, scores * (1.0 - law)) if law.any() else (scores,):  # `_is_law`
+                top = top_positive(kind, CANDIDATES)
+                if top:
+                    # Raw BM25 scores do not compare across lists (a translated list sums many
+                    # glossary stems); how much of the question its best passage covers does.
+                    rankings.append((gate.coverage(question, index, top[:1]), top))
         return _weighted(rankings)
 
     def _dense_lists(self, index: Bm25Index, question: SearchQuery):
