@@ -285,7 +285,7 @@ class Retriever:
                 fused[i] *= factor
             order = sorted(fused, key=lambda i: -fused[i])
         order = self._rerank(question, index, order, fused)
-        order = provisions_first(question.provisions, index, order, fused, CANDIDATES)
+        order = provisions_first(question.provisions, index, order, fused, CANDIDATES, question.asked.scope)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
                 for i in order[: max(k, 10)]]
