@@ -311,9 +311,11 @@ class Retriever:
         )
 
     def out_of_scope(self, asked: Query, hits: list[Hit]) -> OutOfScope:
-        """`query.out_of_scope` over these passages (source, title, section and text), with
-        the glossary's other names for a name the question hinges on."""
-        return out_of_scope(asked, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in hits],
+        """`query.out_of_scope` over these passages (source, title, heading path, section and
+        text), with the glossary's other names for a name the question hinges on. The heading
+        path says where a provision stands ("Del III", "Kapittel 8"): a question that names the
+        part is about the provisions under it, though their own text never repeats it."""
+        return out_of_scope(asked, [f"{h.source}\n{h.title}\n{h.chunk.heading}\n{h.section}\n{h.text}" for h in hits],
                             aliases=self.glossary.aliases)
 
     def _rerank(self, question: SearchQuery, index: Bm25Index, order: list[int], fused: dict[int, float]) -> list[int]:
