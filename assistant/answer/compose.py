@@ -35,6 +35,7 @@ from assistant.answer.extractive import (
 )
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
+from assistant.retrieval.boosts import parse_provisions
 from assistant.retrieval.query import VALUE, Query, asking_clause, has_value
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, decompound, query_stems, words
@@ -148,6 +149,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     concepts = named_concepts(query)
     candidates: list[QuotedUnit] = []
     scope = query.scope
+    # A question that names a provision ("Hvad siger § 6?", "FOA § 13-2") asks what that
+    # provision says: its own text leads (retrieval puts it first, `boosts.provisions_first`),
+    # even when it repeats none of the question's few words. Only a provision of a law the
+    # jurisdiction policy lets answer is read at all (the loop below skips the others).
+    named_provisions = {label for label, _, _ in parse_provisions(query.text)}
+    named_units: list[QuotedUnit] = []
     for rank, hit in enumerate(hits[:PASSAGES]):
         role = getattr(hit, "role", "body") or "body"
         where = jurisdiction.of_passage(getattr(hit, "jurisdiction", ""), getattr(hit, "language", ""))
@@ -162,6 +169,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         # count half ("Udfasede koder" in the BT-776 note is about BT-776's codes).
         context = " ".join(dict.fromkeys(p for p in [getattr(hit, "title", "")] + (hit.section or "").split(" > ") if p))
         heading_score = score_sentence(context, focus, True) if context else 0.0
+        is_named = bool(named_provisions) and getattr(hit, "provision", "") in named_provisions
         for unit in hit_units(hit):
             if unit.kind == "aside":
                 continue
@@ -170,7 +178,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if not scored:
                 continue
             best = max(s for _, s in scored)
-            if best <= 0 and heading_score <= 0:
+            if best <= 0 and heading_score <= 0 and not is_named:
                 continue
             # A sentence is read under its heading: the heading lends it half its words.
             total = _unit_score(text, context, terms, focus,
@@ -194,7 +202,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                           "none": 1.0}[status]
             total *= _language_factor(query, hit) * jurisdiction.answer_factor(scope, where)
             total *= 1.0 - factors.value("rank_decay") * rank
-            if total <= 0:
+            if total <= 0 and not is_named:
                 continue
             text, highlight = _window(text, scored, query, unit.kind)
             candidates.append(QuotedUnit(
@@ -203,12 +211,17 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 language=getattr(hit, "language", ""), score=round(total, 4),
                 jurisdiction=where if scope.labels and where in jurisdiction.NATIONAL else "",
             ))
+            if is_named:
+                named_units.append(candidates[-1])
     if not candidates:
         return Composition(units=[], support="partial", has_value=False)
     candidates.sort(key=lambda u: -u.score)
+    floor = RELATIVE_FLOOR * candidates[0].score
+    if named_units:  # the named provision's best unit leads; the others keep their order
+        lead = max(named_units, key=lambda u: (u.score, -u.hit_index))
+        candidates = [lead] + [u for u in candidates if u is not lead]
     chosen = [candidates[0]]
     used = len(candidates[0].text.split())
-    floor = RELATIVE_FLOOR * candidates[0].score
     for unit in candidates[1:]:
         if len(chosen) >= MAX_UNITS or unit.score < floor:
             break

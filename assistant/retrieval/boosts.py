@@ -102,16 +102,21 @@ def value_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
 
 
 def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],
-                     fused: dict[int, float], depth: int) -> list[int]:
+                     fused: dict[int, float], depth: int, scope: jurisdiction.Scope | None = None) -> list[int]:
     """`order` with the passages of the provisions asked for first (the named law's, then
     the named sub-section's, then the better fused score; without a named law, those among
-    the first `depth` of `order` first)."""
+    the first `depth` of `order` first). With the question's `scope`, only a provision of a
+    law the jurisdiction policy lets answer goes first: "Hvad siger § 6?" asked in Danish is
+    udbudsloven's § 6, never the Norwegian act's § 6 of the same number (that one keeps its
+    fused place, so it may still be listed among the nearest sources)."""
     if not wanted:
         return order
     scored: dict[int, float] = {}
     for provision, sub, law in wanted:
         for i in index.by_provision.get(provision, []):
             chunk = index.chunks[i]
+            if scope is not None and not jurisdiction.allowed(scope, passage_jurisdiction(chunk)):
+                continue
             bonus = 1.0
             if law and law in chunk.source.lower():
                 bonus += 1.0

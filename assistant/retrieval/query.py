@@ -89,7 +89,9 @@ _LIVE = re.compile(
     r"\b(valutakurs\w*|vekselkurs\w*|exchange rates?|kurs(en)? på|aktiekurs\w*|share price|stock price|"
     r"vejret|været|weather|nyheder(ne)?|nyhetene|news today|breaking|live|realtid|real[- ]time|"
     r"lige nu|right now|akkurat nå|i øjeblikket|at the moment|euroen|dollaren|kronen|pundet|"
-    r"hvad står \w+ i|hva står \w+ i)\b", re.I)
+    # "hvad står kronen i?" asks a rate; "hvad står der i § 6?" (da) / "hva står det i § 6?" (nb)
+    # is the idiom for what a text says, so the formal subject "der"/"det" is no rate.
+    r"hvad står (?!der\b)\w+ i|hva står (?!det\b|der\b)\w+ i)\b", re.I)
 _PERSONAL = re.compile(
     r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
     r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"

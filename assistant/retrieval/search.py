@@ -285,7 +285,7 @@ class Retriever:
                 fused[i] *= factor
             order = sorted(fused, key=lambda i: -fused[i])
         order = self._rerank(question, index, order, fused)
-        order = provisions_first(question.provisions, index, order, fused, CANDIDATES)
+        order = provisions_first(question.provisions, index, order, fused, CANDIDATES, question.asked.scope)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
                 for i in order[: max(k, 10)]]
@@ -311,9 +311,11 @@ class Retriever:
         )
 
     def out_of_scope(self, asked: Query, hits: list[Hit]) -> OutOfScope:
-        """`query.out_of_scope` over these passages (source, title, section and text), with
-        the glossary's other names for a name the question hinges on."""
-        return out_of_scope(asked, [f"{h.source}\n{h.title}\n{h.section}\n{h.text}" for h in hits],
+        """`query.out_of_scope` over these passages (source, title, heading path, section and
+        text), with the glossary's other names for a name the question hinges on. The heading
+        path says where a provision stands ("Del III", "Kapittel 8"): a question that names the
+        part is about the provisions under it, though their own text never repeats it."""
+        return out_of_scope(asked, [f"{h.source}\n{h.title}\n{h.chunk.heading}\n{h.section}\n{h.text}" for h in hits],
                             aliases=self.glossary.aliases)
 
     def _rerank(self, question: SearchQuery, index: Bm25Index, order: list[int], fused: dict[int, float]) -> list[int]:
@@ -335,11 +337,13 @@ class Retriever:
                 weight = EXPANSION_WEIGHT if lang == question.asked.language else TRANSLATION_WEIGHT
                 scores = base + weight * index.scores(extra)
             scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
-            top = top_positive(scores, CANDIDATES)
-            if top:
-                # Raw BM25 scores do not compare across lists (a translated list sums many
-                # glossary stems); how much of the question its best passage covers does.
-                rankings.append((gate.coverage(question, index, top[:1]), top))
+            law = index.law_mask()
+            for kind in (scores * law, scores * (1.0 - law)) if law.any() else (scores,):  # `_is_law`
+                top = top_positive(kind, CANDIDATES)
+                if top:
+                    # Raw BM25 scores do not compare across lists (a translated list sums many
+                    # glossary stems); how much of the question its best passage covers does.
+                    rankings.append((gate.coverage(question, index, top[:1]), top))
         return _weighted(rankings)
 
     def _dense_lists(self, index: Bm25Index, question: SearchQuery):
@@ -372,16 +376,18 @@ class Retriever:
         found = dict(zip(distinct, self.store.nearest(vectors, k)))
         rankings, cosine = [], {}
         for lang in index.languages:
-            order = []
+            lists: dict[bool, list[int]] = {}  # one list per source kind (`_KIND_LISTS`)
             for cid, sim in found[texts[lang]]:
                 i = index.position.get(cid)
                 if i is None or index.chunks[i].language != lang:
                     continue  # another language's, or written after the BM25 snapshot (next refresh)
-                cosine[i] = sim
-                order.append(i)
-                if len(order) == CANDIDATES:
+                order = lists.setdefault(_is_law(index.chunks[i]), [])
+                if len(order) < CANDIDATES:
+                    cosine[i] = sim
+                    order.append(i)
+                if len(lists) == 2 and all(len(o) == CANDIDATES for o in lists.values()):
                     break
-            if order:
+            for order in lists.values():
                 rankings.append((max(cosine[order[0]], 1e-6), order))
         return _weighted(rankings), cosine, None
 
@@ -434,6 +440,15 @@ def top_positive(scores: np.ndarray, n: int) -> list[int]:
         candidates = candidates[values >= kth]  # ties at the cut: the lower positions are kept below
     order = candidates[np.lexsort((candidates, -scores[candidates]))]
     return order[:n].tolist()
+
+
+# Statutes and guidance rank in separate lists (per language), as languages do: a statute of
+# some 250 provisions in one language otherwise fills that language's first CANDIDATES dense
+# slots with provisions near the question's legal vocabulary, and the guidance passages that
+# answered before the statutes shipped fall out of the dense list altogether (dense similarity
+# unseen, 0). Each kind's best passages reach fusion; fusion, the rerank and the gate decide.
+def _is_law(chunk) -> bool:
+    return chunk.source_kind == "law"
 
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:

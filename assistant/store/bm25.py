@@ -107,6 +107,12 @@ class Bm25Index:
         """How many passages are in `language`."""
         return int(self.language_mask(language).sum())
 
+    def law_mask(self) -> np.ndarray:
+        """1 for a statute's passage (source kind "law"), 0 for any other (retrieval ranks them apart)."""
+        if "\0law" not in self._masks:
+            self._masks["\0law"] = np.array([c.source_kind == "law" for c in self.chunks], dtype=np.float32)
+        return self._masks["\0law"]
+
     def language_mask(self, language: str) -> np.ndarray:
         if language not in self._masks:
             self._masks[language] = np.array(

@@ -98,3 +98,43 @@ def test_eu_law_and_guidance_without_a_country_may_answer_either():
         assert allowed(scope, "EU") and allowed(scope, "")
     assert not allowed(analyse("Hvad er fristen for tilbud ved offentligt udbud?").scope, "NO")
     assert not allowed(analyse("Hva er fristen for tilbud ved åpen anbudskonkurranse?").scope, "DK")
+
+
+# --- the shipped corpus (the notes and corpus/law's statutes with their sidecar records): the
+# same provision number in two countries' laws ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("shipped"), today=date(2026, 12, 7))
+    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)  # as shipped
+    store = Store(settings)
+    assert not sync(store, settings, [settings.corpus_dir]).failed
+    return Assistant(Retriever(store, settings), settings)
+
+
+def _act(source: str) -> str:
+    return source.rsplit("/", 1)[-1].split("_", 1)[0]
+
+
+@pytest.mark.parametrize("question", ["Hvad siger § 6?", "Hvad står der i § 6 i udbudsloven?"])
+def test_a_danish_question_about_paragraph_6_gets_udbudsloven_not_the_norwegian_act(shipped, question):
+    # Both acts have a § 6 (udbudsloven: the thresholds; anskaffelsesloven: pay and working
+    # conditions). Before: the Norwegian act's § 6 ranked first for "Hvad siger § 6?", and
+    # "hvad står der i ..." was refused as a question for live data.
+    top = shipped.retriever.search(question, k=5).hits[0]
+    assert (_act(top.source), top.provision) == ("udbudsloven", "§ 6")
+    answer = shipped.ask(question)
+    assert not answer.abstained, answer.answer
+    assert _act(answer.citations[0].source) == "udbudsloven" and answer.citations[0].section.startswith("§ 6")
+    assert "Afsnit II gælder" in answer.answer  # § 6's own text leads
+    assert not any(_act(c.source) in {"anskaffelsesloven", "anskaffelsesforskriften"} for c in answer.citations)
+
+
+def test_a_norwegian_question_about_paragraph_6_gets_the_norwegian_act(shipped):
+    top = shipped.retriever.search("Hva sier § 6?", k=5).hits[0]
+    assert (_act(top.source), top.provision) == ("anskaffelsesloven", "§ 6")
+    answer = shipped.ask("Hva sier § 6?")
+    assert not answer.abstained, answer.answer
+    assert _act(answer.citations[0].source) == "anskaffelsesloven"
+    assert not any(_act(c.source) == "udbudsloven" for c in answer.citations)

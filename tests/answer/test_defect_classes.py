@@ -1,0 +1,125 @@
+"""Issue 22's defect classes on the shipped corpus (the guidance notes and corpus/law's three
+statutes with their sidecar records), real Chroma, through the answer object: the right
+provision among look-alikes; a passage about another subject refused as "not in the sources"; a
+statement turn setting the context of the next question; a jurisdiction never crossed; an
+out-of-scope question in ordinary words refused. (Existing tests on small hand-written notes:
+tests/answer/test_compose.py; on the real laws alone: tests/retrieval/test_jurisdiction.py.)
+The same classes once through `/chat`: tests/web/test_defect_classes.py."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import pytest
+
+from assistant.answer.assistant import Assistant
+from assistant.corpus.service import sync
+from assistant.retrieval.search import Retriever
+from assistant.store.chroma import Store
+from tests.conftest import ROOT, settings_for
+
+NORWEGIAN_LAWS = ("anskaffelsesloven", "anskaffelsesforskriften")
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("shipped"), today=date(2026, 12, 7))
+    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)
+    store = Store(settings)
+    assert not sync(store, settings, [settings.corpus_dir]).failed
+    return Assistant(Retriever(store, settings), settings)
+
+
+def act(citation) -> str:
+    """The statute a citation quotes ("udbudsloven", ...), "" for a note."""
+    name = citation.source.rsplit("/", 1)[-1]
+    return name.split("_", 1)[0] if citation.kind == "law" else ""
+
+
+def quoted(answer) -> str:
+    return "\n".join(line for line in answer.answer.splitlines() if line.startswith(">"))
+
+
+# --- the right provision among look-alikes ------------------------------------------------------
+
+
+def test_the_open_procedures_deadline_not_the_restricted_ones(shipped):
+    # FOA § 20-2 (open) and § 20-3 (restricted) read alike: the one asked about leads.
+    answer = shipped.ask("Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?")
+    assert not answer.abstained
+    assert act(answer.citations[0]) == "anskaffelsesforskriften" and answer.citations[0].section.startswith("§ 20-2")
+    assert "I en åpen anbudskonkurranse skal fristen for mottak av tilbud være minst 30 dager" in quoted(answer)
+
+
+def test_a_part_of_the_regulation_named_by_its_number_is_answered(shipped):
+    # "del II" stands only in the heading path of the regulation's provisions; the question was
+    # refused ("Kildene nevner ikke II") once the statutes shipped.
+    answer = shipped.ask("Fra hvilken verdi gjelder del II av anskaffelsesforskriften?")
+    assert not answer.abstained, answer.answer
+    assert "1,3 millioner" in answer.answer
+
+
+# --- a passage about another subject is refused ----------------------------------------------
+
+
+@pytest.mark.parametrize("question", [
+    "Hvor lang er fristen for at søge om byggetilladelse?",  # planning law: shares only "fristen"
+    "Hvordan søger vi om byggetilladelse til en ny skole?",
+])
+def test_a_question_about_another_field_of_law_is_not_in_the_sources(shipped, question):
+    answer = shipped.ask(question)
+    assert answer.abstained and not quoted(answer)
+    assert "De nærmeste kilder er" in answer.answer  # the nearest sources are listed, not quoted
+
+
+# --- a statement sets the context of the next question -----------------------------------------
+
+
+def test_a_statement_sets_the_procedure_for_the_deadline_asked_next(shipped):
+    history = [{"role": "user", "content": "Vi bruger udbud med forhandling til et nyt journalsystem."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    answer = shipped.ask("Hvor lang er tilbudsfristen?", history)
+    assert answer.conversation["procedure"] == "competitive_procedure_with_negotiation"
+    # udbudsloven § 65 (the negotiated procedure's tender deadline), not § 57 (the open one's 35 days).
+    assert act(answer.citations[0]) == "udbudsloven" and answer.citations[0].section.startswith("§ 65")
+    lead = quoted(answer).split("\n")[0]
+    assert "30 dage" in lead and "35 dage" not in lead
+
+
+def test_a_statement_sets_the_country_for_the_question_asked_next(shipped):
+    history = [{"role": "user", "content": "Vi er en norsk kommune."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    answer = shipped.ask("Hvor lang er tilbudsfristen ved åben anbudskonkurranse?", history)
+    assert answer.conversation["jurisdiction"] == ["NO"]
+    assert not answer.abstained
+    assert {act(c) for c in answer.citations} - {""} <= set(NORWEGIAN_LAWS)
+
+
+# --- a jurisdiction is never crossed ------------------------------------------------------------
+
+
+def test_a_danish_question_is_answered_from_danish_sources_only(shipped):
+    answer = shipped.ask("Hvor lang er tilbudsfristen ved offentligt udbud?")
+    assert not answer.abstained and "35 dage" in quoted(answer)
+    assert not any(act(c) in NORWEGIAN_LAWS for c in answer.citations)
+    assert not any(c.source.startswith("nb/") for c in answer.citations)
+
+
+def test_a_norwegian_question_is_answered_from_norwegian_sources_only(shipped):
+    answer = shipped.ask("Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?")
+    assert not answer.abstained and "30 dager" in quoted(answer)
+    assert not any(act(c) == "udbudsloven" or c.source.startswith("da/") for c in answer.citations)
+
+
+# --- out of scope in ordinary words --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", [
+    "Hvor lang tid skal en kylling steges i ovnen?",  # cooking: a "how long" question like a deadline
+    "Hvad er en god opskrift på æblekage?",
+    "Hvad koster en kop kaffe i kantinen?",  # a price no procurement source states
+])
+def test_an_ordinary_out_of_scope_question_is_refused(shipped, question):
+    answer = shipped.ask(question)
+    assert answer.abstained and not quoted(answer), answer.answer
