@@ -188,6 +188,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
+            total *= _submission_factor(query.text, text)
             total *= _shape_factor(query, scored, heading)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
@@ -218,7 +219,9 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     candidates.sort(key=lambda u: -u.score)
     floor = RELATIVE_FLOOR * candidates[0].score
     if named_units:  # the named provision's best unit leads; the others keep their order
-        lead = max(named_units, key=lambda u: (u.score, -u.hit_index))
+        # A provision's title line ("§ 6. Forskrift om lønns- og arbeidsvilkår …") names its
+        # subject; its text says what it rules, so a unit of the text leads when there is one.
+        lead = max(named_units, key=lambda u: (not _title_line(u.text), u.score, -u.hit_index))
         candidates = [lead] + [u for u in candidates if u is not lead]
     chosen = [candidates[0]]
     used = len(candidates[0].text.split())
@@ -255,6 +258,17 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     coverage = _coverage(lead.text, focus)
     support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE and not missing else "partial"
     return Composition(units=chosen, support=support, has_value=lead_has_value, missing=tuple(missing))
+
+
+TITLE_LINE_WORDS = 14  # a provision's title is one line of a few words ("§ 13. Søksmål om å kjenne …")
+_TITLE_LABEL = re.compile(r"^\s*(?:§\s*\d+(?:-\d+)?\s?[a-z]?|(?:artikel|article|artikkel)\s+\d+[a-z]?)\.?\s", re.I)
+
+
+def _title_line(text: str) -> bool:
+    """A provision's title line: one short line opening with its label and holding no sentence
+    of its own (Norwegian acts title every section; the text follows on the next lines)."""
+    return ("\n" not in text.strip() and len(text.split()) <= TITLE_LINE_WORDS
+            and bool(_TITLE_LABEL.match(text)) and not text.rstrip().endswith("."))
 
 
 # A question word this specific (wordfreq Zipf <= 3: under one in 10^6 running words; a name, a
@@ -354,8 +368,11 @@ def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:
     table = _concept_terms(glossary)
     own = set(words(query.text))
     matched = query.concepts if query.glossary is not None else glossary.match(query.text)
+    # The procedure the conversation set by a statement ("Vi gennemfører et begrænset udbud.")
+    # counts as named: a unit of another procedure is not its answer either.
     return [(concept.id, table[concept.id][0]) for concept, named_by in matched
-            if len(named_by) >= 2 and named_by <= own and concept.id in table]
+            if len(named_by) >= 2 and concept.id in table
+            and (named_by <= own or concept.id == query.state.procedure)]
 
 
 def _glossary(query: Query):
@@ -419,6 +436,30 @@ def _phrase_factor(question: str, text: str) -> float:
             if qa & a and qb & b:
                 adjacent.add(i)
     return 1.0 + factors.value("phrase") * min(len(adjacent), 4)
+
+
+# The two submissions of a procedure with a selection stage, each with its own deadline
+# (Directive 2014/24/EU art. 28: "time limit for receipt of requests to participate" and "of
+# tenders"; udbudsloven "frist for modtagelse af ansøgninger" / "af tilbud"; FOA "forespørsler
+# om å delta" / "tilbud"). Terms of art: the question's own word decides which one it asks about.
+_TENDER = re.compile(r"\b(?:tilbud\w*|tenders?|bids?)\b", re.I)
+_PARTICIPATION = re.compile(
+    r"\b(?:ansøgning\w*|anmodning\w* om (?:at )?deltage\w*|ansøge om at deltage|forespørs[e]?l\w* om å delta|"
+    r"søknad\w* om (?:å )?delta\w*|requests? to participate|applications? to participate)\b", re.I)
+
+
+def _submission_factor(question: str, text: str) -> float:
+    """A question about one submission (tenders, or requests to participate) and a unit that
+    names only the other one: that unit's deadline or rule is a look-alike, not the answer."""
+    asks_tender, asks_participation = bool(_TENDER.search(question)), bool(_PARTICIPATION.search(question))
+    if asks_tender == asks_participation:
+        return 1.0  # names both or neither: nothing to decide by
+    names_tender, names_participation = bool(_TENDER.search(text)), bool(_PARTICIPATION.search(text))
+    if asks_tender and names_participation and not names_tender:
+        return factors.value("other_submission")
+    if asks_participation and names_tender and not names_participation:
+        return factors.value("other_submission")
+    return 1.0
 
 
 def _heading_factor(heading: str, focus) -> float:

@@ -71,6 +71,9 @@ _TABLE = [
     # What the unit is about.
     Factor(name="another_concept", value=0.6, neutral=1.0,
            reason="a unit about another procedure or concept than the one the question names"),
+    Factor(name="other_submission", value=0.5, neutral=1.0,
+           reason="a question naming one submission (tenders, or requests to participate: each has its "
+                  "own deadline, directive art. 28) and a unit naming only the other: a look-alike"),
     Factor(name="same_language", value=1.15, neutral=1.0,
            reason="a unit in the asker's language needs no translation to be read"),
     # Validity periods of figures.

@@ -9,6 +9,7 @@ the one rule each, shared with indexing and the composer.
 
 from __future__ import annotations
 
+from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import asks_cost
 from assistant.store.bm25 import Bm25Index
 from assistant.text.lexicon import MONEY, SHARE
@@ -77,3 +78,17 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     if _lacks_amount(question, index, top):
         support *= 0.5  # a similar passage that states no amount cannot answer "what did it cost?" either
     return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * support
+
+
+def names_found_provision(question, index: Bm25Index, order: list[int]) -> bool:
+    """The question names a provision ("Hva sier § 6?", "FOA § 20-3") and the first passage
+    is that provision of a law the jurisdiction policy lets answer (`boosts.provisions_first`
+    put it there). Asking what a provision says is answered by its text however few words it
+    shares with the question, so the lexical evidence does not refuse it; a topic the provision
+    does not hold ("§ 6 om barsel") is still refused by the composer (its hinge is missing)."""
+    if not question.provisions or not order:
+        return False
+    chunk = index.chunks[order[0]]
+    named = {provision for provision, _, _ in question.provisions}
+    return chunk.provision in named and jurisdiction.allowed(
+        question.asked.scope, jurisdiction.of_passage(chunk.jurisdiction, chunk.language))

@@ -35,8 +35,14 @@ AnswerKind = Literal["deadline", "count", "amount", "share", "yesno", "definitio
 # except that yes/no is only the kind when nothing more specific is asked).
 _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
     ("deadline", re.compile(r"\b(\w*frist\w*|time limits?|(?:hvor mange|how many)\s+(?:år|years)|dage|dager|days?|uger|uker|weeks?|måneder|måneder|months?|"
-                            r"hvor længe|hvor lenge|how long|hvor lang tid|hvor lang|hvor kort|how soon|hvornår skal|when must|deadline\w*|"
-                            r"standstill\w*|karens\w*|senest)\b", re.I)),
+                            r"hvor længe|hvor lenge|how long|hvor lang tid|hvor lang|hvor kort|how soon|deadline\w*|"
+                            r"standstill\w*|karens\w*|senest|"
+                            # "Hvornår skal …?" / "When must …?" asks for a time only with a time word
+                            # after it ("hvornår skal tilbuddet senest afgives", "… inden for hvilken
+                            # periode"); bare, it asks for the conditions ("hvornår skal en leverandør
+                            # udelukkes?" is answered by the grounds, not a period).
+                            r"(?:hvornår|når|when)\s+(?:skal|must|shall)\b(?=.*\b(?:tidspunkt\w*|tidspunkt|time|"
+                            r"dato\w*|date|periode\w*|period)\b))\b", re.I)),
     ("share", re.compile(r"(\bpct\b|\bprocent\w*|\bprosent\w*|%|\bpercent\w*|\bvægt\w*|\bvekt\w*|\bweight\w*|"
                          r"\bandel\w*)", re.I)),
     ("amount", re.compile(r"\b(beløb\w*|beløp\w*|tærskelværdi\w*|terskelverdi\w*|threshold\w*|euro|eur|"

@@ -292,7 +292,8 @@ class Retriever:
 
         best_dense = None if degraded else max(cosine.values(), default=0.0)
         evidence = gate.evidence(question, index, gated, best_dense, cal.dense_full)
-        abstain = not hits or evidence < cal.threshold(bool(degraded))
+        abstain = not hits or (evidence < cal.threshold(bool(degraded))
+                               and not gate.names_found_provision(question, index, order))
         done = time.perf_counter()
         return SearchResult(
             query=query,

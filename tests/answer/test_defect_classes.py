@@ -123,3 +123,52 @@ def test_a_norwegian_question_is_answered_from_norwegian_sources_only(shipped):
 def test_an_ordinary_out_of_scope_question_is_refused(shipped, question):
     answer = shipped.ask(question)
     assert answer.abstained and not quoted(answer), answer.answer
+
+
+# --- look-alikes decided by the question's own words (quality2) ---------------------------------
+
+
+def test_when_must_without_a_time_word_asks_for_conditions_not_a_deadline(shipped):
+    # "Hvornår skal …?" asks for a time only with a time word; bare, it asks for the conditions:
+    # read as a deadline question it quoted udbudsloven § 177's "senest når …" clause.
+    from assistant.retrieval.query import answer_kind
+
+    assert answer_kind("Hvornår skal en leverandør udelukkes?") != "deadline"
+    assert answer_kind("Hvornår skal tilbuddet senest afgives?") == "deadline"
+    answer = shipped.ask("Hvornår skal en leverandør udelukkes?")
+    assert not answer.abstained
+    assert "§ 177" not in answer.answer
+    assert "udelukke" in quoted(answer).lower()
+
+
+def test_a_provision_named_by_number_is_answered_with_its_text_not_refused(shipped):
+    # "Hva sier § 6?" shares no word with the provision: the gate refused it, and the title
+    # line led when it did not. The provision's text leads (anskaffelsesloven § 6).
+    answer = shipped.ask("Hva sier § 6?")
+    assert not answer.abstained, answer.answer
+    assert act(answer.citations[0]) == "anskaffelsesloven"
+    first = quoted(answer).splitlines()[0]
+    assert "Departementet kan i forskrift pålegge" in first
+    assert "§ 6. Forskrift om lønns- og arbeidsvilkår" not in first
+
+
+def test_the_tender_deadline_is_not_the_request_to_participate_deadline(shipped):
+    # FOA § 20-3 (1) (requests to participate) and (2) (tenders) are look-alikes; the question's
+    # "tilbudsfristen" decides: the request-to-participate deadline no longer leads.
+    answer = shipped.ask("Hva er tilbudsfristen ved begrenset anbudskonkurranse?")
+    assert not answer.abstained
+    assert "forespørsler om å delta" not in quoted(answer).splitlines()[0]
+    assert "Fristen for mottak av tilbud fra leverandørene som er invitert" in quoted(answer)
+    # and the other way round: the request to participate keeps its own deadline first
+    other = shipped.ask("Hva er fristen for forespørsel om å delta i begrenset anbudskonkurranse?")
+    assert "fristen for mottak av forespørsler om å delta" in quoted(other).splitlines()[0]
+
+
+def test_a_procedure_set_by_a_statement_counts_as_named_for_the_composer():
+    # "Vi gennemfører et begrænset udbud." then "Hvad er fristen for ansøgninger?": the
+    # procedure in the conversation state marks units of another procedure as about something else.
+    from assistant.answer.compose import named_concepts
+    from assistant.retrieval.query import analyse
+
+    asked = analyse("Hvad er fristen for ansøgninger?", earlier=["Vi gennemfører et begrænset udbud."])
+    assert "restricted_procedure" in {cid for cid, _ in named_concepts(asked)}
