@@ -218,11 +218,13 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         return Composition(units=[], support="partial", has_value=False)
     candidates.sort(key=lambda u: -u.score)
     floor = RELATIVE_FLOOR * candidates[0].score
+    named_units_lead = None
     if named_units:  # the named provision's best unit leads; the others keep their order
         # A provision's title line ("§ 6. Forskrift om lønns- og arbeidsvilkår …") names its
         # subject; its text says what it rules, so a unit of the text leads when there is one.
         lead = max(named_units, key=lambda u: (not _title_line(u.text), u.score, -u.hit_index))
         candidates = [lead] + [u for u in candidates if u is not lead]
+        named_units_lead = lead
     chosen = [candidates[0]]
     used = len(candidates[0].text.split())
     for unit in candidates[1:]:
@@ -233,6 +235,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             continue
         if any(similar(unit.text, other.text) for other in chosen):
             continue
+        if named_units and _title_line(unit.text):
+            continue  # the label in the citation already names the provision
         if unit.period == "earlier" and not query.wants_earlier and any(c.period == "current" for c in chosen):
             continue  # the current figures are shown; the old ones would only confuse
         chosen.append(unit)
@@ -257,6 +261,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         return Composition(units=[], support="partial", has_value=False, missing=tuple(missing))
     coverage = _coverage(lead.text, focus)
     support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE and not missing else "partial"
+    if named_units and lead is named_units_lead and lead_has_value and not missing:
+        support = "full"  # "Hva sier § 6?": the named provision's own text is the whole answer
     return Composition(units=chosen, support=support, has_value=lead_has_value, missing=tuple(missing))
 
 

@@ -149,7 +149,8 @@ def test_a_provision_named_by_number_is_answered_with_its_text_not_refused(shipp
     assert act(answer.citations[0]) == "anskaffelsesloven"
     first = quoted(answer).splitlines()[0]
     assert "Departementet kan i forskrift pålegge" in first
-    assert "§ 6. Forskrift om lønns- og arbeidsvilkår" not in first
+    assert "§ 6. Forskrift om lønns- og arbeidsvilkår" not in quoted(answer)  # the citation names it
+    assert answer.status == "answered"  # its own text is the whole answer, not "only partly"
 
 
 def test_the_tender_deadline_is_not_the_request_to_participate_deadline(shipped):
