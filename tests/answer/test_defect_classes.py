@@ -173,3 +173,32 @@ def test_a_procedure_set_by_a_statement_counts_as_named_for_the_composer():
 
     asked = analyse("Hvad er fristen for ansøgninger?", earlier=["Vi gennemfører et begrænset udbud."])
     assert "restricted_procedure" in {cid for cid, _ in named_concepts(asked)}
+
+
+@pytest.mark.parametrize("procedure, figure, other", [("et offentligt udbud", "15 dage", "10 dage"),
+                                                       ("et begrænset udbud", "10 dage", "15 dage")])
+def test_the_procedure_set_by_a_statement_picks_its_own_deadline(shipped, procedure, figure, other):
+    # udbudsloven § 57, stk. 3 (open) and § 60, stk. 3 (restricted) read alike and name no
+    # procedure; the law's own list (§ 55: "offentligt udbud, jf. §§ 56 og 57, begrænset udbud,
+    # jf. §§ 58-60, …") says which is which, and the statement turn says which is asked about.
+    first = f"Vi gennemfører {procedure}."
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": shipped.ask(first).answer}]
+    answer = shipped.ask("Hvor kort må tilbudsfristen være, når vi har sendt en forhåndsmeddelelse?", history)
+    assert not answer.abstained
+    lead = quoted(answer).splitlines()[0]
+    assert figure in lead and other not in lead
+
+
+def test_the_statutes_list_of_procedures_assigns_its_sections(shipped):
+    from assistant.retrieval.boosts import provision_procedures
+    from assistant.text.glossary import default_glossary
+
+    index = shipped.retriever.index()
+    table = provision_procedures(index, default_glossary())
+
+    def of(label):
+        return {table.get(i) for i in index.by_provision[label] if "udbudsloven" in index.chunks[i].source}
+
+    assert of("§ 57") == {"open_procedure"} and of("§ 60") == {"restricted_procedure"}
+    assert of("§ 70") == {"competitive_dialogue"} and of("§ 82") == {"negotiated_procedure_without_publication"}
+    assert of("§ 93") == {None}  # the general deadline rules belong to no one procedure
