@@ -80,6 +80,16 @@ VALUE = {
                              r"menes|betyr|is a|is an|is the|means|refers to|defined as)\b", re.I),
 }
 
+# A period counted back from a deadline ("senest 6 dage før udløbet af fristen", "seks dager før
+# tilbudsfristen", "no later than six days before the time limit") is the deadline of another act
+# (answering questions, giving more information), measured from the one asked about: not its value.
+_COUNTED_BACK = re.compile(
+    r"(?:\b(?:senest|no later than|mindst|minst|at least)\s+)?\b(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|"
+    r"ti|tolv|two|three|four|five|six|seven|eight|nine|ten|twelve)\s*(?:kalender|arbejds|virke)?(?:dage|dager|"
+    r"days?|uger|uker|weeks?|måneder|months?|timer|hours?)\s+(?:før|inden|forud for|before|prior to)\s+"
+    r"(?:(?:udløbet|utløpet|the expiry|the end)\b|(?:den |the )?[\wæøå]*frist\w*|(?:the )?(?:time limits?|deadlines?))",
+    re.I)
+
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
 
@@ -322,6 +332,8 @@ def has_value(query: Query, text: str) -> bool:
     wanted = VALUE.get(query.kind)
     if wanted is None:
         return True
+    if query.kind == "deadline" and ("før" in text or "before" in text or "inden" in text or "prior" in text):
+        text = _COUNTED_BACK.sub(" ", text)  # a period counted back from the deadline is not its value
     if wanted.search(text):
         return True
     if query.kind == "amount" and _HOW_MUCH.search(query.text) and (

@@ -202,3 +202,19 @@ def test_the_statutes_list_of_procedures_assigns_its_sections(shipped):
     assert of("§ 57") == {"open_procedure"} and of("§ 60") == {"restricted_procedure"}
     assert of("§ 70") == {"competitive_dialogue"} and of("§ 82") == {"negotiated_procedure_without_publication"}
     assert of("§ 93") == {None}  # the general deadline rules belong to no one procedure
+
+
+def test_a_period_counted_back_from_the_deadline_is_not_the_deadline():
+    # udbudsloven § 134, stk. 2-3 ("senest 6 dage før udløbet af fristen for afgivelse af ansøgning
+    # eller tilbud") led tender-deadline questions: its figures are the deadline for supplementary
+    # information, measured back from the one asked about. § 60's "30 dage fra dagen efter" is it.
+    from assistant.retrieval.query import analyse, has_value
+
+    law = (ROOT / "corpus" / "law" / "udbudsloven_LBK-2025-116.txt").read_text(encoding="utf-8")
+    provision = {line.split(".", 1)[0]: line for line in law.splitlines() if line.startswith("§ ")}
+    asked = analyse("Hvor lang skal tilbudsfristen mindst være ved begrænset udbud?")
+    counted_back = provision["§ 134"][provision["§ 134"].index("Stk. 2."):]
+    assert "6 dage før udløbet af fristen" in counted_back
+    assert not has_value(asked, counted_back)
+    assert has_value(asked, provision["§ 60"])
+    assert not has_value(asked, "no later than six days before the time limit for the receipt of tenders")
