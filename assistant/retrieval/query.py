@@ -89,6 +89,12 @@ _COUNTED_BACK = re.compile(
     r"days?|uger|uker|weeks?|måneder|months?|timer|hours?)\s+(?:før|inden|forud for|before|prior to)\s+"
     r"(?:(?:udløbet|utløpet|the expiry|the end)\b|(?:den |the )?[\wæøå]*frist\w*|(?:the )?(?:time limits?|deadlines?))",
     re.I)
+# Likewise the period a deadline is extended by ("forlenge tilbudsfristen med fem dager", "forlænge
+# fristen med 5 dage", "extend the time limit by five days") changes the deadline; it is not its length.
+_EXTENDED_BY = re.compile(
+    r"\b(?:forlæng\w*|forleng\w*|extend\w*)\s+(?:[\wæøå-]+\s+){0,3}(?:med|by)\s+(?:\d+|en|et|én|to|tre|fire|fem|"
+    r"seks|syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|seven|eight|nine|ten)\s*(?:kalender|arbejds|virke)?"
+    r"(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b", re.I)
 
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
@@ -334,6 +340,8 @@ def has_value(query: Query, text: str) -> bool:
         return True
     if query.kind == "deadline" and ("før" in text or "before" in text or "inden" in text or "prior" in text):
         text = _COUNTED_BACK.sub(" ", text)  # a period counted back from the deadline is not its value
+    if query.kind == "deadline" and ("forl" in text.lower() or "extend" in text.lower()):
+        text = _EXTENDED_BY.sub(" ", text)  # nor is the period it is extended by
     if wanted.search(text):
         return True
     if query.kind == "amount" and _HOW_MUCH.search(query.text) and (

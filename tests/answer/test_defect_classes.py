@@ -159,7 +159,8 @@ def test_the_tender_deadline_is_not_the_request_to_participate_deadline(shipped)
     answer = shipped.ask("Hva er tilbudsfristen ved begrenset anbudskonkurranse?")
     assert not answer.abstained
     assert "forespørsler om å delta" not in quoted(answer).splitlines()[0]
-    assert "Fristen for mottak av tilbud fra leverandørene som er invitert" in quoted(answer)
+    # nor does (6)'s extension ("forlenge tilbudsfristen med fem dager"): the deadline itself leads
+    assert "Fristen for mottak av tilbud fra leverandørene som er invitert" in quoted(answer).splitlines()[0]
     # and the other way round: the request to participate keeps its own deadline first
     other = shipped.ask("Hva er fristen for forespørsel om å delta i begrenset anbudskonkurranse?")
     assert "fristen for mottak av forespørsler om å delta" in quoted(other).splitlines()[0]
@@ -218,3 +219,6 @@ def test_a_period_counted_back_from_the_deadline_is_not_the_deadline():
     assert not has_value(asked, counted_back)
     assert has_value(asked, provision["§ 60"])
     assert not has_value(asked, "no later than six days before the time limit for the receipt of tenders")
+    # the period a deadline is extended by is no more its length (FOA § 20-3 (6))
+    assert not has_value(asked, "skal oppdragsgiveren forlenge tilbudsfristen med fem dager, unntatt i hastetilfeller.")
+    assert not has_value(asked, "the contracting authority shall extend the time limit by five days")
