@@ -73,7 +73,8 @@ _TABLE = [
            reason="a unit about another procedure or concept than the one the question names"),
     Factor(name="other_submission", value=0.5, neutral=1.0,
            reason="a question naming one submission (tenders, or requests to participate: each has its "
-                  "own deadline, directive art. 28) and a unit naming only the other: a look-alike"),
+                  "own deadline, directive art. 28) and a unit naming only the other: a look-alike. Ablated "
+                  "7 Dec 2026: no gold-set figure moves (no case asks it); the defect-class test does"),
     Factor(name="same_language", value=1.15, neutral=1.0,
            reason="a unit in the asker's language needs no translation to be read"),
     # Validity periods of figures.
