@@ -96,6 +96,16 @@ _EXTENDED_BY = re.compile(
     r"seks|syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|seven|eight|nine|ten)\s*(?:kalender|arbejds|virke)?"
     r"(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b", re.I)
 
+# "Hvor lang tid har en leverandør på å reise søksmål?", "how long do we have to object?": the
+# time within which someone must act. A period after which something may happen at the earliest
+# ("tidligst inngått kontrakten etter utløpet av ti dager") is a waiting period, not that limit.
+_TIME_TO_ACT = re.compile(r"\b(?:hvor lang tid|hvor længe|hvor lenge|how long)\s+(?:har|have|has|do|does)\b"
+                          r"(?=.*\b(?:på å|til at|til å|to)\s+\w+)", re.I)
+_WAITING = re.compile(
+    r"\b(?:efter udløbet af|etter utløpet av|after the expiry of|at the earliest after)\s+(?:en |et |a )?"
+    r"(?:\w+\s+)?(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|five|six|ten)\s*"
+    r"(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b", re.I)
+
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
 
@@ -342,6 +352,8 @@ def has_value(query: Query, text: str) -> bool:
         text = _COUNTED_BACK.sub(" ", text)  # a period counted back from the deadline is not its value
     if query.kind == "deadline" and ("forl" in text.lower() or "extend" in text.lower()):
         text = _EXTENDED_BY.sub(" ", text)  # nor is the period it is extended by
+    if query.kind == "deadline" and _TIME_TO_ACT.search(query.text):
+        text = _WAITING.sub(" ", text)  # a waiting period is not the time to act
     if wanted.search(text):
         return True
     if query.kind == "amount" and _HOW_MUCH.search(query.text) and (

@@ -222,3 +222,21 @@ def test_a_period_counted_back_from_the_deadline_is_not_the_deadline():
     # the period a deadline is extended by is no more its length (FOA § 20-3 (6))
     assert not has_value(asked, "skal oppdragsgiveren forlenge tilbudsfristen med fem dager, unntatt i hastetilfeller.")
     assert not has_value(asked, "the contracting authority shall extend the time limit by five days")
+
+
+def test_a_waiting_period_is_not_the_time_to_act(shipped):
+    # anskaffelsesloven § 13's "tidligst inngått kontrakten etter utløpet av ti dager" (a waiting
+    # period) led "how long do we have to sue?"; § 15's "innen to år" is the time to act.
+    from assistant.retrieval.query import analyse, has_value
+
+    law = (ROOT / "corpus" / "law" / "anskaffelsesloven_LOV-2016-06-17-73.txt").read_text(encoding="utf-8")
+    waiting = next(line for line in law.splitlines() if "etter utløpet av ti dager" in line)
+    limit = next(line for line in law.splitlines() if "søksmål reises innen to år" in line)
+    question = "Hvor lang tid har en leverandør på å reise søksmål om å kjenne kontrakten uten virkning?"
+    asked = analyse(question)
+    assert not has_value(asked, waiting) and has_value(asked, limit)
+    # a question about the waiting period itself still finds it
+    assert has_value(analyse("Hvor lang er karensperioden etter en intensjonskunngjøring?"), waiting)
+    answer = shipped.ask(question)
+    assert not answer.abstained, answer.answer
+    assert answer.citations[0].section.startswith("§ 15") and "ti dager" not in quoted(answer)
