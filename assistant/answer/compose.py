@@ -146,6 +146,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 # answer says: inside that document every unit "matches" it.
                 table[word] = (table[word][0], min(table[word][1], 1.0))
     concepts = named_concepts(query)
+    # Read once per question, not once per unit weighed (some fifty units per answer).
+    subject = (_subject(query.text, query.concepts if query.glossary is not None else None)
+               if query.kind == "definition" else {})
+    phrase = _PhraseIndex(query.text)
     candidates: list[QuotedUnit] = []
     scope = query.scope
     for rank, hit in enumerate(hits[:PASSAGES]):
@@ -176,11 +180,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total = _unit_score(text, context, terms, focus,
                                 _answering(scored, query) + factors.value("heading_words") * heading_score)
             total *= _kind_factor(query, text, unit, role)
-            total *= _phrase_factor(query.text, text)
+            total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
-            total *= _shape_factor(query, scored, heading)
+            total *= _shape_factor(query, scored, heading, subject)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
             status = period_status(text, heading, today, query.years) if VALUE["amount"].search(text) else "none"
@@ -379,9 +383,11 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
                for term in multiword)
 
 
-def _word_sequence(text: str) -> list[frozenset[str]]:
-    """Content words in reading order, a hyphenated compound as one word ("BT-776")."""
-    return [stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None]
+@lru_cache(maxsize=4096)
+def _word_sequence(text: str) -> tuple[frozenset[str], ...]:
+    """Content words in reading order, a hyphenated compound as one word ("BT-776").
+    Cached per text: the units of the passages search returns recur across questions."""
+    return tuple(stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None)
 
 
 _SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
@@ -396,16 +402,48 @@ def _content_stems(word: str) -> frozenset[str] | None:
 def _phrase_factor(question: str, text: str) -> float:
     """Question words that appear together in the unit too ("uden udbud", "requests to
     participate") are worth more than the same words scattered."""
-    q = _word_sequence(question)
-    if len(q) < 2:
-        return 1.0
-    seq = _word_sequence(text)
-    adjacent = set()
-    for a, b in zip(seq, seq[1:]):
-        for i, (qa, qb) in enumerate(zip(q, q[1:])):
-            if qa & a and qb & b:
-                adjacent.add(i)
-    return 1.0 + factors.value("phrase") * min(len(adjacent), 4)
+    return _PhraseIndex(question).factor(text)
+
+
+PHRASE_PAIRS = 4  # adjacent question word pairs that count at most
+
+
+class _PhraseIndex:
+    """The question's word pairs, read once: for each stem, the positions of the question
+    words that hold it, so a unit's words are looked up instead of each compared with every
+    question word (the composer weighs some fifty units per answer)."""
+
+    def __init__(self, question: str):
+        self.pairs = len(_word_sequence(question)) - 1
+        self.where: dict[str, set[int]] = {}
+        for i, stems_ in enumerate(_word_sequence(question)):
+            for stem in stems_:
+                self.where.setdefault(stem, set()).add(i)
+
+    def _positions(self, stems_: frozenset[str]) -> set[int]:
+        found: set[int] = set()
+        for stem in stems_:
+            hit = self.where.get(stem)
+            if hit:
+                found |= hit
+        return found
+
+    def factor(self, text: str) -> float:
+        """1 + the phrase factor x the question's word pairs (up to PHRASE_PAIRS) that the
+        text also has side by side: a unit word pair (a, b) counts pair i when question word i
+        shares a stem with a and word i + 1 one with b."""
+        if self.pairs < 1:
+            return 1.0
+        adjacent: set[int] = set()
+        before: set[int] = set()
+        for stems_ in _word_sequence(text):
+            here = self._positions(stems_)
+            if before and here:
+                adjacent.update(i for i in before if i + 1 in here and i < self.pairs)
+                if len(adjacent) >= PHRASE_PAIRS:
+                    break
+            before = here
+        return 1.0 + factors.value("phrase") * min(len(adjacent), PHRASE_PAIRS)
 
 
 def _heading_factor(heading: str, focus) -> float:
@@ -423,12 +461,14 @@ _RULE = re.compile(r"\b(?:må|kan|skal|may|must|shall|can|cannot|ikke lov|not al
 _REFERENCE = re.compile(r"§\s*\d|\b(?:art\.|artikel|article|artikkel)\s*\d|\b(?:FOA|LOA)\b", re.I)
 
 
-def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = "") -> float:
+def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = "", subject=None) -> float:
     """Prefer the shape of answer the kind asks for: a definition question a sentence that
     opens with its subject and defines it; a yes/no question the rule (a modal verb with
-    the provision it rests on)."""
+    the provision it rests on). `subject`: `_subject` of a definition question, when the
+    caller read it already."""
     if query.kind == "definition":
-        subject = _subject(query.text, query.concepts if query.glossary is not None else None)
+        if subject is None:
+            subject = _subject(query.text, query.concepts if query.glossary is not None else None)
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
             factor *= factors.value("definition_heading")

@@ -23,18 +23,15 @@ from assistant.ingest.chunking import Chunk, normalise_provision
 from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import COUNTRIES, Query, has_value, mentions
 from assistant.store.bm25 import Bm25Index
+from assistant.text.lexicon import LEADER, is_contents  # noqa: F401 (is_contents: re-exported)
 from assistant.text.words import words
 
 NAMED_DOCUMENT_BOOST = 1.5
-# A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
-# and answers none: it falls back behind the passages it points to.
+# A table of contents (`lexicon.is_contents`: three dot leaders) names every topic and answers
+# none: it falls back behind the passages it points to. The snapshot holds the test's result
+# per chunk (`Bm25Index.contents`), so no fused passage's text is read for it.
 CONTENTS_FACTOR = 0.3
-_LEADER = re.compile(r"\.{5,}|(?:\. ){4,}|…{3,}")
-# Every _LEADER match holds one of these: a substring test (fast, in C) spares the regex scan
-# of the hundreds of passages a search fuses (measured: the largest cost of scope_factors).
-def is_contents(text: str) -> bool:
-    """A table of contents: three or more dot leaders."""
-    return ("....." in text or ". . . . " in text or "………" in text) and len(_LEADER.findall(text)) >= 3
+_LEADER = LEADER  # the names the speed test imports
 
 # Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
 LAW_ALIASES = {
@@ -68,10 +65,11 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
     documents = [h for h in asked.hinges if h.lower() not in COUNTRIES]
     factors: dict[int, float] = {}
     by_source: dict[str, float] = {}
+    contents = index.contents
     for i in fused:
-        chunk = index.chunks[i]
+        chunk = index.meta(i)  # metadata only: no text is read here
         factor = jurisdiction.factor(scope, passage_jurisdiction(chunk))
-        if is_contents(chunk.text):
+        if contents[i]:
             factor *= CONTENTS_FACTOR
         if documents:
             source = chunk.source
@@ -98,7 +96,7 @@ def value_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
     has judged relevance: a figure makes a passage a better answer, not a more relevant one."""
     if asked.kind not in FIGURE_KINDS or VALUE_BOOST == 1.0:
         return {}
-    return {i: VALUE_BOOST for i in fused if has_value(asked, index.chunks[i].text)}
+    return {i: VALUE_BOOST for i in fused if has_value(asked, index.text(i))}
 
 
 def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],
@@ -111,7 +109,7 @@ def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int]
     scored: dict[int, float] = {}
     for provision, sub, law in wanted:
         for i in index.by_provision.get(provision, []):
-            chunk = index.chunks[i]
+            chunk = index.meta(i)
             bonus = 1.0
             if law and law in chunk.source.lower():
                 bonus += 1.0

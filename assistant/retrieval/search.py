@@ -375,7 +375,7 @@ class Retriever:
             order = []
             for cid, sim in found[texts[lang]]:
                 i = index.position.get(cid)
-                if i is None or index.chunks[i].language != lang:
+                if i is None or index.meta(i).language != lang:
                     continue  # another language's, or written after the BM25 snapshot (next refresh)
                 cosine[i] = sim
                 order.append(i)

@@ -54,3 +54,25 @@ def test_contents_test_matches_the_leader_regex():
     for text in samples:
         assert is_contents(text) == (len(_LEADER.findall(text)) >= 3)
     assert is_contents(samples[0]) and not is_contents(samples[2])
+
+
+def test_a_snapshot_read_back_from_disk_gives_the_same_chunks_without_holding_their_texts(tmp_path):
+    """The saved snapshot keeps texts, units and each passage's terms in files read one record
+    at a time (issue 23: memory at 100,000 chunks); what a search reads is unchanged."""
+    built = _index()
+    built.save(tmp_path / "snap")
+    loaded = Bm25Index.load(tmp_path / "snap")
+    assert loaded.ids == built.ids and len(loaded.chunks) == len(built.chunks)
+    for i, chunk in enumerate(built.chunks):
+        again = loaded.chunks[i]
+        assert again == chunk and again.text == chunk.text and again.units_json == chunk.units_json
+        assert again.units == chunk.units and again.units  # the quotable units survive the round trip
+        assert loaded.passage_tokens(i) == built.passage_tokens(i) == frozenset(_passage_tokens(chunk))
+        assert loaded.text(i) == chunk.text and loaded.meta(i).text == ""  # no text kept per chunk
+        assert loaded.meta(i).language == chunk.language
+    assert list(loaded.contents) == list(built.contents) == [is_contents(c.text) for c in built.chunks]
+    assert loaded.languages == built.languages and loaded.by_provision == built.by_provision
+    assert (loaded.scores(["innovationspartnerskab"]) == built.scores(["innovationspartnerskab"])).all()
+    # Shared strings: the two Danish chunks hold one "da" object, not a copy each.
+    assert loaded.meta(0).language == loaded.meta(3).language == "da"
+    assert loaded.meta(0).language is loaded.meta(3).language
