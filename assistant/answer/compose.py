@@ -125,9 +125,15 @@ def period_status(text: str, heading: str, today: date, years: tuple[int, ...] =
 
 
 def hit_units(hit) -> list[Unit]:
-    units = units_from_json(getattr(hit, "units", "") or "")
+    units = list(_stored_units(getattr(hit, "units", "") or ""))
     # Passages stored before units were recorded: derive them the same way the chunker does.
     return units or segment_units(hit.text, hit.section if getattr(hit, "provision", "") else "")
+
+
+@lru_cache(maxsize=4096)
+def _stored_units(units_json: str) -> tuple[Unit, ...]:
+    """The units a chunk stores, parsed once per chunk (Unit is frozen: shared safely)."""
+    return tuple(units_from_json(units_json))
 
 
 def compose(query: Query, hits: list, *, today: date) -> Composition:
@@ -187,7 +193,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= _shape_factor(query, scored, heading, subject)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
-            status = period_status(text, heading, today, query.years) if VALUE["amount"].search(text) else "none"
+            status = period_status(text, heading, today, query.years) if _names_amount(text) else "none"
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
             if query.wants_earlier:
@@ -252,6 +258,13 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
 # term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
 # hinges on: a quote that never mentions it is about something else.
 HINGE_WEIGHT = 4.0
+
+
+@lru_cache(maxsize=8192)
+def _names_amount(text: str) -> bool:
+    """Whether a unit states an amount (`VALUE["amount"]`): read once per unit text, not once
+    per question that weighs it."""
+    return VALUE["amount"].search(text) is not None
 
 
 def _hinges(focus) -> list[str]:

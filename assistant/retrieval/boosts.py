@@ -66,9 +66,14 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
     factors: dict[int, float] = {}
     by_source: dict[str, float] = {}
     contents = index.contents
+    # The jurisdiction factor once per (front matter, language) pair, not per fused passage.
+    by_place: dict[tuple[str, str], float] = {}
     for i in fused:
         chunk = index.meta(i)  # metadata only: no text is read here
-        factor = jurisdiction.factor(scope, passage_jurisdiction(chunk))
+        place = (chunk.jurisdiction, chunk.language)
+        factor = by_place.get(place)
+        if factor is None:
+            factor = by_place[place] = jurisdiction.factor(scope, passage_jurisdiction(chunk))
         if contents[i]:
             factor *= CONTENTS_FACTOR
         if documents:

@@ -76,3 +76,19 @@ def test_a_snapshot_read_back_from_disk_gives_the_same_chunks_without_holding_th
     # Shared strings: the two Danish chunks hold one "da" object, not a copy each.
     assert loaded.meta(0).language == loaded.meta(3).language == "da"
     assert loaded.meta(0).language is loaded.meta(3).language
+
+
+def test_neighbour_scores_from_the_sparse_product_equal_the_padded_gather():
+    """Each passage gains a share of its document neighbours' scores: the sparse product gives
+    the same numbers, to the bit and in the same precision, as the gather it replaced."""
+    rng = np.random.default_rng(5)
+    chunks = [Chunk(source=f"doc{int(rng.integers(0, 40))}.md", text="x", title="T", section="S", page=0,
+                    language="da", position=int(rng.integers(0, 30))) for _ in range(500)]
+    index = Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, None)
+    assert (index.prev >= 0).sum() > 300 and (index.prev < 0).any()  # middles and edges
+    for _ in range(20):
+        scores = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.7)).astype(np.float32)
+        padded = np.append(scores, 0.0)
+        expected = scores + 0.3 * (padded[index.prev] + padded[index.next])
+        got = index.with_neighbours(scores, 0.3)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
