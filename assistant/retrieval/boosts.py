@@ -23,7 +23,6 @@ from assistant.ingest.chunking import Chunk, normalise_provision
 from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import COUNTRIES, Query, has_value, mentions
 from assistant.store.bm25 import Bm25Index
-from assistant.text.lexicon import LEADER, is_contents  # noqa: F401 (is_contents: re-exported)
 from assistant.text.words import words
 
 NAMED_DOCUMENT_BOOST = 1.5
@@ -31,7 +30,6 @@ NAMED_DOCUMENT_BOOST = 1.5
 # none: it falls back behind the passages it points to. The snapshot holds the test's result
 # per chunk (`Bm25Index.contents`), so no fused passage's text is read for it.
 CONTENTS_FACTOR = 0.3
-_LEADER = LEADER  # the names the speed test imports
 
 # Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
 LAW_ALIASES = {

@@ -9,9 +9,9 @@ import bm25s
 import numpy as np
 
 from assistant.ingest.chunking import Chunk
-from assistant.retrieval.boosts import _LEADER, is_contents
 from assistant.retrieval.search import top_positive
 from assistant.store.bm25 import Bm25Index, _passage_tokens
+from assistant.text.lexicon import LEADER, is_contents
 
 TEXTS = [
     ("da", "Ordregiveren kan indgå et innovationspartnerskab med flere leverandører, jf. udbudslovens § 73."),
@@ -52,7 +52,7 @@ def test_contents_test_matches_the_leader_regex():
                "Et afsnit... med tre prikker... og flere... men ingen indholdsfortegnelse.",
                "Intro ……… 1 Del ……… 2 Slut ……… 3", "Almindelig tekst uden prikker."]
     for text in samples:
-        assert is_contents(text) == (len(_LEADER.findall(text)) >= 3)
+        assert is_contents(text) == (len(LEADER.findall(text)) >= 3)
     assert is_contents(samples[0]) and not is_contents(samples[2])
 
 
