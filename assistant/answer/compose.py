@@ -156,6 +156,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     subject = (_subject(query.text, query.concepts if query.glossary is not None else None)
                if query.kind == "definition" else {})
     phrase = _PhraseIndex(query.text)
+    has = _ValueMemo(query)
     candidates: list[QuotedUnit] = []
     scope = query.scope
     for rank, hit in enumerate(hits[:PASSAGES]):
@@ -184,8 +185,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 continue
             # A sentence is read under its heading: the heading lends it half its words.
             total = _unit_score(text, context, terms, focus,
-                                _answering(scored, query) + factors.value("heading_words") * heading_score)
-            total *= _kind_factor(query, text, unit, role)
+                                _answering(scored, query, has) + factors.value("heading_words") * heading_score)
+            total *= _kind_factor(query, text, unit, role, has)
             total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
@@ -206,7 +207,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0:
                 continue
-            text, highlight = _window(text, scored, query, unit.kind)
+            text, highlight = _window(text, scored, query, unit.kind, has)
             candidates.append(QuotedUnit(
                 hit_index=rank, text=text, highlight=highlight, kind=unit.kind,
                 label=unit.label or heading, role=role, period=status,
@@ -240,7 +241,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 chosen.pop()
             chosen.append(with_reference[0])
     lead = chosen[0]
-    lead_has_value = has_value(query, lead.text)
+    lead_has_value = has(lead.text)
     # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
     # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
     asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
@@ -322,13 +323,14 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     return out
 
 
-def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
+def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> float:
+    has = has or _ValueMemo(query)
     factor = 1.0
     wanted = VALUE.get(query.kind)
     if wanted is not None:
         # A definition or a yes/no rule shows in its wording less surely than a figure does.
         strong = query.kind not in {"definition", "yesno"}
-        if has_value(query, text):
+        if has(text):
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
@@ -337,13 +339,14 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     return factor
 
 
-def _answering(scored: list[tuple[str, float]], query: Query) -> float:
+def _answering(scored: list[tuple[str, float]], query: Query, has=None) -> float:
     """The score of the sentence that would answer: for a question that wants a value, the
     best sentence carrying one (a unit whose value sits apart from the question's words
     answers less directly)."""
     wanted = VALUE.get(query.kind)
     if wanted is not None and query.kind not in {"yesno", "definition"}:
-        with_value = [score for sentence, score in scored if has_value(query, sentence)]
+        has = has or _ValueMemo(query)
+        with_value = [score for sentence, score in scored if has(sentence)]
         if with_value:
             return max(with_value)
         return factors.value("answering_without_figure") * max(score for _, score in scored)
@@ -418,6 +421,22 @@ def _phrase_factor(question: str, text: str) -> float:
     return _PhraseIndex(question).factor(text)
 
 
+class _ValueMemo:
+    """`has_value(query, text)` read once per text for one answer: a sentence is tested for the
+    value asked for when its unit is weighed, when the answering sentence is picked and when
+    the window is cut."""
+
+    def __init__(self, query: Query):
+        self.query = query
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, text: str) -> bool:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = has_value(self.query, text)
+        return found
+
+
 PHRASE_PAIRS = 4  # adjacent question word pairs that count at most
 
 
@@ -432,8 +451,11 @@ class _PhraseIndex:
         for i, stems_ in enumerate(_word_sequence(question)):
             for stem in stems_:
                 self.where.setdefault(stem, set()).add(i)
+        self.stems = frozenset(self.where)
 
     def _positions(self, stems_: frozenset[str]) -> set[int]:
+        if self.stems.isdisjoint(stems_):
+            return set()  # most of a unit's words: none of the question's
         found: set[int] = set()
         for stem in stems_:
             hit = self.where.get(stem)
@@ -562,21 +584,23 @@ def _language_factor(query: Query, hit) -> float:
     return factors.value("same_language") if language and language == query.language else 1.0
 
 
-def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:
+def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str,
+            has=None) -> tuple[str, tuple[str, ...]]:
     """The unit's text (a long paragraph cut to the answering sentences and their
     neighbours) and the sentences to highlight."""
     wanted = VALUE.get(query.kind)
     best = max(s for _, s in scored)
+    has = has or _ValueMemo(query)
 
     def answers(sentence: str, score: float) -> bool:
-        return score >= 0.6 * best and score > 0 and (wanted is None or has_value(query, sentence) or score == best)
+        return score >= 0.6 * best and score > 0 and (wanted is None or has(sentence) or score == best)
 
     highlight = [s for s, score in scored if answers(s, score)]
     if wanted is not None and query.kind not in {"yesno", "definition"}:
         # The sentence that states the value asked for is highlighted (and so kept in the
         # window) even when another sentence repeats more of the question's words.
-        valued = [(s, score) for s, score in scored if score > 0 and has_value(query, s)]
-        with_value = [s for s in highlight if has_value(query, s)]
+        valued = [(s, score) for s, score in scored if score > 0 and has(s)]
+        with_value = [s for s in highlight if has(s)]
         if not with_value and valued:
             with_value = [max(valued, key=lambda p: p[1])[0]]
         highlight = with_value or highlight

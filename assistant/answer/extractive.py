@@ -64,7 +64,7 @@ def sentence_tokens(sentence: str, compounds: bool = False) -> frozenset[str]:
 
 def score_sentence(sentence: str, terms: dict[str, tuple[set[str], float]], compounds: bool = False) -> float:
     tokens = sentence_tokens(sentence, compounds)
-    found = sum(weight for stems_, weight in terms.values() if stems_ & tokens)
+    found = sum(weight for stems_, weight in terms.values() if not tokens.isdisjoint(stems_))
     length = len(sentence.split())
     penalty = 0.7 if length < 6 else (0.8 if length > 90 else 1.0)
     return found * penalty

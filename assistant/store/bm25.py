@@ -56,6 +56,9 @@ class _FileColumn:
         return len(self.offsets) - 1
 
     def raw(self, i: int) -> bytes:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
         return os.pread(self._fd, end - start, start) if end > start else b""
 

@@ -76,6 +76,8 @@ def test_a_snapshot_read_back_from_disk_gives_the_same_chunks_without_holding_th
     # Shared strings: the two Danish chunks hold one "da" object, not a copy each.
     assert loaded.meta(0).language == loaded.meta(3).language == "da"
     assert loaded.meta(0).language is loaded.meta(3).language
+    assert loaded.chunks[-1] == built.chunks[-1] and loaded.chunks[-1].text == built.chunks[-1].text
+    assert [c.text for c in loaded.chunks[1:3]] == [c.text for c in built.chunks[1:3]]
 
 
 def test_neighbour_scores_from_the_sparse_product_equal_the_padded_gather():
