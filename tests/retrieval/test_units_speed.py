@@ -94,3 +94,16 @@ def test_neighbour_scores_from_the_sparse_product_equal_the_padded_gather():
         expected = scores + 0.3 * (padded[index.prev] + padded[index.next])
         got = index.with_neighbours(scores, 0.3)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_top_positive_of_a_long_list_with_ties_is_the_stable_sort():
+    """Past TOP_SAMPLE x n positive scores the cut starts from a sampled floor: the same
+    passages in the same order, ties at the cut by position, as a full stable sort."""
+    rng = np.random.default_rng(11)
+    for size, share, levels in ((50_000, 0.9, 0), (50_000, 0.9, 40), (20_000, 0.05, 0), (3_000, 1.0, 3),
+                                (801, 1.0, 2)):
+        for _ in range(5):
+            values = rng.random(size) if not levels else rng.integers(1, levels + 1, size=size).astype(float)
+            scores = (values * (rng.random(size) < share)).astype(np.float64)
+            expected = [int(i) for i in np.argsort(-scores, kind="stable")[:50] if scores[i] > 0]
+            assert top_positive(scores, 50) == expected
