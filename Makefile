@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup setup-dev run test test-fast test-server test-llm screenshots ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth lint
+.PHONY: setup setup-dev run test test-fast test-server test-llm screenshots ingest eval e5-server calibrate refs bench bench-ingest bench-search bench-app bench-load bench-growth bench-embeddings lint
 
 # Two stamps: `make run` installs only what the app needs; tests, benchmarks and lint add
 # the dev extras (pytest, playwright, ruff, fpdf2, matplotlib, psutil).
@@ -109,7 +109,11 @@ bench-load: setup-dev
 bench-growth: setup-dev
 	$(PY) -m benchmarks.bench growth --sizes 10000,50000,100000 --docs $(BENCH_DOCS) --keep $(BENCH_DIR)/growth --write-readme
 
-bench: bench-ingest bench-search bench-app bench-load bench-growth
+# The built-in embedding beside e5 in process: first ingest of corpus/, query embedding, memory.
+bench-embeddings: setup-dev
+	$(PY) -m benchmarks.bench embeddings --write-readme
+
+bench: bench-ingest bench-search bench-app bench-load bench-growth bench-embeddings
 
 lint: setup-dev
 	$(VENV)/bin/ruff check assistant tests benchmarks

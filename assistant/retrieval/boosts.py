@@ -18,6 +18,7 @@ the fused scores:
 from __future__ import annotations
 
 import re
+import weakref
 
 from assistant.ingest.chunking import Chunk, normalise_provision
 from assistant.retrieval import jurisdiction
@@ -27,15 +28,10 @@ from assistant.store.bm25 import Bm25Index
 from assistant.text.words import words
 
 NAMED_DOCUMENT_BOOST = 1.5
-# A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
-# and answers none: it falls back behind the passages it points to.
+# A table of contents (`lexicon.is_contents`: three dot leaders) names every topic and answers
+# none: it falls back behind the passages it points to. The snapshot holds the test's result
+# per chunk (`Bm25Index.contents`), so no fused passage's text is read for it.
 CONTENTS_FACTOR = 0.3
-_LEADER = re.compile(r"\.{5,}|(?:\. ){4,}|…{3,}")
-# Every _LEADER match holds one of these: a substring test (fast, in C) spares the regex scan
-# of the hundreds of passages a search fuses (measured: the largest cost of scope_factors).
-def is_contents(text: str) -> bool:
-    """A table of contents: three or more dot leaders."""
-    return ("....." in text or ". . . . " in text or "………" in text) and len(_LEADER.findall(text)) >= 3
 
 # Names a buyer uses for the laws in the corpus, mapped to a piece of the file name.
 LAW_ALIASES = {
@@ -74,10 +70,16 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
     # grounds and rules are often shared by reference (udbudsloven § 67 uses § 61's grounds).
     procedure = asked.state.procedure if asked.kind in PROCEDURE_KINDS else ""
     by_procedure = provision_procedures(index, asked.glossary) if procedure and asked.glossary else {}
+    contents = index.contents
+    # The jurisdiction factor once per (front matter, language) pair, not per fused passage.
+    by_place: dict[tuple[str, str], float] = {}
     for i in fused:
-        chunk = index.chunks[i]
-        factor = jurisdiction.factor(scope, passage_jurisdiction(chunk))
-        if is_contents(chunk.text):
+        chunk = index.meta(i)  # metadata only: no text is read here
+        place = (chunk.jurisdiction, chunk.language)
+        factor = by_place.get(place)
+        if factor is None:
+            factor = by_place[place] = jurisdiction.factor(scope, passage_jurisdiction(chunk))
+        if contents[i]:
             factor *= CONTENTS_FACTOR
         if documents:
             source = chunk.source
@@ -98,24 +100,29 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
 OTHER_PROCEDURE_FACTOR = 0.6
 # An item of a statute's list of procedures: "2) begrænset udbud, jf. §§ 58-60" (udbudsloven § 55).
 _PROCEDURE_ITEM = re.compile(r"\d+\)\s+(?:eller\s+|og\s+)?([^,)]+?),?\s+jf\.\s+§§\s*(\d+)\s*(?:-|og)\s*(\d+)")
-_procedure_maps: dict[int, tuple[Bm25Index, dict[int, str]]] = {}
+# Weakly keyed: a replaced BM25 snapshot (some hundred MB at 100,000 chunks) is not kept alive by its map.
+_procedure_maps: "weakref.WeakKeyDictionary[Bm25Index, dict[int, str]]" = weakref.WeakKeyDictionary()
 
 
 def provision_procedures(index: Bm25Index, glossary) -> dict[int, str]:
     """Passage -> the award procedure its provision governs, read from the statute's own list
     of procedures (a provision enumerating two or more procedures, each with its range of
     sections: udbudsloven § 55). Built once per index snapshot."""
-    cached = _procedure_maps.get(id(index))
-    if cached is not None and cached[0] is index:
-        return cached[1]
+    cached = _procedure_maps.get(index)
+    if cached is not None:
+        return cached
     from assistant.retrieval.conversation import PROCEDURES
 
     out: dict[int, str] = {}
-    for chunk in index.chunks:
-        if not chunk.provision or "jf. §§" not in chunk.text:
+    for i in range(len(index.ids)):
+        chunk = index.meta(i)  # metadata first: only a provision's text is read (from the snapshot's file)
+        if not chunk.provision:
+            continue
+        text = index.text(i)
+        if "jf. §§" not in text:
             continue
         items = []
-        for m in _PROCEDURE_ITEM.finditer(chunk.text):
+        for m in _PROCEDURE_ITEM.finditer(text):
             named = [(len(by), c.id) for c, by in glossary.match(m.group(1)) if c.id in PROCEDURES]
             if named:
                 items.append((max(named)[1], int(m.group(2)), int(m.group(3))))
@@ -123,11 +130,9 @@ def provision_procedures(index: Bm25Index, glossary) -> dict[int, str]:
             continue  # a stray reference, not a list of procedures
         for procedure, first, last in items:
             for n in range(first, last + 1):
-                out.update({i: procedure for i in index.by_provision.get(f"§ {n}", [])
-                            if index.chunks[i].source == chunk.source})
-    if len(_procedure_maps) > 8:
-        _procedure_maps.clear()
-    _procedure_maps[id(index)] = (index, out)
+                out.update({j: procedure for j in index.by_provision.get(f"§ {n}", [])
+                            if index.meta(j).source == chunk.source})
+    _procedure_maps[index] = out
     return out
 
 
@@ -145,7 +150,7 @@ def value_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
     has judged relevance: a figure makes a passage a better answer, not a more relevant one."""
     if asked.kind not in FIGURE_KINDS or VALUE_BOOST == 1.0:
         return {}
-    return {i: VALUE_BOOST for i in fused if has_value(asked, index.chunks[i].text)}
+    return {i: VALUE_BOOST for i in fused if has_value(asked, index.text(i))}
 
 
 def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int],
@@ -161,7 +166,7 @@ def provisions_first(wanted: list[Provision], index: Bm25Index, order: list[int]
     scored: dict[int, float] = {}
     for provision, sub, law in wanted:
         for i in index.by_provision.get(provision, []):
-            chunk = index.chunks[i]
+            chunk = index.meta(i)
             if scope is not None and not jurisdiction.allowed(scope, passage_jurisdiction(chunk)):
                 continue
             bonus = 1.0

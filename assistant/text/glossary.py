@@ -86,10 +86,29 @@ def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[
     "offent", "anskaff", never "om", which would match nearly every sentence."""
     out: dict[str, set[str]] = {}
     for concept, qwords in concepts:
-        alt = {s for lang, t in concept.all_terms() for s in stems(content_words(t), lang) if len(s) > 2}
+        alt = _content_stems(tuple(concept.all_terms()))
         for w in qwords:
             out.setdefault(w, set()).update(alt)
     return out
+
+
+# Per concept (by its terms), once per process: stemming every term of every concept a
+# question names took a millisecond or more per call, and search, the gate and the composer
+# each ask for a question's concepts (issue 23).
+@lru_cache(maxsize=4096)
+def _content_stems(terms: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    return frozenset(s for lang, t in terms for s in stems(content_words(t), lang) if len(s) > 2)
+
+
+@lru_cache(maxsize=4096)
+def _term_stem_sets(terms: tuple[tuple[str, str], ...]) -> tuple[frozenset[str], ...]:
+    out = []
+    for lang, t in terms:
+        content = content_words(t)
+        out.append(frozenset(s for s in stems(content, lang) if len(s) > 2))
+        if len(content) == 1 and decompound(content[0]):
+            out.append(frozenset(s for s in stems(list(decompound(content[0])), lang) if len(s) > 2))
+    return tuple(t for t in dict.fromkeys(out) if t)
 
 
 def equivalent_terms(concepts: list[tuple[Concept, set[str]]]) -> dict[str, list[frozenset[str]]]:
@@ -100,13 +119,7 @@ def equivalent_terms(concepts: list[tuple[Concept, set[str]]]) -> dict[str, list
     note on "anskaffelser"), as an ordinary compound question word is (`text.corpus_forms`)."""
     out: dict[str, list[frozenset[str]]] = {}
     for concept, qwords in concepts:
-        terms = []
-        for lang, t in concept.all_terms():
-            content = content_words(t)
-            terms.append(frozenset(s for s in stems(content, lang) if len(s) > 2))
-            if len(content) == 1 and decompound(content[0]):
-                terms.append(frozenset(s for s in stems(list(decompound(content[0])), lang) if len(s) > 2))
-        terms = [t for t in dict.fromkeys(terms) if t]
+        terms = _term_stem_sets(tuple(concept.all_terms()))
         for w in qwords:
             out.setdefault(w, []).extend(terms)
     return out

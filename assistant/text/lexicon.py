@@ -91,3 +91,17 @@ def mentions(term: str, text: str) -> bool:
         if not re.search(rf"(?<![\wæøå]){re.escape(stem)}", low):
             return False
     return True
+
+
+# --- tables of contents --------------------------------------------------------------------
+
+# A table of contents ("1. INNOVATING THROUGH ... ......... 5" three times) names every topic
+# and answers none: retrieval lets it fall back behind the passages it points to. The BM25
+# snapshot records the test once per chunk (`Bm25Index.contents`).
+LEADER = re.compile(r"\.{5,}|(?:\. ){4,}|…{3,}")
+
+
+def is_contents(text: str) -> bool:
+    """A table of contents: three or more dot leaders. Every LEADER match holds one of the
+    substrings tested first: a test in C spares most texts the regex scan."""
+    return ("....." in text or ". . . . " in text or "………" in text) and len(LEADER.findall(text)) >= 3

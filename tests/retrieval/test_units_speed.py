@@ -9,9 +9,9 @@ import bm25s
 import numpy as np
 
 from assistant.ingest.chunking import Chunk
-from assistant.retrieval.boosts import _LEADER, is_contents
 from assistant.retrieval.search import top_positive
 from assistant.store.bm25 import Bm25Index, _passage_tokens
+from assistant.text.lexicon import LEADER, is_contents
 
 TEXTS = [
     ("da", "Ordregiveren kan indgå et innovationspartnerskab med flere leverandører, jf. udbudslovens § 73."),
@@ -52,5 +52,58 @@ def test_contents_test_matches_the_leader_regex():
                "Et afsnit... med tre prikker... og flere... men ingen indholdsfortegnelse.",
                "Intro ……… 1 Del ……… 2 Slut ……… 3", "Almindelig tekst uden prikker."]
     for text in samples:
-        assert is_contents(text) == (len(_LEADER.findall(text)) >= 3)
+        assert is_contents(text) == (len(LEADER.findall(text)) >= 3)
     assert is_contents(samples[0]) and not is_contents(samples[2])
+
+
+def test_a_snapshot_read_back_from_disk_gives_the_same_chunks_without_holding_their_texts(tmp_path):
+    """The saved snapshot keeps texts, units and each passage's terms in files read one record
+    at a time (issue 23: memory at 100,000 chunks); what a search reads is unchanged."""
+    built = _index()
+    built.save(tmp_path / "snap")
+    loaded = Bm25Index.load(tmp_path / "snap")
+    assert loaded.ids == built.ids and len(loaded.chunks) == len(built.chunks)
+    for i, chunk in enumerate(built.chunks):
+        again = loaded.chunks[i]
+        assert again == chunk and again.text == chunk.text and again.units_json == chunk.units_json
+        assert again.units == chunk.units and again.units  # the quotable units survive the round trip
+        assert loaded.passage_tokens(i) == built.passage_tokens(i) == frozenset(_passage_tokens(chunk))
+        assert loaded.text(i) == chunk.text and loaded.meta(i).text == ""  # no text kept per chunk
+        assert loaded.meta(i).language == chunk.language
+    assert list(loaded.contents) == list(built.contents) == [is_contents(c.text) for c in built.chunks]
+    assert loaded.languages == built.languages and loaded.by_provision == built.by_provision
+    assert (loaded.scores(["innovationspartnerskab"]) == built.scores(["innovationspartnerskab"])).all()
+    # Shared strings: the two Danish chunks hold one "da" object, not a copy each.
+    assert loaded.meta(0).language == loaded.meta(3).language == "da"
+    assert loaded.meta(0).language is loaded.meta(3).language
+    assert loaded.chunks[-1] == built.chunks[-1] and loaded.chunks[-1].text == built.chunks[-1].text
+    assert [c.text for c in loaded.chunks[1:3]] == [c.text for c in built.chunks[1:3]]
+
+
+def test_neighbour_scores_from_the_sparse_product_equal_the_padded_gather():
+    """Each passage gains a share of its document neighbours' scores: the sparse product gives
+    the same numbers, to the bit and in the same precision, as the gather it replaced."""
+    rng = np.random.default_rng(5)
+    chunks = [Chunk(source=f"doc{int(rng.integers(0, 40))}.md", text="x", title="T", section="S", page=0,
+                    language="da", position=int(rng.integers(0, 30))) for _ in range(500)]
+    index = Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, None)
+    assert (index.prev >= 0).sum() > 300 and (index.prev < 0).any()  # middles and edges
+    for _ in range(20):
+        scores = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.7)).astype(np.float32)
+        padded = np.append(scores, 0.0)
+        expected = scores + 0.3 * (padded[index.prev] + padded[index.next])
+        got = index.with_neighbours(scores, 0.3)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_top_positive_of_a_long_list_with_ties_is_the_stable_sort():
+    """Past TOP_SAMPLE x n positive scores the cut starts from a sampled floor: the same
+    passages in the same order, ties at the cut by position, as a full stable sort."""
+    rng = np.random.default_rng(11)
+    for size, share, levels in ((50_000, 0.9, 0), (50_000, 0.9, 40), (20_000, 0.05, 0), (3_000, 1.0, 3),
+                                (801, 1.0, 2)):
+        for _ in range(5):
+            values = rng.random(size) if not levels else rng.integers(1, levels + 1, size=size).astype(float)
+            scores = (values * (rng.random(size) < share)).astype(np.float64)
+            expected = [int(i) for i in np.argsort(-scores, kind="stable")[:50] if scores[i] > 0]
+            assert top_positive(scores, 50) == expected
