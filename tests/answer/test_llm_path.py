@@ -273,3 +273,64 @@ def test_answer_eval_reports_claim_support_in_llm_mode(world):
     m = report.metrics["overall"]
     assert m["key_facts"] == 1.0 and m["cited"] == 2 and m["claim_support"] == 0.5
     assert m["unsupported_claims"] == 1 and m["shown_unsupported"] == 0
+
+
+# --- statutes: the provision and the date of the text --------------------------------------------
+
+STATUTE = """Bekendtgørelse af udbudsloven (LBK nr. 116 af 3. februar 2025)
+
+§ 95. En rammeaftale skal indgås efter en af procedurerne i denne lov, jf. § 55. Stk. 2. En rammeaftale kan højst have en løbetid på 4 år. I ekstraordinære tilfælde kan en rammeaftale indgås for en længere periode. Stk. 3. Indgåelse af kontrakter på grundlag af en rammeaftale skal ske i rammeaftalens løbetid.
+"""
+STATUTE_SIDECAR = """title: "Bekendtgørelse af udbudsloven"
+kind: law
+act: udbudsloven
+jurisdiction: "DK"
+language: da
+consolidation: "LBK nr. 116 af 3. februar 2025"
+as_of: 2025-02-03
+"""
+ASK_STATUTE = "Hvor lang løbetid må en rammeaftale højst have?"
+
+
+@pytest.fixture(scope="module")
+def statute_world(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("llm-law"))
+    law = settings.corpus_dir / "law"
+    law.mkdir(parents=True, exist_ok=True)
+    (law / "udbudsloven_test.txt").write_text(STATUTE, encoding="utf-8")
+    (law / "udbudsloven_test.txt.meta.yaml").write_text(STATUTE_SIDECAR, encoding="utf-8")
+    (settings.corpus_dir / "frister.md").write_text(FRISTER, encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings).failed
+    return settings, Retriever(store, settings)
+
+
+def test_the_model_is_asked_to_name_the_provision_and_the_date_and_its_card_carries_them(statute_world):
+    settings, retriever = statute_world
+
+    def reply(body):
+        n = cite(body, "løbetid på 4 år")
+        return (f"En rammeaftale kan højst have en løbetid på 4 år, jf. udbudsloven § 95, stk. 2 "
+                f"(LBK nr. 116 af 3. februar 2025, tekst pr. 2025-02-03) [{n}].")
+
+    with FakeOpenAI() as server:
+        server.reply = reply
+        answer = Assistant(retriever, llm(settings, server)).ask(ASK_STATUTE)
+        (request,) = server.answer_requests
+    system, human = (m["content"] for m in request["messages"])
+    # The rule: name the provision as the card gives it, and the date of the text.
+    assert "cite_as" in system and "text_as_of" in system and '"udbudsloven § 94, stk. 2"' in system
+    # The statute's card: how to cite it, which consolidated text, its date; each part labelled.
+    card = next(line for line in human.splitlines() if line.startswith("<source") and 'kind="law"' in line)
+    assert 'cite_as="udbudsloven § 95"' in card
+    assert 'consolidation="LBK nr. 116 af 3. februar 2025"' in card and 'text_as_of="2025-02-03"' in card
+    assert "[udbudsloven § 95, stk. 2] Stk. 2. En rammeaftale kan højst have en løbetid på 4 år." in human
+    # A guidance note's card says what it is and nothing a statute's says.
+    note = next(line for line in human.splitlines() if line.startswith("<source") and "Tilbudsfrister" in line)
+    assert 'kind="guidance"' in note or "kind=" not in note
+    assert "cite_as" not in note and "text_as_of" not in note
+    # The provision and the date the model copied from the card are supported by that card.
+    assert answer.mode == "llm" and answer.status == "answered" and not answer.notice
+    assert "udbudsloven § 95, stk. 2" in answer.answer and "2025-02-03" in answer.answer
+    (c,) = answer.citations
+    assert c.kind == "law" and c.as_of == "2025-02-03" and "4 år" in c.quote
