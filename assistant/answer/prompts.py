@@ -9,6 +9,7 @@ from datetime import date
 from assistant.answer.citations import label
 from assistant.i18n import LANGUAGE_NAMES
 from assistant.ingest.chunking import provision_base
+from assistant.retrieval.conversation import ConversationState
 from assistant.retrieval.query import Query
 from assistant.retrieval.search import Hit
 
@@ -59,13 +60,43 @@ TRANSLATE_HUMAN_PROMPT = """<question>
 CONDENSE_SYSTEM_PROMPT = ("Rewrite the user's last question as one standalone question, in the "
                           "same language, using the conversation for context. Keep what the last "
                           "question asks (a deadline, a number, a country) and add only the topic it "
-                          "refers back to. Reply with the question only.")
-CONDENSE_HUMAN_PROMPT = "Conversation:\n{turns}\n\nLast question: {question}"
+                          "refers back to. Under 'In force' is what the conversation has established "
+                          "(country, procedure, law, period, what is being bought), set by statements "
+                          "as well as questions, with what the last question names itself already "
+                          "taking the place of the earlier value: name the country and the procedure "
+                          "in force in the question, and never a country or procedure that is not in "
+                          "force. Reply with the question only.")
+CONDENSE_HUMAN_PROMPT = "Conversation:\n{turns}\n\nIn force:\n{state}\n\nLast question: {question}"
+
+# The jurisdictions' names as the condense step's model reads them (prompt text, not shown).
+_JURISDICTIONS = {"DK": "Denmark", "NO": "Norway", "EU": "the EU"}
 
 
-def condense_inputs(question: str, history: list[dict] | None) -> dict:
+def describe_state(state: ConversationState | None) -> str:
+    """The conversation state as the condense prompt's lines ("- procedure: udbud med
+    forhandling"); "- nothing yet" when no slot is set."""
+    if state is None:
+        return "- nothing yet"
+    lines = []
+    if state.jurisdiction:
+        lines.append("- country: " + ", ".join(f"{_JURISDICTIONS.get(c, c)} ({c})" for c in sorted(state.jurisdiction)))
+    if state.procedure:
+        lines.append(f"- procedure: {state.procedure_terms or state.procedure.replace('_', ' ')}")
+    if state.document:
+        lines.append(f"- law: {state.document}")
+    if state.period:
+        lines.append("- period: " + ", ".join(map(str, state.period)))
+    if state.object:
+        lines.append(f"- being bought: {state.object}")
+    return "\n".join(lines) or "- nothing yet"
+
+
+def condense_inputs(question: str, history: list[dict] | None, state: ConversationState | None = None) -> dict:
+    """The condense prompt's inputs: the last turns, the state in force for this question
+    (`Query.state`: earlier turns' slots, overridden by what the question names) and the
+    question."""
     turns = "\n".join(f"{m['role']}: {str(m['content'])[:500]}" for m in (history or [])[-6:])
-    return {"turns": turns, "question": question}
+    return {"turns": turns, "question": question, "state": describe_state(state)}
 
 
 def translate_inputs(question: str, targets: list[str]) -> dict:
