@@ -13,7 +13,8 @@
    tests/answer/test_llm_live.py against the real server) and the answer evaluation in LLM mode on
    $ASSISTANT_LIVE_CASES (12) dev cases of eval/answers-corpus.jsonl spread over da/nb/en, each
    language with a follow-up and an unanswerable question (`pick_cases`), and prints a table per
-   question: mode, claim support, language, latency, key facts.
+   question: mode, claim support, language, latency, key facts. ASSISTANT_LIVE_CASES=0 runs
+   the tests only.
 
 Expect ~15 minutes the first time on 2 cores (the build), then the questions' time.
 """
@@ -128,24 +129,14 @@ def main() -> int:
     failed = 0
     try:
         log("LLM-path tests (fake server), then the live tests")
-        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/answer/test_llm_path.py",
+        # -s: the live tests print each question's mode, claims, language and seconds.
+        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "tests/answer/test_llm_path.py",
                                   "tests/answer/test_llm_live.py"], cwd=ROOT, env=env).returncode
-        with tempfile.TemporaryDirectory() as tmp:
-            subset = Path(tmp) / "answers-live.jsonl"
-            rows = [json.loads(line) for line in
-                    (ROOT / "eval" / "answers-corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-            picked = pick_cases(rows, CASES)
-            subset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
-            log(f"answer evaluation in LLM mode on {len(picked)} dev cases of eval/answers-corpus.jsonl: "
-                + ", ".join(r["id"] for r in picked))
-            run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "--answers", str(subset),
-                                  "--docs", "corpus", "--llm", "--json", "--details"],
-                                 cwd=ROOT, env={**env, "ASSISTANT_DATA_DIR": str(Path(tmp) / "data")},
-                                 capture_output=True, text=True)
-            if run.returncode:
-                print(run.stdout[-3000:], run.stderr[-3000:])
-                return 1
-            report = json.loads(run.stdout)["answers"]["llm"]
+        if CASES <= 0:  # ASSISTANT_LIVE_CASES=0: the tests only
+            return 1 if failed else 0
+        report = answer_evaluation(env)
+        if report is None:
+            return 1
         print_table(report)
         m = report["metrics"]["overall"]
         if m.get("shown_unsupported"):
@@ -155,6 +146,29 @@ def main() -> int:
         proc.terminate()
         proc.wait(30)
     return 1 if failed else 0
+
+
+def answer_evaluation(env: dict) -> dict | None:
+    """`assistant eval --answers … --llm` on the picked cases; its LLM report (also kept in
+    the cache folder as last-eval.json), or None when the run failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "answers-live.jsonl"
+        rows = [json.loads(line) for line in
+                (ROOT / "eval" / "answers-corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        picked = pick_cases(rows, CASES)
+        subset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
+        log(f"answer evaluation in LLM mode on {len(picked)} dev cases of eval/answers-corpus.jsonl: "
+            + ", ".join(r["id"] for r in picked))
+        run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "--answers", str(subset),
+                              "--docs", "corpus", "--llm", "--json", "--details"],
+                             cwd=ROOT, env={**env, "ASSISTANT_DATA_DIR": str(Path(tmp) / "data")},
+                             capture_output=True, text=True)
+    if run.returncode:
+        print(run.stdout[-3000:], run.stderr[-3000:])
+        return None
+    report = json.loads(run.stdout)["answers"]["llm"]
+    (CACHE / "last-eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return report
 
 
 def pick_cases(rows: list[dict], n: int) -> list[dict]:
