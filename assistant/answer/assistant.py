@@ -120,9 +120,11 @@ class Assistant:
         if injected is not None:
             return _Call(model=injected, cancel=Cancel(), first_token_s=first, total_s=total, require_finish=False)
         cancel = Cancel()
-        # Answers stream (progress while the model writes); the short steps come whole.
+        # Every call streams: a server notices a client that has gone only while it streams.
+        # llama-cpp-python finished a non-streamed condense call 8 s after its 60 s deadline had
+        # cancelled it, and the answer waited behind it (make test-llm, 7 Dec 2026).
         model = openai_chat(s, timeout=total, max_retries=retries, max_tokens=max_tokens,
-                            streaming=step == "answer", cancel=cancel)
+                            streaming=True, cancel=cancel)
         return _Call(model=model, cancel=cancel, first_token_s=first, total_s=total, require_finish=True)
 
     def ask(self, question: str, history: list[dict] | None = None, composer: Composer = "units") -> Answer:

@@ -427,3 +427,21 @@ def test_a_condensed_question_keeping_the_state_is_used_as_written(state_world):
         server.mode = "faithful"
         answer = Assistant(retriever, llm(settings, server)).ask("Hvad er fristen?", history)
     assert answer.standalone_question == "Hvad er fristen for anmodninger om deltagelse ved et udbud med forhandling?"
+
+
+def test_an_abandoned_condense_call_is_streamed_so_the_server_sees_the_client_go(state_world):
+    settings, retriever = state_world
+    history = [{"role": "user", "content": "Vi kører et udbud med forhandling."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    with FakeOpenAI() as server:
+        server.prompt_seconds, server.ping_every = 1.5, 0.2  # every request: a slow prompt read
+        server.mode = "faithful"
+        s = llm(settings, server, condense_timeout=0.5, llm_first_token_timeout=3.0, llm_timeout=4.0)
+        answer = Assistant(retriever, s).ask("Hvad er fristen?", history)
+        deadline = time.monotonic() + 3
+        while server.disconnected < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (condense,) = server.condense_requests
+    assert condense["stream"] is True and server.disconnected == 1  # cut at 0.5 s, and the server knew
+    assert "forhandling" in answer.standalone_question  # the offline rule's question instead
+    assert answer.mode == "llm" and answer.status == "answered"
