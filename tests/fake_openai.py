@@ -21,6 +21,8 @@ How the server behaves:
 - `single_slot`: one request at a time: a new request ends the running stream at once (no
   finish_reason), as llama.cpp's single-slot server does; `interrupted` counts them;
 - `disconnected`: streams whose client went away before the end (a cancelled call).
+The condense step's requests (recognised by their system prompt) get `condensed` when it is
+set (a string, or a function of the request body), and are listed in `condense_requests`.
 The translation step's requests (recognised by their system prompt) get `translation` when it
 is set (fenced, garbled or chatty JSON are strings like any other), and `translation_fault`
 ("error-500", "stall") makes only them fail. Every request body is kept in `requests`.
@@ -34,9 +36,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from assistant.answer.prompts import TRANSLATE_SYSTEM_PROMPT
+from assistant.answer.prompts import CONDENSE_SYSTEM_PROMPT, TRANSLATE_SYSTEM_PROMPT
 
 TRANSLATE_OPENING = TRANSLATE_SYSTEM_PROMPT[:40]
+CONDENSE_OPENING = CONDENSE_SYSTEM_PROMPT[:40]
 INVENTED = "The deadline is 99 days [1]. The supplier must provide a guarantee of DKK 7.5 m under § 999 [2]."
 _SOURCE = re.compile(r'<source n="(\d+)"[^\n]*\n(.*?)\n</source>', re.S)
 
@@ -44,6 +47,11 @@ _SOURCE = re.compile(r'<source n="(\d+)"[^\n]*\n(.*?)\n</source>', re.S)
 def is_translation(body: dict) -> bool:
     messages = body.get("messages") or [{}]
     return str(messages[0].get("content", "")).startswith(TRANSLATE_OPENING)
+
+
+def is_condense(body: dict) -> bool:
+    messages = body.get("messages") or [{}]
+    return str(messages[0].get("content", "")).startswith(CONDENSE_OPENING)
 
 
 def sources_of(body: dict) -> dict[int, str]:
@@ -68,6 +76,7 @@ class FakeOpenAI:
         self.reply = "Svar [1]."
         self.mode = "reply"
         self.translation: str | None = None
+        self.condensed = None  # str | Callable[[dict], str] | None: the condense step's reply
         self.translation_fault = ""
         self.prompt_seconds = 0.0
         self.ping_every = 1.0
@@ -99,6 +108,8 @@ class FakeOpenAI:
                 if is_translation(body):
                     model = server.translation_fault or model
                     reply = reply if server.translation is None else server.translation
+                if is_condense(body) and server.condensed is not None:
+                    reply = server.condensed(body) if callable(server.condensed) else server.condensed
                 if model.startswith("error-"):
                     return self._json(int(model.split("-")[1]), {"error": {"message": "fake failure", "type": "server_error"}})
                 if model == "stall":
@@ -202,9 +213,13 @@ class FakeOpenAI:
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions") and is_translation(r["body"])]
 
     @property
+    def condense_requests(self) -> list[dict]:
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions") and is_condense(r["body"])]
+
+    @property
     def answer_requests(self) -> list[dict]:
-        return [r["body"] for r in self.requests
-                if r["path"].endswith("/chat/completions") and not is_translation(r["body"])]
+        return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")
+                and not is_translation(r["body"]) and not is_condense(r["body"])]
 
     def __enter__(self):
         self.thread.start()

@@ -11,8 +11,10 @@
 3. Starts the server on 127.0.0.1 (a free port), waits for /v1/models.
 4. Runs the LLM-path tests (tests/answer/test_llm_path.py with the misbehaving fake, then
    tests/answer/test_llm_live.py against the real server) and the answer evaluation in LLM mode on
-   the first $ASSISTANT_LIVE_CASES (12) cases of eval/answers-corpus.jsonl, and prints a table
-   per question: mode, claim support, language, latency.
+   $ASSISTANT_LIVE_CASES (12) dev cases of eval/answers-corpus.jsonl spread over da/nb/en, each
+   language with a follow-up and an unanswerable question (`pick_cases`), and prints a table per
+   question: mode, claim support, language, latency, key facts. ASSISTANT_LIVE_CASES=0 runs
+   the tests only.
 
 Expect ~15 minutes the first time on 2 cores (the build), then the questions' time.
 """
@@ -127,21 +129,14 @@ def main() -> int:
     failed = 0
     try:
         log("LLM-path tests (fake server), then the live tests")
-        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/answer/test_llm_path.py",
+        # -s: the live tests print each question's mode, claims, language and seconds.
+        failed |= subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "tests/answer/test_llm_path.py",
                                   "tests/answer/test_llm_live.py"], cwd=ROOT, env=env).returncode
-        with tempfile.TemporaryDirectory() as tmp:
-            subset = Path(tmp) / "answers-live.jsonl"
-            lines = (ROOT / "eval" / "answers-corpus.jsonl").read_text(encoding="utf-8").splitlines()[:CASES]
-            subset.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            log(f"answer evaluation in LLM mode on {CASES} cases of eval/answers-corpus.jsonl")
-            run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "--answers", str(subset),
-                                  "--docs", "corpus", "--llm", "--json", "--details"],
-                                 cwd=ROOT, env={**env, "ASSISTANT_DATA_DIR": str(Path(tmp) / "data")},
-                                 capture_output=True, text=True)
-            if run.returncode:
-                print(run.stdout[-3000:], run.stderr[-3000:])
-                return 1
-            report = json.loads(run.stdout)["answers"]["llm"]
+        if CASES <= 0:  # ASSISTANT_LIVE_CASES=0: the tests only
+            return 1 if failed else 0
+        report = answer_evaluation(env)
+        if report is None:
+            return 1
         print_table(report)
         m = report["metrics"]["overall"]
         if m.get("shown_unsupported"):
@@ -153,14 +148,63 @@ def main() -> int:
     return 1 if failed else 0
 
 
+def answer_evaluation(env: dict) -> dict | None:
+    """`assistant eval --answers … --llm` on the picked cases; its LLM report (also kept in
+    the cache folder as last-eval.json), or None when the run failed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "answers-live.jsonl"
+        rows = [json.loads(line) for line in
+                (ROOT / "eval" / "answers-corpus.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+        picked = pick_cases(rows, CASES)
+        subset.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in picked), encoding="utf-8")
+        log(f"answer evaluation in LLM mode on {len(picked)} dev cases of eval/answers-corpus.jsonl: "
+            + ", ".join(r["id"] for r in picked))
+        run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "--answers", str(subset),
+                              "--docs", "corpus", "--llm", "--json", "--details"],
+                             cwd=ROOT, env={**env, "ASSISTANT_DATA_DIR": str(Path(tmp) / "data")},
+                             capture_output=True, text=True)
+    if run.returncode:
+        print(run.stdout[-3000:], run.stderr[-3000:])
+        return None
+    report = json.loads(run.stdout)["answers"]["llm"]
+    (CACHE / "last-eval.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return report
+
+
+def pick_cases(rows: list[dict], n: int) -> list[dict]:
+    """`n` dev cases spread evenly over the languages (da, nb, en in turn), each language's
+    in this order: its first follow-up (two turns or more: the condense step), its first
+    answerable one-turn case, its first unanswerable case, then its other answerable cases, in
+    file order. Only dev cases: `assistant eval --details` lists no held-out case, and held-out
+    figures are for judging, not for looking at answers (assistant.evaluation.splits)."""
+    from assistant.evaluation.splits import split_of
+
+    dev = [r for r in rows if r.get("split", split_of(str(r["id"]))) == "dev" and split_of(str(r["id"])) == "dev"]
+    queues = {}
+    for lang in ("da", "nb", "en"):
+        mine = [r for r in dev if r.get("lang") == lang]
+        follow = [r for r in mine if len(r.get("turns") or []) > 1 and r.get("answerable", True)]
+        single = [r for r in mine if len(r.get("turns") or []) == 1 and r.get("answerable", True)]
+        refuse = [r for r in mine if not r.get("answerable", True)]
+        order = follow[:1] + single[:1] + refuse[:1] + single[1:]
+        queues[lang] = order
+    picked: list[dict] = []
+    while len(picked) < n and any(queues.values()):
+        for lang in queues:
+            if queues[lang] and len(picked) < n:
+                picked.append(queues[lang].pop(0))
+    return picked
+
+
 def print_table(report: dict) -> None:
-    print("\n| case | mode | error | claim support | language | seconds | key facts |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("\n| case | turns | status | mode | error | claim support | language | seconds | key facts |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for c in report["cases"]:
         claims = c.get("claims") or {}
         support = f"{claims['supported']}/{claims['cited']}" if claims.get("cited") else "–"
-        print(f"| {c['id']} | {c['mode']} | {c['error'] or ''} | {support} | {c['language']} "
-              f"| {c['seconds']} | {c['facts_found']}/{c['facts']} |")
+        language = f"{c['language']} {'ok' if c.get('language_ok') else 'WRONG'}"
+        print(f"| {c['id']} | {len(c.get('turns') or [])} | {c.get('status', '')} | {c['mode']} | {c['error'] or ''} "
+              f"| {support} | {language} | {c['seconds']} | {c['facts_found']}/{c['facts']} |")
     print("\noverall:", json.dumps(report["metrics"]["overall"], ensure_ascii=False))
 
 

@@ -65,6 +65,7 @@ from assistant.answer.types import (
 from assistant.config import Settings
 from assistant.i18n import MESSAGES, message
 from assistant.retrieval import jurisdiction
+from assistant.retrieval.conversation import PROCEDURE_KINDS, departs_from, read_turn
 from assistant.retrieval.query import Query, analyse, out_of_scope
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import StoreUnavailable
@@ -119,9 +120,11 @@ class Assistant:
         if injected is not None:
             return _Call(model=injected, cancel=Cancel(), first_token_s=first, total_s=total, require_finish=False)
         cancel = Cancel()
-        # Answers stream (progress while the model writes); the short steps come whole.
+        # Every call streams: a server notices a client that has gone only while it streams.
+        # llama-cpp-python finished a non-streamed condense call 8 s after its 60 s deadline had
+        # cancelled it, and the answer waited behind it (make test-llm, 7 Dec 2026).
         model = openai_chat(s, timeout=total, max_retries=retries, max_tokens=max_tokens,
-                            streaming=step == "answer", cancel=cancel)
+                            streaming=True, cancel=cancel)
         return _Call(model=model, cancel=cancel, first_token_s=first, total_s=total, require_finish=True)
 
     def ask(self, question: str, history: list[dict] | None = None, composer: Composer = "units") -> Answer:
@@ -210,15 +213,31 @@ class Assistant:
             return question
         if self.llm_enabled:  # a follow-up (query.extra is set): the model may phrase it better
             try:
-                return self._condense(question, history) or query.search_text
+                return self._condense(question, query, history) or query.search_text
             except Exception as exc:  # condensing is a nicety; never fail the answer for it
                 log.warning("condensing failed: %s", failure_reason(exc))
         return query.search_text
 
-    def _condense(self, question: str, history: list[dict]) -> str:
+    def _condense(self, question: str, query: Query, history: list[dict]) -> str:
+        """The model's standalone question, given the conversation state in force (the same
+        state and override rule as offline: `conversation.resolve`). A rewrite that names a
+        country or procedure not in force is not used (""); one that leaves out the procedure
+        in force for a deadline or a count gets its words added, as offline."""
         call = self._call("condense")
-        reply = run_bounded(build_condense_chain(call.model), condense_inputs(question, history), **call.bounds())
-        return clean(normalise_output(reply))[:MAX_QUESTION_CHARS]
+        state = query.state
+        reply = run_bounded(build_condense_chain(call.model), condense_inputs(question, history, state),
+                            **call.bounds())
+        text = clean(normalise_output(reply))[:MAX_QUESTION_CHARS]
+        glossary = self.retriever.glossary
+        departs = departs_from(text, state, glossary)
+        if departs:
+            log.warning("condensed question names a %s not in force: searching with the offline rule",
+                        " and a ".join(departs))
+            return ""
+        if (text and state.procedure and state.procedure_terms and query.kind in PROCEDURE_KINDS
+                and not read_turn(text, glossary).procedure):
+            text = f"{text} {state.procedure_terms}"
+        return text
 
     def _translate(self, text: str, query: Query, timings: dict) -> dict[str, str]:
         """The question in the corpus's other languages, from one bounded model call, for

@@ -237,8 +237,19 @@ class CheckedAnswer:
 
 
 def hit_text(hit: Hit) -> str:
-    """What a passage says, with the labels it is filed under (a § in the section)."""
-    return "\n".join(p for p in (hit.title, hit.section, hit.text) if p)
+    """What a passage says, with the labels it is filed under (`hit_labels`)."""
+    return "\n".join(p for p in (hit_labels(hit), hit.text) if p)
+
+
+def hit_labels(hit: Hit) -> str:
+    """The labels a passage is filed under: title, section (a § in it) and, for a statute,
+    what its source card gives the model to cite it by (prompts.card_attributes): the act,
+    the consolidated text and its date. So "udbudsloven § 94 (LBK nr. 116 af 3. februar
+    2025, text as of 2025-02-03)" is supported by the card it came from though no sentence
+    of the passage names them."""
+    chunk = hit.chunk
+    card = (chunk.act, chunk.consolidation, hit.as_of) if chunk.source_kind == "law" else ()
+    return "\n".join(p for p in (hit.title, hit.section, *card) if p)
 
 
 def supports(sentence: str, passage: str, *, cross_language: bool = False) -> tuple[bool, list[str]]:
@@ -254,13 +265,16 @@ def supports(sentence: str, passage: str, *, cross_language: bool = False) -> tu
     return share >= (MIN_OVERLAP_CROSS if cross_language else MIN_OVERLAP), []
 
 
-def supporting_sentence(sentence: str, passage: str, *, cross_language: bool = False) -> str:
-    """The passage's sentence that supports the claim on its own (most overlap), or ""."""
+def supporting_sentence(sentence: str, passage: str, *, cross_language: bool = False, labels: str = "") -> str:
+    """The passage's sentence that supports the claim on its own (most overlap), or "".
+    `labels`: what the passage is filed under (`hit_labels`), read with each sentence, so a
+    claim naming the provision and the date of the text finds the sentence it quotes."""
     best, best_share = "", -1.0
     for candidate in split_sentences(passage) or [passage]:
-        ok, _ = supports(sentence, candidate, cross_language=cross_language)
+        read = f"{labels}\n{candidate}" if labels else candidate
+        ok, _ = supports(sentence, read, cross_language=cross_language)
         if ok:
-            share = overlap(sentence, candidate)[0]
+            share = overlap(sentence, read)[0]
             if share > best_share:
                 best, best_share = candidate, share
     return best
@@ -323,7 +337,8 @@ def check_claims(text: str, hits: list[Hit], *, language: str = "") -> CheckedAn
                 missing.update(lacks)
                 if ok:
                     good.append(n)
-                    quotes[n] = supporting_sentence(bare, hits[n - 1].text, cross_language=cross)
+                    quotes[n] = supporting_sentence(bare, hits[n - 1].text, cross_language=cross,
+                                                    labels=hit_labels(hits[n - 1]))
             claims.append(Claim(sentence=bare, cited=cited, supported_by=tuple(good),
                                 missing=tuple(sorted(missing)), quotes=quotes))
             if good:

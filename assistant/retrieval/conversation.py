@@ -261,3 +261,16 @@ def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:
     """(question, borrowed topic): earlier turns lend their topic only to a follow-up."""
     resolved = resolve(question, earlier)
     return question, resolved.extra if resolved.refers_back else ""
+
+
+def departs_from(text: str, state: ConversationState, glossary: "Glossary | None" = None) -> list[str]:
+    """The slots a rewritten question (the LLM's condensed one) names with a value the state
+    in force does not hold: a country or procedure the buyer never set. A rewrite may add what
+    is in force, never change it: the question's own words already overrode the state."""
+    turn = read_turn(text, glossary)
+    out = []
+    if turn.jurisdiction - state.jurisdiction:
+        out.append("jurisdiction")
+    if turn.procedure and turn.procedure != state.procedure:
+        out.append("procedure")
+    return out

@@ -17,7 +17,7 @@ from assistant.corpus.service import sync
 from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 from tests.conftest import MARKEDSDIALOG_NOTE, settings_for
-from tests.fake_openai import INVENTED, FakeOpenAI, cite
+from tests.fake_openai import INVENTED, FakeOpenAI, cite, sources_of
 
 FRISTER = """---
 title: Tilbudsfrister
@@ -273,3 +273,175 @@ def test_answer_eval_reports_claim_support_in_llm_mode(world):
     m = report.metrics["overall"]
     assert m["key_facts"] == 1.0 and m["cited"] == 2 and m["claim_support"] == 0.5
     assert m["unsupported_claims"] == 1 and m["shown_unsupported"] == 0
+
+
+# --- statutes: the provision and the date of the text --------------------------------------------
+
+STATUTE = """Bekendtgørelse af udbudsloven (LBK nr. 116 af 3. februar 2025)
+
+§ 95. En rammeaftale skal indgås efter en af procedurerne i denne lov, jf. § 55. Stk. 2. En rammeaftale kan højst have en løbetid på 4 år. I ekstraordinære tilfælde kan en rammeaftale indgås for en længere periode. Stk. 3. Indgåelse af kontrakter på grundlag af en rammeaftale skal ske i rammeaftalens løbetid.
+"""
+STATUTE_SIDECAR = """title: "Bekendtgørelse af udbudsloven"
+kind: law
+act: udbudsloven
+jurisdiction: "DK"
+language: da
+consolidation: "LBK nr. 116 af 3. februar 2025"
+as_of: 2025-02-03
+"""
+ASK_STATUTE = "Hvor lang løbetid må en rammeaftale højst have?"
+
+
+@pytest.fixture(scope="module")
+def statute_world(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("llm-law"))
+    law = settings.corpus_dir / "law"
+    law.mkdir(parents=True, exist_ok=True)
+    (law / "udbudsloven_test.txt").write_text(STATUTE, encoding="utf-8")
+    (law / "udbudsloven_test.txt.meta.yaml").write_text(STATUTE_SIDECAR, encoding="utf-8")
+    (settings.corpus_dir / "frister.md").write_text(FRISTER, encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings).failed
+    return settings, Retriever(store, settings)
+
+
+def test_the_model_is_asked_to_name_the_provision_and_the_date_and_its_card_carries_them(statute_world):
+    settings, retriever = statute_world
+
+    def reply(body):
+        n = cite(body, "løbetid på 4 år")
+        return (f"En rammeaftale kan højst have en løbetid på 4 år, jf. udbudsloven § 95, stk. 2 "
+                f"(LBK nr. 116 af 3. februar 2025, tekst pr. 2025-02-03) [{n}].")
+
+    with FakeOpenAI() as server:
+        server.reply = reply
+        answer = Assistant(retriever, llm(settings, server)).ask(ASK_STATUTE)
+        (request,) = server.answer_requests
+    system, human = (m["content"] for m in request["messages"])
+    # The rule: name the provision as the card gives it, and the date of the text.
+    assert "cite_as" in system and "text_as_of" in system and '"udbudsloven § 94, stk. 2"' in system
+    # The statute's card: how to cite it, which consolidated text, its date; each part labelled.
+    card = next(line for line in human.splitlines() if line.startswith("<source") and 'kind="law"' in line)
+    assert 'cite_as="udbudsloven § 95"' in card
+    assert 'consolidation="LBK nr. 116 af 3. februar 2025"' in card and 'text_as_of="2025-02-03"' in card
+    assert "[udbudsloven § 95, stk. 2] Stk. 2. En rammeaftale kan højst have en løbetid på 4 år." in human
+    # A guidance note's card says what it is and nothing a statute's says.
+    note = next(line for line in human.splitlines() if line.startswith("<source") and "Tilbudsfrister" in line)
+    assert 'kind="guidance"' in note or "kind=" not in note
+    assert "cite_as" not in note and "text_as_of" not in note
+    # The provision and the date the model copied from the card are supported by that card.
+    assert answer.mode == "llm" and answer.status == "answered" and not answer.notice
+    assert "udbudsloven § 95, stk. 2" in answer.answer and "2025-02-03" in answer.answer
+    (c,) = answer.citations
+    assert c.kind == "law" and c.as_of == "2025-02-03" and "4 år" in c.quote
+
+
+# --- the condense step reads the conversation state ------------------------------------------------
+
+FORHANDLING = """---
+title: Frister ved udbud med forhandling
+language: da
+jurisdiction: DK
+---
+# Frister ved udbud med forhandling
+
+## Udbud med forhandling
+Ved et udbud med forhandling er fristen for modtagelse af anmodninger om deltagelse mindst 30 dage.
+
+## Offentligt udbud
+Ved et offentligt udbud er fristen for modtagelse af tilbud mindst 35 dage.
+"""
+FORHANDLING_NO = """---
+title: Frister ved konkurranse med forhandling
+language: nb
+jurisdiction: "NO"
+---
+# Frister ved konkurranse med forhandling
+
+## Konkurranse med forhandling
+Ved konkurranse med forhandling er fristen for å levere forespørsel om å delta minst 25 dager i Norge.
+"""
+
+
+@pytest.fixture(scope="module")
+def state_world(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("llm-state"))
+    for name, text in {"forhandling.md": FORHANDLING, "forhandling-no.md": FORHANDLING_NO}.items():
+        (settings.corpus_dir / name).write_text(text, encoding="utf-8")
+    store = Store(settings)
+    assert not sync(store, settings).failed
+    return settings, Retriever(store, settings)
+
+
+def human_of(body: dict) -> str:
+    return body["messages"][-1]["content"]
+
+
+def test_a_statement_sets_the_procedure_the_condense_step_is_given_and_keeps(state_world):
+    settings, retriever = state_world
+    history = [{"role": "user", "content": "Vi kører et udbud med forhandling."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    with FakeOpenAI() as server:
+        server.condensed = "Hvad er fristen?"  # a small model that drops what the statement set
+        server.mode = "faithful"
+        answer = Assistant(retriever, llm(settings, server)).ask("Hvad er fristen?", history)
+        (condense,) = server.condense_requests
+        (request,) = server.answer_requests
+    # The condense request holds the state the statement set.
+    assert "In force:\n- procedure: udbud med forhandling" in human_of(condense)
+    assert "never a country or procedure that is not in force" in condense["messages"][0]["content"]
+    # The question searched with names the procedure in force, and so does the answer object.
+    assert "udbud med forhandling" in answer.standalone_question
+    assert answer.conversation["procedure"] == "competitive_procedure_with_negotiation"
+    assert "Ved et udbud med forhandling er fristen" in sources_of(request)[1]
+    assert answer.mode == "llm" and "mindst 30 dage" in answer.answer
+
+
+def test_a_question_naming_another_country_overrides_the_one_the_conversation_set(state_world):
+    settings, retriever = state_world
+    history = [{"role": "user", "content": "Vi er en dansk kommune og kører et udbud med forhandling."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    with FakeOpenAI() as server:
+        # The model follows the conversation instead of the question: Denmark again.
+        server.condensed = "Hvad er fristen ved udbud med forhandling i Danmark?"
+        server.mode = "faithful"
+        answer = Assistant(retriever, llm(settings, server)).ask("Hvad er fristen i Norge?", history)
+        (condense,) = server.condense_requests
+        (request,) = server.answer_requests
+    state = human_of(condense).split("In force:\n")[1].split("\n\n")[0]
+    assert "- country: Norway (NO)" in state and "Denmark" not in state
+    assert "- procedure: udbud med forhandling" in state  # what the question did not name stays
+    # The rewrite naming Denmark is not used; the question searched with is Norway's.
+    assert "Norge" in answer.standalone_question and "Danmark" not in answer.standalone_question
+    assert answer.conversation["jurisdiction"] == ["NO"]
+    assert "minst 25 dager" in sources_of(request)[1]
+    assert all("Ved et udbud med forhandling" not in s for s in sources_of(request).values())
+
+
+def test_a_condensed_question_keeping_the_state_is_used_as_written(state_world):
+    settings, retriever = state_world
+    history = [{"role": "user", "content": "Vi kører et udbud med forhandling."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    with FakeOpenAI() as server:
+        server.condensed = "Hvad er fristen for anmodninger om deltagelse ved et udbud med forhandling?"
+        server.mode = "faithful"
+        answer = Assistant(retriever, llm(settings, server)).ask("Hvad er fristen?", history)
+    assert answer.standalone_question == "Hvad er fristen for anmodninger om deltagelse ved et udbud med forhandling?"
+
+
+def test_an_abandoned_condense_call_is_streamed_so_the_server_sees_the_client_go(state_world):
+    settings, retriever = state_world
+    history = [{"role": "user", "content": "Vi kører et udbud med forhandling."},
+               {"role": "assistant", "content": "Det kan jeg ikke finde i kilderne."}]
+    with FakeOpenAI() as server:
+        server.prompt_seconds, server.ping_every = 1.5, 0.2  # every request: a slow prompt read
+        server.mode = "faithful"
+        s = llm(settings, server, condense_timeout=0.5, llm_first_token_timeout=3.0, llm_timeout=4.0)
+        answer = Assistant(retriever, s).ask("Hvad er fristen?", history)
+        deadline = time.monotonic() + 3
+        while server.disconnected < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (condense,) = server.condense_requests
+    assert condense["stream"] is True and server.disconnected == 1  # cut at 0.5 s, and the server knew
+    assert "forhandling" in answer.standalone_question  # the offline rule's question instead
+    assert answer.mode == "llm" and answer.status == "answered"

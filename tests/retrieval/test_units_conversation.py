@@ -49,3 +49,16 @@ def test_twelve_crafted_back_referring_messages_resolve_fast():
     started = time.perf_counter()
     analyse("Og hvad så med det?", earlier=earlier)
     assert time.perf_counter() - started < 0.05
+
+
+def test_a_rewrite_may_add_what_is_in_force_but_never_change_it():
+    from assistant.answer.prompts import describe_state
+    from assistant.retrieval.conversation import departs_from
+
+    q = analyse("Hvad er fristen i Norge?", earlier=["Vi er en dansk kommune og kører et udbud med forhandling."])
+    state = q.state
+    assert describe_state(state) == "- country: Norway (NO)\n- procedure: udbud med forhandling"
+    assert departs_from("Hvad er fristen ved udbud med forhandling i Norge?", state, q.glossary) == []
+    assert departs_from("Hvad er fristen ved udbud med forhandling i Danmark?", state, q.glossary) == ["jurisdiction"]
+    assert departs_from("Hvad er fristen ved et begrænset udbud i Norge?", state, q.glossary) == ["procedure"]
+    assert describe_state(analyse("Hvad er et innovationspartnerskab?").state) == "- procedure: innovationspartnerskab"
