@@ -336,7 +336,13 @@ class Assistant:
         turn.timings["llm_ms"] = round((time.perf_counter() - llm_started) * 1000, 2)
         yield self._progress(turn, "checking")
         if declines(text):  # the whole answer says the sources do not cover it
-            yield self._abstention(turn, reason="model")
+            # The gate let these passages through, so the model's "not covered" is not the last
+            # word: a buyer who is only told "not in the sources" while the extracts hold the
+            # fact loses it (a small local model declined a covered 35-day question this way in
+            # make test-llm). The extracts are shown with a notice; only when the composer finds
+            # no answering unit either is it an abstention.
+            fallback = self._extractive(turn, notice=message(language, "declined"), error="declined")
+            yield self._abstention(turn, reason="model") if fallback.abstained else fallback
             return
         checked = check_claims(text, hits, language=language)
         if checked.claims or checked.uncited:

@@ -120,13 +120,19 @@ def test_a_decline_phrase_inside_an_uncited_answer_does_not_let_it_through(world
     assert answer.mode == "extractive" and answer.error == "no_citations" and "skip the tender" not in answer.answer
 
 
-def test_a_whole_decline_is_an_abstention(world):
+def test_a_whole_decline_over_answering_passages_shows_the_extracts_with_a_notice(world):
+    """The model's "not covered" over passages that hold the fact must not hide the fact: the
+    buyer gets the extracts (the second-worst failure is an answer that hides the fact)."""
     settings, retriever = world
+    offline = Assistant(retriever, settings).ask(ASK)
+    assert not offline.abstained
     with FakeOpenAI() as server:
         server.reply = "Kilderne dækker ikke dette spørgsmål."
         answer = Assistant(retriever, llm(settings, server)).ask(ASK)
-    assert answer.abstained and answer.status == "abstained" and answer.reason == "model"
-    assert answer.answer.startswith("Det kan jeg ikke finde i kilderne")
+    assert not answer.abstained and answer.mode == "extractive" and answer.error == "declined"
+    assert answer.notice.startswith("Sprogmodellen fandt ikke svaret i kilderne")
+    assert answer.answer.split("\n")[-1] == offline.answer.split("\n")[-1]  # the same extracts
+    assert "Kilderne dækker ikke" not in answer.answer
 
 
 def test_an_answer_in_another_language_falls_back(world):
