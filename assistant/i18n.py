@@ -398,7 +398,7 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "en": [
         "May we consult the market before the tender?",
-        "How many candidates does an innovation partnership need?",
+        "When can we use an innovation partnership?",
         "Which costs can life-cycle costing include?",
         "Which phases does a pre-commercial procurement have?",
     ],

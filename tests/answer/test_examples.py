@@ -37,8 +37,8 @@ KEY_FACTS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("da/prekommercielle-indkoeb-og-fou-undtagelsen.md", ("Løsningsdesign", "Udvikling af prototyper")),
     "May we consult the market before the tender?":
         ("en/preliminary-market-consultation.md", ("Article 40", "consult the market before it starts a procedure")),
-    "How many candidates does an innovation partnership need?":
-        ("en/innovation-partnership.md", ("at least three candidates",)),
+    "When can we use an innovation partnership?":
+        ("en/innovation-partnership.md", ("cannot be met by solutions already available on the market",)),
     "Which costs can life-cycle costing include?":
         ("en/life-cycle-costing-and-award-criteria.md", ("acquisition", "maintenance", "end-of-life")),
     "Which phases does a pre-commercial procurement have?":

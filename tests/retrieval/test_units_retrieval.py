@@ -87,3 +87,12 @@ def test_a_law_named_once_applies_to_every_provision():
 ])
 def test_a_provision_followed_by_a_one_letter_word(question, provision):
     assert [p for p, _, _ in parse_provisions(question)] == [provision]
+
+
+def test_the_rerank_reads_the_same_share_of_the_fused_list_per_ranked_list():
+    from assistant.retrieval.search import RERANK_DEPTH, rerank_depth
+
+    # Six lists (three languages x BM25 and dense) were what the depth of 10 was measured on;
+    # with statutes ranked apart from guidance there are up to ten, and the depth follows.
+    assert rerank_depth(6) == RERANK_DEPTH == 10
+    assert rerank_depth(2) == 10 and rerank_depth(8) == 14 and rerank_depth(10) == 17
