@@ -46,6 +46,21 @@ def test_one_word_or_a_name_goes_to_the_default():
     assert detect_language("udbudsloven § 12", default="en") == "en"
 
 
+@pytest.mark.parametrize("text", ["Og i Norge?", "og i Danmark?", "Norge?"])
+def test_the_countries_names_are_no_evidence_of_danish_or_norwegian(text):
+    # "Norge", "Danmark" are spelt alike in both languages; lingua read "Og i Norge?" as Norwegian.
+    assert detect_language(text) == "da"
+    assert detect_language(text, default="nb") == "nb"
+
+
+def test_a_short_question_of_shared_words_is_not_confident_a_full_one_is():
+    from assistant.text.language import detect
+
+    assert not detect("Hva med fristen?").confident
+    assert detect("Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?").confident
+    assert detect("What is the time limit for tenders in an open procedure?").confident
+
+
 def test_detection_is_lingua_not_word_lists():
     # The hand-written word lists grew from evaluation questions; none may come back.
     import assistant.text.language as language
