@@ -37,6 +37,15 @@ MIN_WORDS = 2
 # writes "at". Lingua's character n-grams miss it in a short question ("Hvor lang tid har vi
 # til å svare?" read as Danish), so it settles Danish against Norwegian.
 _NB_INFINITIVE = re.compile(r"(?<![^\W\d_])å(?![^\W\d_])", re.IGNORECASE)
+# Orthography: closed-class words (question words, prepositions, pronouns, auxiliaries) that
+# the two written standards spell differently since the Norwegian spelling reforms (bokmål
+# "hva, av, etter, noen, noe, mye, ble, mellom, uten, mot" against Danish "hvad, af, efter,
+# nogen, noget, meget, blev, mellem, uden, mod"). Pairs where one form is also a word of the
+# other language or of English are left out ("nå"/"nu": Danish "nå" = reach; "enn"/"end").
+# They settle Danish against Norwegian only when lingua is not decisive and they all point
+# one way ("Hva er klagegebyret hos KOFA i en vanlig rådgivende sak?" read as Danish, odds 1.7).
+_NB_SPELLINGS = re.compile(r"(?<![^\W\d_])(?:hva|av|etter|noen|noe|mye|ble|mellom|uten|mot)(?![^\W\d_])", re.I)
+_DA_SPELLINGS = re.compile(r"(?<![^\W\d_])(?:hvad|af|efter|nogen|noget|meget|blev|mellem|uden|mod)(?![^\W\d_])", re.I)
 
 # Names, not words: the acts' names are proper nouns that English and Scandinavian questions
 # alike use unchanged ("the Norwegian anskaffelsesloven"), and one long Norwegian compound
@@ -114,6 +123,13 @@ def detect(text: str, default: Language = "da") -> Detection:
                      odds=values[0].value / runner_up if runner_up > 0 else float("inf"))
     if best.language == "da" and _NB_INFINITIVE.search(text):
         return Detection(language="nb", confidence=1.0, odds=float("inf"))  # a grammar rule: certain
+    if best.language in ("da", "nb") and not best.confident:
+        nb, da = bool(_NB_SPELLINGS.search(text)), bool(_DA_SPELLINGS.search(text))
+        if nb != da:
+            spelled = "nb" if nb else "da"
+            if spelled != best.language:
+                other = next((v.value for v in values if _code(v.language) == spelled), 0.0)
+                return Detection(language=spelled, confidence=other, odds=1.0)  # settled, not decisive
     return best
 
 
