@@ -152,7 +152,7 @@ class Assistant:
         # gate, the boosts and the composer all read this one `Query`.
         query = analyse(question, earlier=previous_questions(history), today=self.today(),
                         glossary=self.retriever.glossary)
-        language = query.language  # `detect_language(question)`, read once in `analyse`
+        language = query.language  # read once in `analyse`: its own, or the conversation's
         standalone = (combine_with_history(question, history) if composer == "baseline"
                       else self._standalone(question, query, history))
         timings: dict[str, float] = {}

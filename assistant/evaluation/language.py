@@ -17,9 +17,10 @@ from pathlib import Path
 from assistant.evaluation.splits import split_of
 
 
-def labelled_questions(folder: Path) -> list[tuple[str, str, str]]:
+def labelled_questions(folder: Path, *, with_earlier: bool = False) -> list[tuple]:
     """(part, language, question) for every case that names its language; the last turn of
-    a conversation is the question judged."""
+    a conversation is the question judged. `with_earlier`: (part, language, question, earlier
+    turns), to judge the question in its conversation."""
     items = []
     for path in sorted(Path(folder).glob("*.jsonl")):
         blind = path.name.startswith("blind")
@@ -28,13 +29,17 @@ def labelled_questions(folder: Path) -> list[tuple[str, str, str]]:
                 continue
             case = json.loads(line)
             lang = case.get("lang") or case.get("language")
-            question = (case.get("turns") or [case.get("question")])[-1]
+            turns = case.get("turns") or [case.get("question")]
+            question = turns[-1]
             if lang and question:
-                items.append(("blind" if blind else split_of(str(case["id"])), lang, question))
+                part = "blind" if blind else split_of(str(case["id"]))
+                items.append((part, lang, question, list(turns[:-1])) if with_earlier else (part, lang, question))
     return items
 
 
-def measure(detect, items: list[tuple[str, str, str]]) -> dict:
+def measure(detect, items: list[tuple]) -> dict:
+    """Accuracy per part; `detect(question)`, or `detect(question, earlier)` for items that
+    carry their earlier turns."""
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     detect("Hvor lang er fristen?")  # the first call loads the models
@@ -42,9 +47,9 @@ def measure(detect, items: list[tuple[str, str, str]]) -> dict:
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     parts: dict[str, list[int]] = {}
     started = time.perf_counter()
-    for part, lang, question in items:
+    for part, lang, question, *earlier in items:
         right, total = parts.setdefault(part, [0, 0])
-        parts[part] = [right + (detect(question) == lang), total + 1]
+        parts[part] = [right + (detect(question, *earlier) == lang), total + 1]
     per_call = (time.perf_counter() - started) / max(1, len(items))
     return {"accuracy": {part: round(r / n, 3) for part, (r, n) in parts.items()},
             "cases": {part: n for part, (_, n) in parts.items()},
@@ -52,8 +57,17 @@ def measure(detect, items: list[tuple[str, str, str]]) -> dict:
             "rss_added_mb": round((rss_after - rss_before) / 1024, 1)}
 
 
+def in_conversation(question: str, earlier: list[str] | None = None) -> str:
+    """The question's language as the assistant decides it: in its conversation."""
+    from assistant.retrieval.conversation import resolve
+
+    return resolve(question, earlier or []).language
+
+
 if __name__ == "__main__":  # pragma: no cover - a measurement, run by hand
     from assistant.text.language import detect_language
 
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "eval")
-    print(json.dumps(measure(detect_language, labelled_questions(folder)), indent=1))
+    print(json.dumps({"question alone": measure(detect_language, labelled_questions(folder)),
+                      "in its conversation": measure(in_conversation, labelled_questions(folder, with_earlier=True))},
+                     indent=1))

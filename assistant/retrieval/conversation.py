@@ -9,7 +9,8 @@ the turns so far have set, by statements as well as questions:
 - document: the law named by its short name (`boosts.LAW_ALIASES`' names);
 - period: the years named;
 - object: what is being bought (the object of a purchase verb);
-- topic: the content words of the last turn with a topic of its own.
+- topic: the content words of the last turn with a topic of its own;
+- language: the language the conversation is held in (`turn_language`).
 
 A new turn overrides only the slots it names itself. The current question then uses the
 state: it borrows the topic only when it refers back (an ellipsis, a pointer, a definite
@@ -28,6 +29,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from assistant.text.language import detect, detect_language
 from assistant.text.lexicon import COUNTRY_WORDS
 from assistant.text.words import content_words, query_stems, words
 
@@ -146,6 +148,7 @@ class ConversationState:
     period: tuple[int, ...] = ()
     object: str = ""
     topic: str = ""  # content words of the last turn with a topic of its own
+    language: str = ""  # the language of the last turn: da, nb or en
     turns: int = 0  # earlier turns read
 
     def to_dict(self) -> dict:
@@ -203,6 +206,25 @@ def _update(state: ConversationState, turn: Turn) -> ConversationState:
     return replace(state, **changes) if changes else state
 
 
+def turn_language(text: str, before: list[str] = ()) -> str:
+    """The language of a turn, the one rule for it. Its own when the detector is confident
+    (`language.DECISIVE_ODDS`); else the turn is read together with the turns `before` it (back
+    to the last one the detector was sure of, `language_context`). A short follow-up ("Og i
+    Norge?", "Hva med fristen?") carries too little evidence to tell Danish from Norwegian,
+    and a buyer who writes Danish asks the next question in Danish: the answer keeps the
+    language the conversation is held in, unless the turn itself is clearly in another."""
+    found = detect(text)
+    if found.confident or not before:
+        return found.language
+    return detect_language(" ".join([*before, text]), default=found.language)
+
+
+def language_context(before: list[str], text: str) -> list[str]:
+    """The turns a turn after `before` and `text` is read with: back to the last turn whose
+    own language the detector is sure of (a buyer who switched language clearly keeps it)."""
+    return [text] if detect(text).confident else [*before, text]
+
+
 def follows_on(question: str, previous: str) -> bool:
     """Whether a turn cannot stand alone after `previous`: it refers back or names, in its
     definite form, something `previous` introduced."""
@@ -221,6 +243,7 @@ class Resolved:
     state: ConversationState = field(default_factory=ConversationState)
     extra: str = ""  # words added to the search text: the borrowed topic, the procedure in force
     refers_back: bool = False
+    language: str = "da"  # the question's language (`turn_language`)
 
 
 def resolve(question: str, earlier: list[str], *, kind: str = "other",
@@ -232,8 +255,11 @@ def resolve(question: str, earlier: list[str], *, kind: str = "other",
     topic before it."""
     state = ConversationState()
     previous = ""
+    context: list[str] = []  # the turns a turn's language is read with (`turn_language`)
     for turn in earlier[-MAX_TURNS:]:
         state = _update(state, read_turn(turn, glossary))
+        state = replace(state, language=turn_language(turn, context))
+        context = language_context(context, turn)
         if previous and follows_on(turn, previous) and state.topic:
             topic = f"{turn} {_borrowed(turn, state.topic)}"
         else:
@@ -253,8 +279,9 @@ def resolve(question: str, earlier: list[str], *, kind: str = "other",
         missing = _borrowed(question + " " + " ".join(extra), state.procedure_terms)
         if missing:
             extra.append(missing)
-    return Resolved(state=_update(state, own), extra=" ".join(e for e in extra if e).strip(),
-                    refers_back=follows)
+    language = turn_language(question, context)
+    return Resolved(state=replace(_update(state, own), language=language),
+                    extra=" ".join(e for e in extra if e).strip(), refers_back=follows, language=language)
 
 
 def standalone_question(question: str, earlier: list[str]) -> tuple[str, str]:

@@ -21,7 +21,6 @@ from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the 
     topic_words,
 )
 from assistant.retrieval.jurisdiction import Scope, scope_of
-from assistant.text.language import detect_language
 from assistant.text.lexicon import COUNTRY_WORDS, MONEY, MONTHS, SHARE, WEEKDAYS, mentions
 from assistant.text.sentences import split_sentences
 from assistant.text.words import query_stems, words
@@ -275,7 +274,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
     search_text = f"{text} {extra}".strip()
     return Query(
         text=text,
-        language=detect_language(question),
+        language=resolved.language,  # its own, or the conversation's (`conversation.turn_language`)
         kind=kind,
         asks_risk=bool(_RISK.search(text)),
         # A follow-up keeps the countries of the conversation as named; a question that stands

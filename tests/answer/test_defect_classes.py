@@ -112,6 +112,29 @@ def test_a_norwegian_question_is_answered_from_norwegian_sources_only(shipped):
     assert not any(act(c) == "udbudsloven" or c.source.startswith("da/") for c in answer.citations)
 
 
+# --- a follow-up keeps the conversation's language ----------------------------------------------
+
+
+@pytest.mark.parametrize("first, follow_up, language, frame, law", [
+    # A Danish buyer asks about Norway: the answer is framed in Danish, quoting the Norwegian rule.
+    ("Hvor lang er tilbudsfristen ved offentligt udbud?", "Og i Norge?", "da",
+     "Ingen sprogmodel er konfigureret", "anskaffelsesforskriften"),
+    ("Hvor lang er tilbudsfristen ved offentligt udbud?", "Hva med Norge?", "da",
+     "Ingen sprogmodel er konfigureret", "anskaffelsesforskriften"),
+    # And a Norwegian buyer asking about Denmark is answered in Norwegian.
+    ("Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?", "Og i Danmark?", "nb",
+     "Ingen språkmodell er konfigurert", ""),
+])
+def test_a_short_follow_up_is_answered_in_the_conversations_language(shipped, first, follow_up, language,
+                                                                      frame, law):
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": "..."}]
+    answer = shipped.ask(follow_up, history)
+    assert answer.language == language and answer.conversation["language"] == language
+    assert answer.answer.startswith(f"*{frame}"), answer.answer[:200]
+    if law:
+        assert act(answer.citations[0]) == law
+
+
 # --- out of scope in ordinary words --------------------------------------------------------------
 
 

@@ -62,3 +62,28 @@ def test_a_rewrite_may_add_what_is_in_force_but_never_change_it():
     assert departs_from("Hvad er fristen ved udbud med forhandling i Danmark?", state, q.glossary) == ["jurisdiction"]
     assert departs_from("Hvad er fristen ved et begrænset udbud i Norge?", state, q.glossary) == ["procedure"]
     assert describe_state(analyse("Hvad er et innovationspartnerskab?").state) == "- procedure: innovationspartnerskab"
+
+
+def test_a_short_follow_up_keeps_the_conversations_language():
+    # "Og i Norge?" read alone came out Norwegian (lingua reads the country's name as Norwegian).
+    q = analyse("Og i Norge?", earlier=["Hvor mange ansøgere skal vi mindst udvælge til en konkurrencepræget dialog?"])
+    assert q.language == "da" and q.state.language == "da" and q.countries == {"NO"}
+    q = analyse("Hva med fristen?", earlier=["Hvor lang er tilbudsfristen ved offentligt udbud?"])
+    assert q.language == "da"  # three words both languages could write: the conversation's
+    q = analyse("Og i Danmark?", earlier=["Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?"])
+    assert q.language == "nb"
+
+
+def test_a_turn_clearly_in_another_language_switches_it():
+    q = analyse("What about the time limit for tenders in Norway?",
+                earlier=["Hvor lang er tilbudsfristen ved offentligt udbud?"])
+    assert q.language == "en"
+    q = analyse("And in Denmark?", earlier=["Hvor lang er tilbudsfristen ved offentligt udbud?",
+                                            "What about the time limit for tenders in Norway?"])
+    assert q.language == "en"  # the conversation is in English since the buyer switched
+
+
+def test_an_unsure_first_turn_is_read_with_the_follow_up():
+    # "Hva er LUP?" alone leans Danish; with the Norwegian follow-up both read as Norwegian.
+    q = analyse("Hvem er kontaktpersonen for LUP hos NHO, og hva er mobilnummeret hennes?", earlier=["Hva er LUP?"])
+    assert q.language == "nb"

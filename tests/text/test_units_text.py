@@ -46,6 +46,35 @@ def test_one_word_or_a_name_goes_to_the_default():
     assert detect_language("udbudsloven § 12", default="en") == "en"
 
 
+@pytest.mark.parametrize("text", ["Og i Norge?", "og i Danmark?", "Norge?"])
+def test_the_countries_names_are_no_evidence_of_danish_or_norwegian(text):
+    # "Norge", "Danmark" are spelt alike in both languages; lingua read "Og i Norge?" as Norwegian.
+    assert detect_language(text) == "da"
+    assert detect_language(text, default="nb") == "nb"
+
+
+def test_a_short_question_of_shared_words_is_not_confident_a_full_one_is():
+    from assistant.text.language import detect
+
+    assert not detect("Hva med fristen?").confident
+    assert detect("Hvor lang er tilbudsfristen ved åpen anbudskonkurranse?").confident
+    assert detect("What is the time limit for tenders in an open procedure?").confident
+
+
+@pytest.mark.parametrize("question, language", [
+    # Lingua alone reads these as Danish (odds under 2): "hva", "av", "etter" are bokmål spellings.
+    ("Hva er klagegebyret hos KOFA i en vanlig rådgivende sak?", "nb"),
+    ("Hva er gebyret for en klage over en direkte anskaffelse?", "nb"),
+])
+def test_the_norwegian_spelling_of_a_function_word_settles_an_undecided_question(question, language):
+    assert detect_language(question) == language
+
+
+def test_a_decisive_reading_is_not_overridden_by_a_spelling():
+    # A clearly Danish question quoting a Norwegian word stays Danish.
+    assert detect_language("Hvor mange dage har ordregiveren til at besvare spørgsmål efter udbudsloven?") == "da"
+
+
 def test_detection_is_lingua_not_word_lists():
     # The hand-written word lists grew from evaluation questions; none may come back.
     import assistant.text.language as language
