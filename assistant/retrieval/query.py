@@ -88,12 +88,15 @@ _COUNTED_BACK = re.compile(
     r"days?|uger|uker|weeks?|måneder|months?|timer|hours?)\s+(?:før|inden|forud for|before|prior to)\s+"
     r"(?:(?:udløbet|utløpet|the expiry|the end)\b|(?:den |the )?[\wæøå]*frist\w*|(?:the )?(?:time limits?|deadlines?))",
     re.I)
+# A period of days, weeks or months ("30 kalenderdage", "fem dager", "10 days"), as the two rules
+# below read it after their number.
+_PERIOD_UNIT = r"(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b"
+
 # Likewise the period a deadline is extended by ("forlenge tilbudsfristen med fem dager", "forlænge
 # fristen med 5 dage", "extend the time limit by five days") changes the deadline; it is not its length.
 _EXTENDED_BY = re.compile(
     r"\b(?:forlæng\w*|forleng\w*|extend\w*)\s+(?:[\wæøå-]+\s+){0,3}(?:med|by)\s+(?:\d+|en|et|én|to|tre|fire|fem|"
-    r"seks|syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|seven|eight|nine|ten)\s*(?:kalender|arbejds|virke)?"
-    r"(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b", re.I)
+    r"seks|syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|seven|eight|nine|ten)\s*" + _PERIOD_UNIT, re.I)
 
 # "Hvor lang tid har en leverandør på å reise søksmål?", "how long do we have to object?": the
 # time within which someone must act. A period after which something may happen at the earliest
@@ -102,8 +105,8 @@ _TIME_TO_ACT = re.compile(r"\b(?:hvor lang tid|hvor længe|hvor lenge|how long)\
                           r"(?=.*\b(?:på å|til at|til å|to)\s+\w+)", re.I)
 _WAITING = re.compile(
     r"\b(?:efter udløbet af|etter utløpet av|after the expiry of|at the earliest after)\s+(?:en |et |a )?"
-    r"(?:\w+\s+)?(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|five|six|ten)\s*"
-    r"(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|måneder|months?)\b", re.I)
+    r"(?:\w+\s+)?(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|five|six|ten)\s*" + _PERIOD_UNIT,
+    re.I)
 
 _RISK = re.compile(r"\b(risiko\w*|risici|risk\w*|faldgrube\w*|fallgruv\w*|pitfall\w*|fejl\w*|feil\w*|"
                    r"mistake\w*|undgå|unngå|avoid|faren|farer|dangers?|gå galt|go wrong)\b", re.I)
