@@ -27,6 +27,7 @@ from functools import lru_cache
 
 from assistant.answer.extractive import split_sentences
 from assistant.answer.types import Citation
+from assistant.retrieval.jurisdiction import of_passage
 from assistant.retrieval.search import Hit
 from assistant.text import sentences as text_sentences
 from assistant.text.glossary import default_glossary, equivalent_stems
@@ -448,4 +449,5 @@ def citation(n: int, hit: Hit, quote: str, language: str = "") -> Citation:
                     quote=quote, score=round(hit.score, 6), language=hit.language, as_of=hit.as_of,
                     official_urls=hit.official_urls.split(), sources=list(hit.sources),
                     topics=list(hit.topics), kind=chunk.source_kind, consolidation=chunk.consolidation,
-                    attribution=chunk.attribution, notice=chunk.notice(language or hit.language))
+                    attribution=chunk.attribution, notice=chunk.notice(language or hit.language),
+                    jurisdiction=of_passage(hit.jurisdiction, hit.language))

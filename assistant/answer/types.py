@@ -39,6 +39,7 @@ class Citation:
     kind: str = ""  # "law" | "guidance" | "": a card says which the passage is
     consolidation: str = ""  # a statute's version ("LBK nr. 116 af 3. februar 2025")
     attribution: str = ""  # "Lovdata" (NLOD 2.0) for the Norwegian statutes
+    jurisdiction: str = ""  # DK, NO, EU or "" (guidance with no country): whose rule the passage states
     # A text known to predate a change (the sidecar's notice): what changed and where to check
     # the text in force, in the asker's language; "" when none is known.
     notice: str = ""

@@ -42,6 +42,7 @@ class CaseResult:
     facts_found: int
     forbidden: list[str]
     language_ok: bool
+    crossed: bool = False  # an answer quoting another country's rule as the asker's (`crossed_border`)
 
     @property
     def passed(self) -> bool:
@@ -53,7 +54,7 @@ class CaseResult:
     def as_json(self, details: bool) -> dict:
         out = {"id": self.case.id, "passed": self.passed, "abstained": self.answer.abstained,
                "status": self.answer.status, "facts_found": self.facts_found,
-               "facts": len(self.case.facts), "forbidden": self.forbidden, "language_ok": self.language_ok}
+               "facts": len(self.case.facts), "forbidden": self.forbidden, "language_ok": self.language_ok, "crossed": self.crossed}
         if details:
             out["turns"] = self.case.turns
             out["standalone"] = self.answer.standalone_question
@@ -121,6 +122,31 @@ def answer_language_ok(answer: Answer, lang: str) -> bool:
     return re.search(r"(kilde på|source in)", first_quote_line) is not None
 
 
+def crossed_border(case: AnswerCase, answer: Answer) -> bool:
+    """Whether an answer quotes another country's rule as the asker's: a cited passage of
+    Danish or Norwegian law or guidance outside the jurisdictions the case asks about.
+
+    The scope is read from the gold case, not from the system's own reading of the question:
+    the case's language gives the asker's country (a Norwegian question detected as Danish must
+    still count), the countries its turns name widen it, and a comparison wants both
+    (`retrieval.jurisdiction.scope_of`, the one policy). An abstention quotes no rule; its
+    nearest sources may be any country's. A passage about a thing the question names ("LUP",
+    "Doffin") may cross, as the policy allows.
+    """
+    from assistant.retrieval import jurisdiction
+    from assistant.retrieval.query import COUNTRIES, hinge_terms
+    from assistant.text.words import words
+
+    if answer.abstained or not answer.citations:
+        return False
+    named = {COUNTRIES[w] for turn in case.turns for w in words(turn) if w in COUNTRIES}
+    scope = jurisdiction.scope_of(language=case.lang, countries=frozenset(named), text=case.turns[-1])
+    hinges = tuple(h for turn in case.turns for h in hinge_terms(turn))
+    return any(not jurisdiction.allowed(scope, c.jurisdiction, label=f"{c.title} {c.section} {c.source}",
+                                        hinges=hinges)
+               for c in answer.citations)
+
+
 def run_case(ask: Callable[[str, list[dict]], Answer], case: AnswerCase) -> CaseResult:
     history: list[dict] = []
     answer = None
@@ -131,7 +157,7 @@ def run_case(ask: Callable[[str, list[dict]], Answer], case: AnswerCase) -> Case
     found = sum(any(contains(answer.answer, s) for s in fact) for fact in case.facts)
     forbidden = [t for t in case.must_not if contains(answer.answer, t)]
     return CaseResult(case=case, answer=answer, facts_found=found, forbidden=forbidden,
-                      language_ok=answer_language_ok(answer, case.lang))
+                      language_ok=answer_language_ok(answer, case.lang), crossed=crossed_border(case, answer))
 
 
 def evaluate_answers(name: str, cases: list[AnswerCase], ask: Callable[[str, list[dict]], Answer]) -> AnswerReport:
@@ -155,6 +181,8 @@ def answer_metrics(results: list[CaseResult]) -> dict:
         if out_of_scope:
             out["abstain"] = round(sum(r.answer.abstained for r in out_of_scope) / len(out_of_scope), 3)
         out["language"] = round(sum(r.language_ok for r in rs) / len(rs), 3) if rs else 0.0
+        # Target 0: another country's rule given as the asker's is the most dangerous answer.
+        out["crossed"] = round(sum(r.crossed for r in rs) / len(rs), 3) if rs else 0.0
         out.update(claim_support([r.answer for r in rs]))  # LLM mode only (owner: answer/citations.py)
         return out
 

@@ -62,6 +62,7 @@ ANSWER_METRICS: tuple[tuple[str, str, bool], ...] = (
     ("abstain (out of scope)", "abstain", True),
     ("false abstain", "false_abstain", False),
     ("language", "language", True),
+    ("another country's rule quoted", "crossed", False),
 )
 
 

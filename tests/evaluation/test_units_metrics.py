@@ -161,7 +161,28 @@ def test_answer_metrics_count_facts_abstentions_weak_answers_and_language():
     ]
     overall = answer_metrics(results)["overall"]
     assert overall == {"cases": 4, "key_facts": 0.667, "false_abstain": 0.333, "weak": 0.333,
-                       "abstain": 1.0, "language": 0.75}
+                       "abstain": 1.0, "language": 0.75, "crossed": 0.0}
+
+
+def test_an_answer_quoting_another_countrys_rule_counts_as_crossed_from_the_cases_own_language():
+    """The scope comes from the gold case (its language and the countries it names), so a
+    Norwegian question the system took for Danish still counts when Danish law answers it."""
+    from assistant.evaluation.answers import crossed_border
+
+    def cited(where: str, abstained: bool = False) -> Answer:
+        return Answer(question="q", answer="Svar [1]", abstained=abstained, mode="extractive", citations=[
+            Citation(n=1, source="law/x.md", title="Lov", page=0, section="§ 1", quote="x", score=1.0,
+                     jurisdiction=where)])
+
+    norwegian = case(turns=["Hvor lang er fristen for tilbud?"], lang="nb")
+    assert crossed_border(norwegian, cited("DK"))
+    assert not crossed_border(norwegian, cited("NO")) and not crossed_border(norwegian, cited("EU"))
+    assert not crossed_border(norwegian, cited("DK", abstained=True))  # nearest sources quote no rule
+    comparison = case(turns=["Hva er forskjellen mellom Norge og Danmark på fristen?"], lang="nb")
+    assert not crossed_border(comparison, cited("DK"))
+    english = case(turns=["What is the time limit for tenders?"], lang="en")
+    assert not crossed_border(english, cited("DK")) and not crossed_border(english, cited("NO"))
+    assert crossed_border(case(turns=["What is the time limit in Denmark?"], lang="en"), cited("NO"))
 
 
 def test_the_gate_sits_midway_between_the_last_refused_question_and_the_next_answerable():
