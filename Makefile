@@ -72,10 +72,11 @@ eval: setup
 	  echo "=== Embedding $$emb: the real documents ($(EVAL_DOCS))"; \
 	  ASSISTANT_EMBEDDINGS=$$emb $(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --answers eval/answers-evalcorpus.jsonl \
 	    --blind eval/blind-evalcorpus.jsonl --blind-answers eval/blind-answers-evalcorpus.jsonl \
-	    --blind-answers eval/blind-out-of-scope.jsonl --docs $(EVAL_DOCS) || exit 1; \
+	    --blind-answers eval/blind-out-of-scope.jsonl --docs $(EVAL_DOCS) --write-readme real-$$emb || exit 1; \
 	  echo "=== Embedding $$emb: the guidance notes (corpus/)"; \
 	  ASSISTANT_EMBEDDINGS=$$emb $(PY) -m assistant.cli eval eval/gold-corpus.jsonl --answers eval/answers-corpus.jsonl \
-	    --answers eval/out-of-scope-calibration.jsonl --blind-answers eval/blind-out-of-scope.jsonl --docs corpus || exit 1; \
+	    --answers eval/out-of-scope-calibration.jsonl --blind-answers eval/blind-out-of-scope.jsonl --docs corpus \
+	    --write-readme notes-$$emb || exit 1; \
 	  echo "English questions about the two laws that name no country (a known weak spot):"; \
 	  ASSISTANT_EMBEDDINGS=$$emb $(PY) -m assistant.cli eval eval/unscoped-english.jsonl --docs $(EVAL_DOCS) || exit 1; \
 	done

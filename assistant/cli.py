@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -359,6 +360,9 @@ def eval_command(
     ablate: Optional[list[str]] = typer.Option(
         None, "--ablate", help="Switch a named composer factor to neutral for this run (may repeat; "
                                "assistant/retrieval/factors.py lists them): what it contributes on dev and held-out."),
+    write_readme: Optional[str] = typer.Option(
+        None, "--write-readme", help="Rewrite README.md's generated block eval:NAME with this run's dev / held-out / "
+                                     "blind table (`make eval` writes real-local, notes-local, real-e5, notes-e5)."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run; then
@@ -376,6 +380,9 @@ def eval_command(
 
     if gold is None and not answers and blind is None and not blind_answers:
         _fail("Give a retrieval gold set, --answers GOLD.jsonl, or both.")
+    if write_readme is not None and (not re.fullmatch(r"[a-z0-9-]+", write_readme) or ablate):
+        _fail("--write-readme takes a block name of lower-case letters, digits and hyphens, and no --ablate "
+              "(README shows the shipped configuration).")
     from assistant.retrieval import factors
 
     try:
@@ -422,10 +429,30 @@ def eval_command(
             if gold_reports[0].results:
                 _print_eval(gold_reports, k, details)
     payload["generalisation"] = table_rows
+    if write_readme:
+        from assistant.evaluation.readme import QUALITY, write_block
+        from assistant.evaluation.splits import markdown_table
+
+        write_block(QUALITY, write_readme, markdown_table(
+            table_rows, table_counts, embedding=payload["embedding"],
+            folder=_shown_folder(docs_dir or settings.corpus_dir)), load=False)
     if as_json:
         out.print_json(json.dumps(payload, ensure_ascii=False))
         return
     _print_generalisation(table_rows, table_counts, payload["embedding"], docs_dir or settings.corpus_dir)
+
+
+def _shown_folder(folder) -> str:
+    """A folder as README names it: relative to the repository or to its parent (../shared/...)."""
+    from assistant.evaluation.readme import ROOT
+
+    path = Path(folder).resolve()
+    for base, prefix in ((ROOT, ""), (ROOT.parent, "../")):
+        try:
+            return prefix + path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _print_scoring_rule(report, k: int, as_json: bool) -> dict:

@@ -66,6 +66,19 @@ ANSWER_METRICS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
+# Issue 22's targets for held-out and blind, per (level, metric label), as README's table shows
+# them beside each figure; the gap's target is |dev - held-out| <= 0.05 on every metric.
+TARGETS: dict[tuple[str, str], str] = {
+    ("retrieval", "Hit@5"): "≥ 0.90 (real documents)",
+    ("retrieval", "MRR@10"): "≥ 0.75 (real documents)",
+    ("answers", "key facts"): "≥ 0.85",
+    ("answers", "abstain (out of scope)"): "≥ 0.90",
+    ("answers", "false abstain"): "≤ 0.05",
+    ("answers", "another country's rule quoted"): "0",
+}
+GAP_TARGET = 0.05
+
+
 def gap(dev: float | None, held_out: float | None) -> float | None:
     """Dev minus held-out, None when either part has no figure."""
     if dev is None or held_out is None:
@@ -94,3 +107,34 @@ def counts(blocks: dict[str, dict]) -> dict[str, int]:
     """Cases per part, for the table's header."""
     return {part: int((blocks.get(part) or {}).get("questions") or (blocks.get(part) or {}).get("cases") or 0)
             for part in SPLITS}
+
+
+def markdown_table(rows: list[dict], table_counts: dict[str, dict[str, int]], *, embedding: str, folder: str) -> str:
+    """The generalisation table as README shows it (`assistant eval --write-readme NAME`): one
+    line per level and metric, the assistant's dev / held-out / blind beside its baseline's."""
+    def cell(value) -> str:
+        return "–" if value is None else f"{value:.3f}"
+
+    heads = "; ".join(f"{level}: " + ", ".join(f"{part} {n}" for part, n in c.items() if n)
+                      for level, c in table_counts.items())
+    lines = [f"Over `{folder}`, embedding `{embedding}`; cases per part: {heads}. Gap = dev minus held-out "
+             f"(target: within ±{GAP_TARGET}). Baseline of the same run: the tutorial retriever (retrieval), the "
+             "first release's composer (answers).",
+             "",
+             "| level | metric | assistant: dev / held-out / blind | gap | target (held-out, blind) "
+             "| baseline: dev / held-out / blind |",
+             "|---|---|---|---|---|---|"]
+    systems: dict[tuple[str, str], dict[str, dict]] = {}
+    for row in rows:
+        who = "assistant" if row["system"].startswith("assistant") else "baseline"
+        systems.setdefault((row["level"], row["metric"]), {})[who] = row
+    for (level, metric), pair in systems.items():
+        mine, base = pair.get("assistant"), pair.get("baseline")
+        if mine is None:
+            continue
+        gap_cell = "–" if mine["gap"] is None else f"{mine['gap']:+.3f}"
+        base_cell = " / ".join(cell(base[p]) for p in SPLITS) if base else "–"
+        target = TARGETS.get((level, metric), "–")
+        lines.append(f"| {level} | {metric} | {' / '.join(cell(mine[p]) for p in SPLITS)} | {gap_cell} | {target} "
+                     f"| {base_cell} |")
+    return "\n".join(lines)
