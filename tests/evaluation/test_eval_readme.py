@@ -9,7 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.evaluation.readme import QUALITY, README, ROOT, blocks, code_hash, recorded_hash, write_block
+from assistant.evaluation.readme import (
+    QUALITY,
+    README,
+    ROOT,
+    blocks,
+    code_hash,
+    recorded_hash,
+    write_block,
+)
 from assistant.evaluation.splits import markdown_table
 
 # The default embedding's blocks must be current; e5's (a quarter of an hour or more to regenerate) must exist.
