@@ -307,10 +307,15 @@ def _hinges(focus) -> list[str]:
 
 def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus) -> list[str]:
     """The question's specific words that no quoted unit (with its document title and section
-    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A unit in
-    another language than the question cannot be judged by its words: then none is missing."""
+    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A lead unit in
+    another language than the question cannot be judged by its words: then none is missing.
+    A lead in the question's own language can, whatever language the units after it are in:
+    it is what the buyer reads as the answer, and the words a buyer's question hinges on
+    (wordfreq Zipf <= 3, `HINGE_WEIGHT`) are terms a passage in the same language repeats
+    when it is about them (issue 22: a Danish provision about another subject was shown as
+    "covers it partly" because an English unit followed it)."""
     hinges = _hinges(focus)
-    if not hinges or any(u.language and u.language != query.language for u in chosen):
+    if not hinges or (chosen[0].language and chosen[0].language != query.language):
         return []
     texts = []
     for unit in chosen:

@@ -50,3 +50,59 @@ def test_a_question_after_a_statement_follows_on_from_it():
                                       "Hvilke frister gjelder for slike avtaler om drift?"])
 def test_an_anaphoric_determiner_refers_back_whatever_else_the_question_names(question):
     assert refers_back(question)
+
+
+# --- a passage about another subject is not "partly covered" -----------------------------------
+
+
+def _unit(index: int, text: str, language: str):
+    from assistant.answer.compose import QuotedUnit
+
+    return QuotedUnit(hit_index=index, text=text, highlight=(text,), kind="paragraph", label="", role="body",
+                      period="none", language=language, score=1.0)
+
+
+def test_a_lead_in_the_questions_language_missing_its_hinge_is_about_another_subject():
+    # A Danish question about tenancy law; the lead udbudsloven § 194, stk. 2 (corpus/law) shares
+    # only ordinary words with it. An English unit after the lead used to excuse the whole quote
+    # from the check ("cannot be judged by its words"), so it was shown as "covers it partly".
+    from types import SimpleNamespace
+
+    from assistant.answer.compose import _uncovered_hinges, terms_of
+    from assistant.retrieval.query import analyse
+    from tests.conftest import ROOT
+
+    law = (ROOT / "corpus/law/udbudsloven_LBK-2025-116.txt").read_text(encoding="utf-8")
+    lead = next(line for line in law.split("§ 194.", 1)[1].split("Stk. ") if line.startswith("2. ")).strip()
+    note = (ROOT / "corpus/en/contract-modifications-and-exit.md").read_text(encoding="utf-8")
+    english = next(p for p in note.split("\n\n") if p.startswith("Innovation contracts run"))
+    hits = [SimpleNamespace(title="Bekendtgørelse af udbudsloven", section="§ 194, stk. 2"),
+            SimpleNamespace(title="Contract modifications and exit clauses", section="")]
+    query = analyse("Hvad gælder for opsigelse af en lejekontrakt på et erhvervslokale?")
+    focus = terms_of(query.text, query.concepts if query.glossary is not None else None)
+    assert _uncovered_hinges(query, [_unit(0, "Stk. " + lead, "da"), _unit(1, english, "en")], hits, focus) == [
+        "erhvervslokale"]
+    # A lead in another language than the question still cannot be judged by its words.
+    assert _uncovered_hinges(query, [_unit(1, english, "en"), _unit(0, "Stk. " + lead, "da")], hits, focus) == []
+
+
+# --- a statistic of the recent past is refused in ordinary words --------------------------------
+
+
+@pytest.mark.parametrize("question", [
+    "Hvor mange kommuner har indgået et innovationspartnerskab hidtil?",
+    "Hvor stor en andel af indkøbene gik til små virksomheder sidste år?",
+    "How many innovation partnerships have Danish municipalities started so far?",
+])
+def test_a_count_of_what_happened_recently_is_refused_as_an_outcome(shipped, question):
+    answer = shipped.ask(question)
+    assert answer.abstained and not quoted(answer), answer.answer
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("Hvor mange ansøgere skal vi mindst opfordre til at afgive tilbud ved et begrænset udbud?", "fem"),
+    ("Hvor mange dage var tilbudsfristen ved offentligt udbud sidste år?", "35 dage"),
+])
+def test_a_count_the_rules_state_is_still_answered(shipped, question, fact):
+    answer = shipped.ask(question)
+    assert not answer.abstained and fact in answer.answer, answer.answer
