@@ -36,6 +36,7 @@ from assistant.answer.extractive import (
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.boosts import parse_provisions
+from assistant.retrieval.conversation import purchase_objects
 from assistant.retrieval.query import VALUE, Query, asking_clause, has_value
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, decompound, query_stems, words
@@ -265,6 +266,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
     # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
     asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
+    # Nor is the thing bought what a rule hinges on: the rules are stated for kinds of contract
+    # (goods, services, works), so "a contract for cleaning services" is the situation, and a
+    # quote about modifying contracts answers it though it never says "cleaning" (issue 22:
+    # such a question was refused although the provision was the nearest source).
+    bought = purchase_objects(query.text)
+    asked = {w: t for w, t in asked.items() if w.lower() not in bought}
     missing = _uncovered_hinges(query, chosen, hits, asked)
     if missing and len(missing) == len(_hinges(asked)):
         # None of the question's specific words is in what would be quoted: the passages share

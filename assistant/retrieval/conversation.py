@@ -55,6 +55,12 @@ _PURCHASE = re.compile(
     r"\b(?:køb\w*|indkøb\w*|anskaff\w*|kjøp\w*|innkjøp\w*|buy\w*|bought|purchas\w*|procur\w*)\s+"
     r"(?:(?:en|et|ei|nogle|noen|a|an|the|some|nye?|nyt|new)\s+){0,2}([\wæøåÆØÅ-]{3,}(?:\s+[\wæøåÆØÅ-]{3,})?)",
     re.I)
+# The object named as the complement of a contract noun ("en kontrakt om rengøringsydelser",
+# "indkøb af skoleborde", "a contract for cleaning services"): what the contract is about.
+_CONTRACT_FOR = re.compile(
+    r"\b(?:kontrakt\w*|aftale\w*|avtale\w*|rammeaftale\w*|rammeavtale\w*|contracts?|agreements?|"
+    r"udbud\w*|indkøb\w*|innkjøp\w*|anskaffelse\w*|levering\w*|purchases?|tenders?)\s+(?:om|af|av|for|of|på)\s+"
+    r"(?:(?:en|et|ei|nogle|noen|a|an|the|some|nye?|nyt|new)\s+){0,2}([\wæøåÆØÅ-]{3,})", re.I)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 # Short names of the laws (the same names `boosts.LAW_ALIASES` maps to files).
 _LAWS = ("udbudsloven", "udbl", "tilbudsloven", "anskaffelsesloven", "loa", "anskaffelsesforskriften", "foa",
@@ -200,6 +206,13 @@ def read_turn(text: str, glossary: "Glossary | None" = None) -> Turn:
         period=tuple(dict.fromkeys(int(y) for y in _YEAR.findall(text))),
         object=purchase.group(1).lower() if purchase else "",
     )
+
+
+def purchase_objects(text: str) -> set[str]:
+    """The words naming what is bought: the object of a purchase verb (`_PURCHASE`) or the
+    complement of a contract noun (`_CONTRACT_FOR`), lower-cased."""
+    found = {m.group(1).split()[0].lower() for m in _PURCHASE.finditer(text)}
+    return found | {m.group(1).lower() for m in _CONTRACT_FOR.finditer(text)}
 
 
 def _update(state: ConversationState, turn: Turn) -> ConversationState:

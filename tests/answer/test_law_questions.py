@@ -106,3 +106,24 @@ def test_a_count_of_what_happened_recently_is_refused_as_an_outcome(shipped, que
 def test_a_count_the_rules_state_is_still_answered(shipped, question, fact):
     answer = shipped.ask(question)
     assert not answer.abstained and fact in answer.answer, answer.answer
+
+
+# --- the thing bought is the situation, not what the rule hinges on ----------------------------
+
+
+def test_a_rule_asked_for_a_particular_thing_bought_is_answered_from_the_general_rule(shipped):
+    # udbudsloven § 180 (10 % for supplies and services) never says "rengøringsydelser"; the
+    # specific word named what the contract is for, and its absence refused the question.
+    answer = shipped.ask("Hvor mange procent må vi udvide en kontrakt om rengøringsydelser med, "
+                         "uden at det tæller som en væsentlig ændring?")
+    assert not answer.abstained, answer.answer
+    assert "10 pct" in answer.answer or "10 %" in answer.answer
+
+
+def test_the_thing_bought_is_read_from_a_contract_nouns_complement():
+    from assistant.retrieval.conversation import purchase_objects
+
+    assert purchase_objects("Hvor mange procent må vi udvide en kontrakt om rengøringsydelser med?") == {
+        "rengøringsydelser"}
+    assert purchase_objects("What is the threshold for a contract for cleaning services?") == {"cleaning"}
+    assert purchase_objects("Hvad er en rammeaftale?") == set()
