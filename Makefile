@@ -71,7 +71,7 @@ eval: setup
 	@for emb in $(EVAL_EMBEDDINGS); do \
 	  echo "=== Embedding $$emb: the real documents ($(EVAL_DOCS))"; \
 	  ASSISTANT_EMBEDDINGS=$$emb $(PY) -m assistant.cli eval eval/gold-evalcorpus.jsonl --answers eval/answers-evalcorpus.jsonl \
-	    --blind eval/blind-evalcorpus.jsonl --blind-answers eval/blind-answers-evalcorpus.jsonl \
+	    --answers eval/answers-law.jsonl --blind eval/blind-evalcorpus.jsonl --blind-answers eval/blind-answers-evalcorpus.jsonl \
 	    --blind-answers eval/blind-out-of-scope.jsonl --docs $(EVAL_DOCS) --write-readme real-$$emb || exit 1; \
 	  echo "=== Embedding $$emb: the guidance notes (corpus/)"; \
 	  ASSISTANT_EMBEDDINGS=$$emb $(PY) -m assistant.cli eval eval/gold-corpus.jsonl --answers eval/answers-corpus.jsonl \

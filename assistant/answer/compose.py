@@ -36,6 +36,7 @@ from assistant.answer.extractive import (
 from assistant.ingest.chunking import Unit, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.boosts import parse_provisions
+from assistant.retrieval.conversation import purchase_objects
 from assistant.retrieval.query import VALUE, Query, asking_clause, has_value
 from assistant.text.lexicon import MONTHS
 from assistant.text.words import content_words, decompound, query_stems, words
@@ -265,6 +266,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     # Only the sentence that asks carries what must be answered: "Vi skal renovere et skoletag.
     # Hvor mange underhåndsbud …?" asks about underhåndsbud; the roof is the situation.
     asked = {w: t for w, t in focus.items() if w in set(content_words(asking_clause(query.text)))}
+    # Nor is the thing bought what a rule hinges on: the rules are stated for kinds of contract
+    # (goods, services, works), so "a contract for cleaning services" is the situation, and a
+    # quote about modifying contracts answers it though it never says "cleaning" (issue 22:
+    # such a question was refused although the provision was the nearest source).
+    bought = purchase_objects(query.text)
+    asked = {w: t for w, t in asked.items() if w.lower() not in bought}
     missing = _uncovered_hinges(query, chosen, hits, asked)
     if missing and len(missing) == len(_hinges(asked)):
         # None of the question's specific words is in what would be quoted: the passages share
@@ -307,10 +314,15 @@ def _hinges(focus) -> list[str]:
 
 def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus) -> list[str]:
     """The question's specific words that no quoted unit (with its document title and section
-    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A unit in
-    another language than the question cannot be judged by its words: then none is missing."""
+    path) holds: by stem, a glossary equivalent, or all of a compound's parts. A lead unit in
+    another language than the question cannot be judged by its words: then none is missing.
+    A lead in the question's own language can, whatever language the units after it are in:
+    it is what the buyer reads as the answer, and the words a buyer's question hinges on
+    (wordfreq Zipf <= 3, `HINGE_WEIGHT`) are terms a passage in the same language repeats
+    when it is about them (issue 22: a Danish provision about another subject was shown as
+    "covers it partly" because an English unit followed it)."""
     hinges = _hinges(focus)
-    if not hinges or any(u.language and u.language != query.language for u in chosen):
+    if not hinges or (chosen[0].language and chosen[0].language != query.language):
         return []
     texts = []
     for unit in chosen:

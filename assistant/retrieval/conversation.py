@@ -55,6 +55,12 @@ _PURCHASE = re.compile(
     r"\b(?:køb\w*|indkøb\w*|anskaff\w*|kjøp\w*|innkjøp\w*|buy\w*|bought|purchas\w*|procur\w*)\s+"
     r"(?:(?:en|et|ei|nogle|noen|a|an|the|some|nye?|nyt|new)\s+){0,2}([\wæøåÆØÅ-]{3,}(?:\s+[\wæøåÆØÅ-]{3,})?)",
     re.I)
+# The object named as the complement of a contract noun ("en kontrakt om rengøringsydelser",
+# "indkøb af skoleborde", "a contract for cleaning services"): what the contract is about.
+_CONTRACT_FOR = re.compile(
+    r"\b(?:kontrakt\w*|aftale\w*|avtale\w*|rammeaftale\w*|rammeavtale\w*|contracts?|agreements?|"
+    r"udbud\w*|indkøb\w*|innkjøp\w*|anskaffelse\w*|levering\w*|purchases?|tenders?)\s+(?:om|af|av|for|of|på)\s+"
+    r"(?:(?:en|et|ei|nogle|noen|a|an|the|some|nye?|nyt|new)\s+){0,2}([\wæøåÆØÅ-]{3,})", re.I)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 # Short names of the laws (the same names `boosts.LAW_ALIASES` maps to files).
 _LAWS = ("udbudsloven", "udbl", "tilbudsloven", "anskaffelsesloven", "loa", "anskaffelsesforskriften", "foa",
@@ -79,6 +85,18 @@ _THEN = re.compile(r"(?<!^)\b(så|da|then|i så fald|in that case|i det tilfæld
 # dem ud?"), as does "det … også" ("Gælder det også, når …?").
 _OBJECT_POINTER = re.compile(r"\b(dem|them|it|its|disse|these|those|dens|dets)\b", re.I)
 _ALSO_IT = re.compile(r"^\s*\S+\s+(det|it|that|dette|den)\s+(også|too|also|as well)\b", re.I)
+# Anaphoric determiners: "such contracts", "sådanne kontrakter", "slike kontrakter" name a
+# kind of thing only by pointing at one introduced before (grammar: the determiner
+# presupposes an antecedent), however many content words the question has of its own.
+# The plural and neuter forms only: Danish "sådan" alone is also "like this" ("gør man sådan").
+_SUCH = re.compile(r"\b(such|sådanne|sådant|slike|slikt)\s+[\wæøåÆØÅ-]{3,}", re.I)
+# A turn that opens with a question word or asks with a question mark: anything else is a
+# statement ("Vi holder en projektkonkurrence.") or a request ("Tell me about Ghent.").
+_ASKS = re.compile(r"\?|^\s*(hvad|hva|hvem|hvor\w*|hvilk\w*|hvorfor|hvornår|når|kan|må|skal|er|gælder|gjelder|"
+                   r"what|who|which|where|when|why|how|can|may|must|is|are|does|do)\b", re.I)
+# An indefinite article before a noun: the question introduces a new thing ("en rammeaftale",
+# "et innovationspartnerskap", "a framework agreement").
+_INDEFINITE = re.compile(r"\b(en|et|ei|a|an)\s+[\wæøåÆØÅ-]{4,}", re.I)
 # Definite endings: "ændringen" after "ændre", "kontrakten" after "kontrakt".
 _DEFINITE = re.compile(r"(?:en|et|n|t|ene|erne|ne|a)$")
 
@@ -110,7 +128,7 @@ def refers_back(question: str) -> bool:
         return True
     if _OPENS_ELLIPSIS.match(text):
         return len(own) <= 2 or pointer or bool(_OBJECT_POINTER.search(text)) or bool(_ALSO_IT.match(text))
-    if _ALSO_IT.match(text):
+    if _ALSO_IT.match(text) or _SUCH.search(text):
         return True
     if pointer:
         return len(own) <= 2
@@ -190,6 +208,13 @@ def read_turn(text: str, glossary: "Glossary | None" = None) -> Turn:
     )
 
 
+def purchase_objects(text: str) -> set[str]:
+    """The words naming what is bought: the object of a purchase verb (`_PURCHASE`) or the
+    complement of a contract noun (`_CONTRACT_FOR`), lower-cased."""
+    found = {m.group(1).split()[0].lower() for m in _PURCHASE.finditer(text)}
+    return found | {m.group(1).lower() for m in _CONTRACT_FOR.finditer(text)}
+
+
 def _update(state: ConversationState, turn: Turn) -> ConversationState:
     """The state after a turn: it overrides only the slots it names."""
     changes: dict = {}
@@ -225,10 +250,24 @@ def language_context(before: list[str], text: str) -> list[str]:
     return [text] if detect(text).confident else [*before, text]
 
 
+def is_statement(text: str) -> bool:
+    """A turn that asks nothing: no question mark and no question word first ("Vi holder en
+    projektkonkurrence om et nyt bibliotek.", "We are a Danish regional authority.")."""
+    return bool(text.strip()) and not _ASKS.search(text)
+
+
 def follows_on(question: str, previous: str) -> bool:
     """Whether a turn cannot stand alone after `previous`: it refers back or names, in its
-    definite form, something `previous` introduced."""
-    return refers_back(question) or definite_reference(question, previous)
+    definite form, something `previous` introduced, or it follows a statement without
+    introducing a new thing of its own. A statement asks nothing, so it has no answer of its
+    own: a buyer says it as the premise of the question after it (the situation, the procedure
+    chosen, the thing bought; issue 22: follow-ups lost a context given as a statement). A
+    question that introduces its subject with an indefinite article ("Hvad er en
+    rammeaftale?") opens a new referent (grammar: the indefinite article introduces, the
+    definite presupposes) and stands alone."""
+    if refers_back(question) or definite_reference(question, previous):
+        return True
+    return is_statement(previous) and not _INDEFINITE.search(question)
 
 
 def _borrowed(question: str, topic: str) -> str:
@@ -272,7 +311,10 @@ def resolve(question: str, earlier: list[str], *, kind: str = "other",
     follows = bool(earlier) and follows_on(question, earlier[-1])
     extra: list[str] = []
     if follows and state.topic:
-        extra.append(_borrowed(question, state.topic))
+        # A procedure the question names itself overrides the one in force: its words are not
+        # borrowed with the topic ("Vi bruger begrænset udbud." -> "… ved offentligt udbud?").
+        overridden = state.procedure_terms if own.procedure and own.procedure != state.procedure else ""
+        extra.append(_borrowed(question + " " + overridden, state.topic))
     # The procedure in force decides a deadline or a minimum number even when the question
     # does not name it again ("Vi bruger begrænset udbud." -> "Hvor lang er tilbudsfristen?").
     if state.procedure and not own.procedure and (kind in PROCEDURE_KINDS or follows):

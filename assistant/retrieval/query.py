@@ -142,6 +142,25 @@ _OUTCOME = re.compile(
     r"sager|saker|klager)\s+(?:\w+\s+){0,2}(?:fik|fikk|har fået|har fått|vandt|vant|blev|ble|modtog|mottok)|"
     r"how many (?:municipalities|companies|suppliers|authorities|cases|complaints)\s+(?:\w+\s+){0,2}"
     r"(?:got|received|won|were|have))\b", re.I)
+# A count or a share of things (not of days, years or per cent, which rules state) anchored in
+# the recent past by a deictic time adverbial ("sidste år", "i fjor", "hittil", "so far", "last
+# year"): it asks what happened, a statistic, which guidance and law never record. A rule is
+# stated without reference to "last year" or "so far"; an earlier rule is asked for with
+# "what was" or its period (`_EARLIER`, the years), not with a count of things.
+_PAST_DEICTIC = re.compile(
+    r"\b(sidste år|sidste måned|sidste kvartal|forrige år|i fjor|forrige måned|siste år|"
+    r"hidtil|hittil|indtil nu|inntil nå|til dato|til nu|last year|last month|last quarter|so far|to date|"
+    r"until now|up to now)\b", re.I)
+_COUNTED = re.compile(r"\b(?:hvor mange|how many)\s+(?!dage\b|dager\b|days\b|år\b|years?\b|uger\b|uker\b|"
+                      r"weeks?\b|måneder\b|months?\b|procent\b|prosent\b|per cent\b|percent\b)[\wæøå-]+|"
+                      r"\b(?:andel\w*|share of|proportion|percentage of|hvor stor en del|hvor stor del)\b", re.I)
+
+
+def asks_past_statistic(text: str) -> bool:
+    """A count or share of things anchored in the recent past (`_PAST_DEICTIC`, `_COUNTED`)."""
+    return bool(_PAST_DEICTIC.search(text) and _COUNTED.search(text))
+
+
 _ASKS_REFERENCE = re.compile(
     r"\b(hvilken paragraf|hvilke paragraffer|hvilken bestemmelse|hvilke bestemmelser|hvilken artikel|"
     r"hvilken artikkel|which article|which section|which provision|which rule|hvor i (?:udbuds|anskaffelses)?lov\w*|"
@@ -288,7 +307,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         live=bool(_LIVE.search(text)),
         personal=bool(_PERSONAL.search(text)),
         wants_earlier=bool(_EARLIER.search(text)) and not years,
-        outcome=bool(_OUTCOME.search(text)),
+        outcome=bool(_OUTCOME.search(text)) or asks_past_statistic(text),
         asks_reference=bool(_ASKS_REFERENCE.search(text)),
         asks_cost=asks_cost(text),
         extra=extra,

@@ -18,7 +18,8 @@ from assistant.store.chroma import Store
 from tests.conftest import MARKEDSDIALOG_NOTE, ROOT, settings_env, settings_for
 
 EVAL = ROOT / "eval"
-GOLD_SETS = ["gold-corpus", "gold-evalcorpus", "answers-corpus", "answers-evalcorpus", "out-of-scope-calibration"]
+GOLD_SETS = ["gold-corpus", "gold-evalcorpus", "answers-corpus", "answers-evalcorpus", "answers-law",
+             "out-of-scope-calibration"]
 
 
 def test_the_split_is_a_stable_hash_of_the_id_about_60_40():
