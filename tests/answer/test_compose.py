@@ -418,7 +418,8 @@ def test_covers_only_partly_says_what_is_missing():
 
 
 class _FakeHit:
-    title, source, page, section, score, language, as_of = "Frister", "frister.md", 0, "Offentligt udbud", 1.0, "da", ""
+    title, source, page, section, score, language, as_of, jurisdiction = (
+        "Frister", "frister.md", 0, "Offentligt udbud", 1.0, "da", "", "DK")
     official_urls, sources, topics, text = "", (), (), "Fristen er mindst 35 dage."
     chunk = SimpleNamespace(source_kind="guidance", consolidation="", attribution="",  # a note, not a statute
                             notice=lambda language: "")
