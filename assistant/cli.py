@@ -365,6 +365,8 @@ def eval_command(
     ablate_group: Optional[list[str]] = typer.Option(
         None, "--ablate-group", help="With --ablate-each: also a group of factors switched off together "
                                      "(comma-separated; may repeat)."),
+    groups_only: bool = typer.Option(False, "--groups-only", help="With --ablate-group: only the all-on run and "
+                                     "the groups, not every factor alone."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run; then
@@ -401,7 +403,7 @@ def eval_command(
     retriever = services.retriever
     if ablate_each:
         _ablation(answers or [], blind_answers or [], retriever, settings, groups, as_json,
-                  docs_dir or settings.corpus_dir)
+                  docs_dir or settings.corpus_dir, singles=not groups_only)
         return
     payload: dict = {"embedding": _embedding_label(settings)}
     table_rows: list[dict] = []
@@ -608,7 +610,7 @@ def _answer_eval(paths: list[Path], blind: list[Path], retriever, settings, as_j
 
 
 def _ablation(paths: list[Path], blind: list[Path], retriever, settings, groups: list[list[str]], as_json: bool,
-              folder) -> None:
+              folder, singles: bool = True) -> None:
     """Every factor switched to neutral in turn (evaluation/ablation.py), the offline answers only."""
     from assistant.answer.assistant import Assistant
     from assistant.evaluation.ablation import METRICS, ablate_each, rows
@@ -618,7 +620,7 @@ def _ablation(paths: list[Path], blind: list[Path], retriever, settings, groups:
     cases = [case for path in paths for case in load_cases(path)]
     cases += [case for path in blind for case in load_cases(path, blind=True)]
     assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
-    runs = ablate_each(cases, asker(assistant, "units"), groups=groups,
+    runs = ablate_each(cases, asker(assistant, "units"), names=None if singles else [], groups=groups,
                        progress=None if as_json else lambda label: out.print(f"[dim]{label}[/dim]", end=" "))
     table_rows = rows(runs)
     if as_json:

@@ -42,8 +42,8 @@ def _ask(question: str, history: list[dict]) -> Answer:
 
 def test_each_factor_off_is_reported_against_all_on_per_part_and_restored():
     runs = ablate_each(_cases(), _ask, names=["has_figure", "density", "another_concept"],
-                       groups=[("density", "same_language")])
-    assert [r.label for r in runs] == [ALL_ON, "has_figure", "density", "another_concept", "density+same_language"]
+                       groups=[("density", "checklist_elsewhere")])
+    assert [r.label for r in runs] == [ALL_ON, "has_figure", "density", "another_concept", "density+checklist_elsewhere"]
     table = {row["factor"]: row for row in rows(runs)}
     on = table[ALL_ON]
     assert on["dev key_facts"] == 1.0 and on["held-out key_facts"] == 1.0 and on["blind abstain"] == 1.0
@@ -53,7 +53,7 @@ def test_each_factor_off_is_reported_against_all_on_per_part_and_restored():
     assert figure["blind key_facts"] == -1.0 and figure["judged passed"] == -2 and figure["dev passed"] == -1
     refusing = table["another_concept"]  # only the blind out-of-scope case: abstain falls, key facts stay
     assert refusing["blind abstain"] == -1.0 and refusing["blind key_facts"] == 0.0 and refusing["judged passed"] == -1
-    for idle in ("density", "density+same_language"):  # changes nothing: does not pay
+    for idle in ("density", "density+checklist_elsewhere"):  # changes nothing: does not pay
         assert table[idle]["judged passed"] == 0 and table[idle]["held-out key_facts"] == 0.0
     assert factors.ablated() == frozenset()
 
