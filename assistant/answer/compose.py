@@ -192,8 +192,8 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 continue
             # The heading's words lending the sentence half their weight (factors.REMOVED,
             # heading_words) did not pay on held-out: the heading still lets a unit be weighed.
-            total = _unit_score(text, context, terms, focus, _answering(scored, query, has))
-            total *= _kind_factor(query, text, unit, role, has)
+            total = _unit_score(text, context, terms)
+            total *= _kind_factor(query, text, unit, has)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
@@ -325,20 +325,18 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
     return missing
 
 
-def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
-    """How much of the question a unit covers as a whole (its heading included), scaled
-    by how concentrated the answer is in one sentence."""
+def _unit_score(text: str, heading: str, terms) -> float:
+    """How much of the question a unit covers as a whole (its heading included). Scaling it by
+    how concentrated the answer is in one sentence did not pay on held-out (factors.REMOVED,
+    density)."""
     tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
-    total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
     # Words taken from the conversation weigh as much as the question's own, and a word found
     # only in the heading as much as one in the text: halving either did not pay (factors.REMOVED).
     for stems_, w in terms.values():
         if stems_ & tokens or stems_ & head:
             found += w
-    density = min(1.0, best_sentence / (1.5 * total))
-    share = factors.value("density")
-    return found * (1.0 - share + share * density)
+    return found
 
 
 def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
@@ -350,7 +348,7 @@ def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
     return out
 
 
-def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> float:
+def _kind_factor(query: Query, text: str, unit: Unit, has=None) -> float:
     has = has or _ValueMemo(query)
     factor = 1.0
     wanted = VALUE.get(query.kind)
@@ -361,23 +359,7 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> fl
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
-    if role == "steps" and query.kind != "procedure":
-        factor *= factors.value("checklist_elsewhere")
     return factor
-
-
-def _answering(scored: list[tuple[str, float]], query: Query, has=None) -> float:
-    """The score of the sentence that would answer: for a question that wants a value, the
-    best sentence carrying one (a unit whose value sits apart from the question's words
-    answers less directly)."""
-    wanted = VALUE.get(query.kind)
-    if wanted is not None and query.kind not in {"yesno", "definition"}:
-        has = has or _ValueMemo(query)
-        with_value = [score for sentence, score in scored if has(sentence)]
-        if with_value:
-            return max(with_value)
-        return factors.value("answering_without_figure") * max(score for _, score in scored)
-    return max(score for _, score in scored)
 
 
 def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:

@@ -41,9 +41,9 @@ def _ask(question: str, history: list[dict]) -> Answer:
 
 
 def test_each_factor_off_is_reported_against_all_on_per_part_and_restored():
-    runs = ablate_each(_cases(), _ask, names=["has_figure", "density", "another_concept"],
-                       groups=[("density", "checklist_elsewhere")])
-    assert [r.label for r in runs] == [ALL_ON, "has_figure", "density", "another_concept", "density+checklist_elsewhere"]
+    runs = ablate_each(_cases(), _ask, names=["has_figure", "earlier_period", "another_concept"],
+                       groups=[("earlier_period", "heading_restates")])
+    assert [r.label for r in runs] == [ALL_ON, "has_figure", "earlier_period", "another_concept", "earlier_period+heading_restates"]
     table = {row["factor"]: row for row in rows(runs)}
     on = table[ALL_ON]
     assert on["dev key_facts"] == 1.0 and on["held-out key_facts"] == 1.0 and on["blind abstain"] == 1.0
@@ -53,7 +53,7 @@ def test_each_factor_off_is_reported_against_all_on_per_part_and_restored():
     assert figure["blind key_facts"] == -1.0 and figure["judged passed"] == -2 and figure["dev passed"] == -1
     refusing = table["another_concept"]  # only the blind out-of-scope case: abstain falls, key facts stay
     assert refusing["blind abstain"] == -1.0 and refusing["blind key_facts"] == 0.0 and refusing["judged passed"] == -1
-    for idle in ("density", "density+checklist_elsewhere"):  # changes nothing: does not pay
+    for idle in ("earlier_period", "earlier_period+heading_restates"):  # changes nothing: does not pay
         assert table[idle]["judged passed"] == 0 and table[idle]["held-out key_facts"] == 0.0
     assert factors.ablated() == frozenset()
 
@@ -66,5 +66,5 @@ def test_ablate_each_needs_an_answer_set_and_known_group_names(tmp_path):
     alone = CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate-each"])
     assert alone.exit_code == 2 and "--answers" in alone.output
     wrong = CliRunner().invoke(cli.app, ["eval", "--answers", str(gold), "--ablate-each", "--ablate-group",
-                                         "density,no_such_factor"])
+                                         "rank_decay,no_such_factor"])
     assert wrong.exit_code == 2 and "no_such_factor" in wrong.output
