@@ -363,6 +363,14 @@ def eval_command(
     write_readme: Optional[str] = typer.Option(
         None, "--write-readme", help="Rewrite README.md's generated block eval:NAME with this run's dev / held-out / "
                                      "blind table (`make eval` writes real-local, notes-local, real-e5, notes-e5)."),
+    ablate_each: bool = typer.Option(
+        False, "--ablate-each", help="With --answers: answer the sets once with every factor on, then once per "
+                                     "factor switched to neutral, and print each figure's change (answers only)."),
+    ablate_group: Optional[list[str]] = typer.Option(
+        None, "--ablate-group", help="With --ablate-each: also a group of factors switched off together "
+                                     "(comma-separated; may repeat)."),
+    groups_only: bool = typer.Option(False, "--groups-only", help="With --ablate-group: only the all-on run and "
+                                     "the groups, not every factor alone."),
 ):
     """Measure retrieval (Hit@1, Hit@k, MRR@10, abstain rates) and, with --answers, the answers
     themselves (key facts, abstention, language) beside the baseline of the same run; then
@@ -389,11 +397,21 @@ def eval_command(
         factors.ablate(ablate or [])
     except ValueError as exc:
         _fail(str(exc))
+    if ablate_each and not (answers or blind_answers):
+        _fail("--ablate-each needs --answers or --blind-answers.")
+    groups = [[n.strip() for n in g.split(",") if n.strip()] for g in ablate_group or []]
+    unknown = {n for g in groups for n in g} - factors.FACTORS.keys()
+    if unknown:
+        _fail(f"unknown factor(s): {', '.join(sorted(unknown))}")
     settings = _eval_settings(docs_dir) if docs_dir else get_settings()
     services = _services(settings)
     if docs_dir:
         _guarded(lambda: services.corpus.sync([docs_dir]))
     retriever = services.retriever
+    if ablate_each:
+        _ablation(answers or [], blind_answers or [], retriever, settings, groups, as_json,
+                  docs_dir or settings.corpus_dir, singles=not groups_only)
+        return
     payload: dict = {"embedding": _embedding_label(settings)}
     table_rows: list[dict] = []
     table_counts: dict[str, dict[str, int]] = {}
@@ -616,6 +634,54 @@ def _answer_eval(paths: list[Path], blind: list[Path], retriever, settings, as_j
             out.print(f"  standalone: {r.answer.standalone_question}")
             out.print("  " + r.answer.answer[:700].replace("\n", "\n  "))
     return payload
+
+
+def _ablation(paths: list[Path], blind: list[Path], retriever, settings, groups: list[list[str]], as_json: bool,
+              folder, singles: bool = True) -> None:
+    """Every factor switched to neutral in turn (evaluation/ablation.py), the offline answers only."""
+    from assistant.answer.assistant import Assistant
+    from assistant.evaluation.ablation import METRICS, ablate_each, rows
+    from assistant.evaluation.answers import asker, load_cases
+    from assistant.evaluation.splits import SPLITS
+
+    cases = [case for path in paths for case in load_cases(path)]
+    cases += [case for path in blind for case in load_cases(path, blind=True)]
+    assistant = Assistant(retriever, settings.model_copy(update={"openai_api_key": None}))
+    runs = ablate_each(cases, asker(assistant, "units"), names=None if singles else [], groups=groups,
+                       progress=None if as_json else lambda label: out.print(f"[dim]{label}[/dim]", end=" "))
+    table_rows = rows(runs)
+    if as_json:
+        out.print_json(json.dumps({"embedding": _embedding_label(settings), "folder": str(folder),
+                                   "cases": {part: runs[0].blocks.get(part, {}).get("cases", 0) for part in SPLITS},
+                                   "rows": table_rows}, ensure_ascii=False))
+        return
+    out.print()
+    parts = [p for p in SPLITS if p in runs[0].blocks]
+    table = Table(title=f"Composer factors switched to neutral one at a time over {folder}, embedding "
+                        f"{_embedding_label(settings)}\n(first row: all on; below: change against it; cases "
+                        + ", ".join(f"{p} {runs[0].blocks[p]['cases']}" for p in parts)
+                        + ";\n'judged' = held-out + blind cases passed, what the rule compares)")
+    table.add_column("factor")
+    for label, key, _ in METRICS:
+        for part in parts:
+            if any(r.blocks.get(part, {}).get(key) is not None for r in runs):
+                table.add_column(f"{label} {part}")
+    table.add_column("dev passed")
+    table.add_column("judged passed")
+    for row in table_rows:
+        base = row["factor"] == table_rows[0]["factor"]
+        cells = []
+        for _, key, _ in METRICS:
+            for part in parts:
+                if any(r.blocks.get(part, {}).get(key) is not None for r in runs):
+                    v = row[f"{part} {key}"]
+                    cells.append("" if v is None else (f"{v:.3f}" if base else f"{v:+.3f}"))
+        cells += [str(row["dev passed"]) if base else f"{row['dev passed']:+d}",
+                  str(row["judged passed"]) if base else f"{row['judged passed']:+d}"]
+        table.add_row(row["factor"], *cells)
+        if base:
+            table.add_section()
+    out.print(table)
 
 
 def _eval_settings(docs_dir: Path):

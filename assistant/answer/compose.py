@@ -157,7 +157,6 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     # Read once per question, not once per unit weighed (some fifty units per answer).
     subject = (_subject(query.text, query.concepts if query.glossary is not None else None)
                if query.kind == "definition" else {})
-    phrase = _PhraseIndex(query.text)
     has = _ValueMemo(query)
     candidates: list[QuotedUnit] = []
     scope = query.scope
@@ -186,17 +185,16 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if unit.kind == "aside":
                 continue
             text = unit.text(hit.text)
-            scored = _scored_sentences(text, terms, focus)
+            scored = _scored_sentences(text, terms)
             if not scored:
                 continue
             best = max(s for _, s in scored)
             if best <= 0 and heading_score <= 0 and not is_named:
                 continue
-            # A sentence is read under its heading: the heading lends it half its words.
-            total = _unit_score(text, context, terms, focus,
-                                _answering(scored, query, has) + factors.value("heading_words") * heading_score)
-            total *= _kind_factor(query, text, unit, role, has)
-            total *= phrase.factor(text)
+            # The heading's words lending the sentence half their weight (factors.REMOVED,
+            # heading_words) did not pay on held-out: the heading still lets a unit be weighed.
+            total = _unit_score(text, context, terms)
+            total *= _kind_factor(query, text, unit, has)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
@@ -209,11 +207,10 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             # that names no period at all.
             if query.wants_earlier:
                 total *= {"current": factors.value("asked_earlier_current"), "earlier": factors.value("asked_earlier_earlier"),
-                          "future": factors.value("asked_earlier_future"), "none": 1.0}[status]
+                          "future": 1.0, "none": 1.0}[status]
             else:
-                total *= {"current": 1.0, "earlier": factors.value("earlier_period"), "future": factors.value("future_period"),
-                          "none": 1.0}[status]
-            total *= _language_factor(query, hit) * jurisdiction.answer_factor(scope, where)
+                total *= {"current": 1.0, "earlier": factors.value("earlier_period"), "future": 1.0, "none": 1.0}[status]
+            total *= jurisdiction.answer_factor(scope, where)
             total *= 1.0 - factors.value("rank_decay") * rank
             if total <= 0 and not is_named:
                 continue
@@ -340,35 +337,30 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
     return missing
 
 
-def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
-    """How much of the question a unit covers as a whole (its heading counts half), scaled
-    by how concentrated the answer is in one sentence."""
+def _unit_score(text: str, heading: str, terms) -> float:
+    """How much of the question a unit covers as a whole (its heading included). Scaling it by
+    how concentrated the answer is in one sentence did not pay on held-out (factors.REMOVED,
+    density)."""
     tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
-    total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
-    # Words taken from the conversation weigh as much as the question's own: halving them
-    # changed nothing measurable (factors.REMOVED).
+    # Words taken from the conversation weigh as much as the question's own, and a word found
+    # only in the heading as much as one in the text: halving either did not pay (factors.REMOVED).
     for stems_, w in terms.values():
-        if stems_ & tokens:
+        if stems_ & tokens or stems_ & head:
             found += w
-        elif stems_ & head:
-            found += factors.value("heading_match") * w
-    density = min(1.0, best_sentence / (1.5 * total))
-    share = factors.value("density")
-    return found * (1.0 - share + share * density)
+    return found
 
 
-def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
+def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms, True)
-                        + factors.value("own_words") * score_sentence(sentence, focus, True)))
+            out.append((sentence, score_sentence(sentence, terms, True)))
     return out
 
 
-def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> float:
+def _kind_factor(query: Query, text: str, unit: Unit, has=None) -> float:
     has = has or _ValueMemo(query)
     factor = 1.0
     wanted = VALUE.get(query.kind)
@@ -379,23 +371,7 @@ def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> fl
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
-    if role == "steps" and query.kind != "procedure":
-        factor *= factors.value("checklist_elsewhere")
     return factor
-
-
-def _answering(scored: list[tuple[str, float]], query: Query, has=None) -> float:
-    """The score of the sentence that would answer: for a question that wants a value, the
-    best sentence carrying one (a unit whose value sits apart from the question's words
-    answers less directly)."""
-    wanted = VALUE.get(query.kind)
-    if wanted is not None and query.kind not in {"yesno", "definition"}:
-        has = has or _ValueMemo(query)
-        with_value = [score for sentence, score in scored if has(sentence)]
-        if with_value:
-            return max(with_value)
-        return factors.value("answering_without_figure") * max(score for _, score in scored)
-    return max(score for _, score in scored)
 
 
 def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:
@@ -447,28 +423,6 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
                for term in multiword)
 
 
-@lru_cache(maxsize=4096)
-def _word_sequence(text: str) -> tuple[frozenset[str], ...]:
-    """Content words in reading order, a hyphenated compound as one word ("BT-776").
-    Cached per text: the units of the passages search returns recur across questions."""
-    return tuple(stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None)
-
-
-_SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
-
-
-@lru_cache(maxsize=50_000)
-def _content_stems(word: str) -> frozenset[str] | None:
-    """A word's stems, None for a stop word (cached: every unit weighed reads every word)."""
-    return query_stems(word) if content_words(word) else None
-
-
-def _phrase_factor(question: str, text: str) -> float:
-    """Question words that appear together in the unit too ("uden udbud", "requests to
-    participate") are worth more than the same words scattered."""
-    return _PhraseIndex(question).factor(text)
-
-
 class _ValueMemo:
     """`has_value(query, text)` read once per text for one answer: a sentence is tested for the
     value asked for when its unit is weighed, when the answering sentence is picked and when
@@ -483,50 +437,6 @@ class _ValueMemo:
         if found is None:
             found = self.seen[text] = has_value(self.query, text)
         return found
-
-
-PHRASE_PAIRS = 4  # adjacent question word pairs that count at most
-
-
-class _PhraseIndex:
-    """The question's word pairs, read once: for each stem, the positions of the question
-    words that hold it, so a unit's words are looked up instead of each compared with every
-    question word (the composer weighs some fifty units per answer)."""
-
-    def __init__(self, question: str):
-        self.pairs = len(_word_sequence(question)) - 1
-        self.where: dict[str, set[int]] = {}
-        for i, stems_ in enumerate(_word_sequence(question)):
-            for stem in stems_:
-                self.where.setdefault(stem, set()).add(i)
-        self.stems = frozenset(self.where)
-
-    def _positions(self, stems_: frozenset[str]) -> set[int]:
-        if self.stems.isdisjoint(stems_):
-            return set()  # most of a unit's words: none of the question's
-        found: set[int] = set()
-        for stem in stems_:
-            hit = self.where.get(stem)
-            if hit:
-                found |= hit
-        return found
-
-    def factor(self, text: str) -> float:
-        """1 + the phrase factor x the question's word pairs (up to PHRASE_PAIRS) that the
-        text also has side by side: a unit word pair (a, b) counts pair i when question word i
-        shares a stem with a and word i + 1 one with b."""
-        if self.pairs < 1:
-            return 1.0
-        adjacent: set[int] = set()
-        before: set[int] = set()
-        for stems_ in _word_sequence(text):
-            here = self._positions(stems_)
-            if before and here:
-                adjacent.update(i for i in before if i + 1 in here and i < self.pairs)
-                if len(adjacent) >= PHRASE_PAIRS:
-                    break
-            before = here
-        return 1.0 + factors.value("phrase") * min(len(adjacent), PHRASE_PAIRS)
 
 
 # The two submissions of a procedure with a selection stage, each with its own deadline
@@ -648,12 +558,6 @@ def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple
                 weight = max(weight, part_weight)
         terms[name] = (stems_, weight)
     return terms
-
-
-def _language_factor(query: Query, hit) -> float:
-    """A unit in the asker's language wins ties (it needs no translation to be read)."""
-    language = getattr(hit, "language", "")
-    return factors.value("same_language") if language and language == query.language else 1.0
 
 
 def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str,

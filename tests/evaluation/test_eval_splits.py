@@ -145,7 +145,7 @@ def test_eval_ablate_switches_a_named_factor_off_and_refuses_an_unknown_name(tmp
     gold.write_text(json.dumps({"id": "q1", "question": "Må vi?", "answerable": True, "expect": []}),
                     encoding="utf-8")
     unknown = CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate", "no_such_factor"])
-    assert unknown.exit_code == 2 and "unknown factor" in unknown.output and "density" in unknown.output
+    assert unknown.exit_code == 2 and "unknown factor" in unknown.output and "rank_decay" in unknown.output
 
     seen: list[frozenset[str]] = []
 
@@ -155,6 +155,6 @@ def test_eval_ablate_switches_a_named_factor_off_and_refuses_an_unknown_name(tmp
 
     monkeypatch.setattr(cli, "_eval_settings", stop_after_ablation)
     monkeypatch.setattr(cli, "get_settings", stop_after_ablation)
-    CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate", "density", "--ablate", "rank_decay"])
+    CliRunner().invoke(cli.app, ["eval", str(gold), "--ablate", "heading_restates", "--ablate", "rank_decay"])
     factors.ablate([])
-    assert seen == [frozenset({"density", "rank_decay"})]
+    assert seen == [frozenset({"heading_restates", "rank_decay"})]
