@@ -157,6 +157,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     # Read once per question, not once per unit weighed (some fifty units per answer).
     subject = (_subject(query.text, query.concepts if query.glossary is not None else None)
                if query.kind == "definition" else {})
+    phrase = _PhraseIndex(query.text)
     has = _ValueMemo(query)
     candidates: list[QuotedUnit] = []
     scope = query.scope
@@ -195,6 +196,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             # heading_words) did not pay on held-out: the heading still lets a unit be weighed.
             total = _unit_score(text, context, terms)
             total *= _kind_factor(query, text, unit, has)
+            total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
             total *= _heading_factor(heading, focus)
@@ -423,6 +425,22 @@ def _about_another_concept(named: list[tuple[str, list[frozenset[str]]]], text: 
                for term in multiword)
 
 
+@lru_cache(maxsize=4096)
+def _word_sequence(text: str) -> tuple[frozenset[str], ...]:
+    """Content words in reading order, a hyphenated compound as one word ("BT-776").
+    Cached per text: the units of the passages search returns recur across questions."""
+    return tuple(stems for w in _SEQUENCE_WORD.findall(text.lower()) if (stems := _content_stems(w)) is not None)
+
+
+_SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
+
+
+@lru_cache(maxsize=50_000)
+def _content_stems(word: str) -> frozenset[str] | None:
+    """A word's stems, None for a stop word (cached: every unit weighed reads every word)."""
+    return query_stems(word) if content_words(word) else None
+
+
 class _ValueMemo:
     """`has_value(query, text)` read once per text for one answer: a sentence is tested for the
     value asked for when its unit is weighed, when the answering sentence is picked and when
@@ -437,6 +455,50 @@ class _ValueMemo:
         if found is None:
             found = self.seen[text] = has_value(self.query, text)
         return found
+
+
+PHRASE_PAIRS = 4  # adjacent question word pairs that count at most
+
+
+class _PhraseIndex:
+    """The question's word pairs, read once: for each stem, the positions of the question
+    words that hold it, so a unit's words are looked up instead of each compared with every
+    question word (the composer weighs some fifty units per answer)."""
+
+    def __init__(self, question: str):
+        self.pairs = len(_word_sequence(question)) - 1
+        self.where: dict[str, set[int]] = {}
+        for i, stems_ in enumerate(_word_sequence(question)):
+            for stem in stems_:
+                self.where.setdefault(stem, set()).add(i)
+        self.stems = frozenset(self.where)
+
+    def _positions(self, stems_: frozenset[str]) -> set[int]:
+        if self.stems.isdisjoint(stems_):
+            return set()  # most of a unit's words: none of the question's
+        found: set[int] = set()
+        for stem in stems_:
+            hit = self.where.get(stem)
+            if hit:
+                found |= hit
+        return found
+
+    def factor(self, text: str) -> float:
+        """1 + the phrase factor x the question's word pairs (up to PHRASE_PAIRS) that the
+        text also has side by side: a unit word pair (a, b) counts pair i when question word i
+        shares a stem with a and word i + 1 one with b."""
+        if self.pairs < 1:
+            return 1.0
+        adjacent: set[int] = set()
+        before: set[int] = set()
+        for stems_ in _word_sequence(text):
+            here = self._positions(stems_)
+            if before and here:
+                adjacent.update(i for i in before if i + 1 in here and i < self.pairs)
+                if len(adjacent) >= PHRASE_PAIRS:
+                    break
+            before = here
+        return 1.0 + factors.value("phrase") * min(len(adjacent), PHRASE_PAIRS)
 
 
 # The two submissions of a procedure with a selection stage, each with its own deadline

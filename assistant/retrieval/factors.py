@@ -43,7 +43,7 @@ density and checklist_elsewhere paid only beside the word factors):
 | heading_words            | 0 / -1  | –       | –       | removed in round 1 (dev only) |
 | heading_match            | 0 / -1  | –       | –       | removed in round 1 (dev only) |
 | own_words                | 0 / 0   | –       | –       | removed in round 1 |
-| phrase                   | 0 / 0   | –       | –       | removed in round 1 |
+| phrase                   | 0 / 0   | –       | restored | kept: a term of art is more than its words scattered; without it "Hvor mange dage er tilbudsfristen ved offentligt udbud?" leads with the dynamic purchasing system's note, which names no open-procedure deadline (tests/answer/test_law_questions.py) |
 | same_language            | 0 / 0   | –       | –       | removed in round 1 |
 | future_period            | 0 / 0   | –       | –       | removed in round 1 |
 | asked_earlier_future     | 0 / 0   | –       | –       | removed in round 1 |
@@ -100,6 +100,11 @@ _TABLE = [
            reason="a question naming one submission (tenders, or requests to participate: each has its "
                   "own deadline, directive art. 28) and a unit naming only the other: a look-alike. Ablated "
                   "7 Dec 2026: no gold-set figure moves (no case asks it); the defect-class test does"),
+    Factor(name="phrase", value=0.12, neutral=0.0,
+           reason="per pair of question words that stand together in the unit (up to 4): a term of art "
+                  "('offentligt udbud', 'uden udbud') is more than its words scattered. Held-out and blind "
+                  "neutral (7 Dec 2026); restored after the removal because the law-question test of the open "
+                  "procedure's tender deadline needs it, the way other_submission stays"),
     # Validity periods of figures.
     Factor(name="earlier_period", value=0.45, neutral=1.0,
            reason="a figure of a period that has ended: the current one is what applies"),
@@ -130,7 +135,6 @@ REMOVED = {
     "heading_words": "+0.5 x the heading's score added to the best sentence's (a sentence read under its heading)",
     "heading_match": "x0.5 for a question word found only in the unit's heading",
     "own_words": "+0.5 x the score of the question's own words (not the borrowed ones) per sentence",
-    "phrase": "x(1 + 0.12 per pair of question words standing together in the unit, up to 4)",
     "same_language": "x1.15 for a unit in the asker's language",
     "future_period": "x0.8 for a figure of a period not yet begun",
     "asked_earlier_future": "x0.5 for a future period's figure when the period before is asked",
