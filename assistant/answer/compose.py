@@ -186,16 +186,16 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if unit.kind == "aside":
                 continue
             text = unit.text(hit.text)
-            scored = _scored_sentences(text, terms)
+            scored = _scored_sentences(text, terms, focus)
             if not scored:
                 continue
             best = max(s for _, s in scored)
             if best <= 0 and heading_score <= 0 and not is_named:
                 continue
-            # The heading's words lending the sentence half their weight (factors.REMOVED,
-            # heading_words) did not pay on held-out: the heading still lets a unit be weighed.
-            total = _unit_score(text, context, terms)
-            total *= _kind_factor(query, text, unit, has)
+            # The heading lending the best sentence half its words (factors.REMOVED, heading_words)
+            # paid on dev only: the heading still counts in the unit's coverage (_unit_score).
+            total = _unit_score(text, context, terms, focus, _answering(scored, query, has))
+            total *= _kind_factor(query, text, unit, role, has)
             total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
                 total *= factors.value("another_concept")
@@ -339,21 +339,25 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
     return missing
 
 
-def _unit_score(text: str, heading: str, terms) -> float:
-    """How much of the question a unit covers as a whole (its heading included). Scaling it by
-    how concentrated the answer is in one sentence did not pay on held-out (factors.REMOVED,
-    density)."""
+def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
+    """How much of the question a unit covers as a whole (its heading counts half), scaled
+    by how concentrated the answer is in one sentence."""
     tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
+    total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
-    # Words taken from the conversation weigh as much as the question's own, and a word found
-    # only in the heading as much as one in the text: halving either did not pay (factors.REMOVED).
+    # Words taken from the conversation weigh as much as the question's own: halving them
+    # changed nothing measurable (factors.REMOVED).
     for stems_, w in terms.values():
-        if stems_ & tokens or stems_ & head:
+        if stems_ & tokens:
             found += w
-    return found
+        elif stems_ & head:
+            found += factors.value("heading_match") * w
+    density = min(1.0, best_sentence / (1.5 * total))
+    share = factors.value("density")
+    return found * (1.0 - share + share * density)
 
 
-def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
+def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     out = []
     for line in lines:
@@ -362,7 +366,7 @@ def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
     return out
 
 
-def _kind_factor(query: Query, text: str, unit: Unit, has=None) -> float:
+def _kind_factor(query: Query, text: str, unit: Unit, role: str, has=None) -> float:
     has = has or _ValueMemo(query)
     factor = 1.0
     wanted = VALUE.get(query.kind)
@@ -373,7 +377,24 @@ def _kind_factor(query: Query, text: str, unit: Unit, has=None) -> float:
             factor *= factors.value("has_figure") if strong else factors.value("has_rule_or_definition")
         else:
             factor *= factors.value("lacks_figure") if strong else factors.value("lacks_rule_or_definition")
+    if role == "steps" and query.kind != "procedure":
+        factor *= factors.value("checklist_elsewhere")
     return factor
+
+
+def _answering(scored: list[tuple[str, float]], query: Query, has=None) -> float:
+    """The score of the sentence that would answer: for a question that wants a value, the
+    best sentence carrying one (a unit whose value sits apart from the question's words
+    answers less directly)."""
+    wanted = VALUE.get(query.kind)
+    if wanted is not None and query.kind not in {"yesno", "definition"}:
+        has = has or _ValueMemo(query)
+        with_value = [score for sentence, score in scored if has(sentence)]
+        if with_value:
+            return max(with_value)
+    # A figure question's unit whose best sentence holds no figure was halved here
+    # (factors.REMOVED, answering_without_figure): lacks_figure already weighs that unit down.
+    return max(score for _, score in scored)
 
 
 def named_concepts(query: Query) -> list[tuple[str, list[frozenset[str]]]]:
@@ -439,6 +460,12 @@ _SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
 def _content_stems(word: str) -> frozenset[str] | None:
     """A word's stems, None for a stop word (cached: every unit weighed reads every word)."""
     return query_stems(word) if content_words(word) else None
+
+
+def _phrase_factor(question: str, text: str) -> float:
+    """Question words that appear together in the unit too ("uden udbud", "requests to
+    participate") are worth more than the same words scattered."""
+    return _PhraseIndex(question).factor(text)
 
 
 class _ValueMemo:
