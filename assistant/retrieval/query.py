@@ -46,7 +46,11 @@ _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
                          r"\bandel\w*)", re.I)),
     ("amount", re.compile(r"\b(beløb\w*|beløp\w*|tærskelværdi\w*|terskelverdi\w*|threshold\w*|euro|eur|"
                           r"kroner|kr|dkk|nok|hvor meget|hvor mye|how much|værdi(?:en)?|verdi(?:en)?|"
-                          r"grænse\w*|grense\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b", re.I)),
+                          # A "grænse" is a limit, but "grænseoverskridende" (cross-border, the term
+                          # of art "klar grænseoverskridende interesse", udbudsloven § 11; directive
+                          # "certain cross-border interest") names a border: no value is asked for.
+                          r"grænse(?!overskrid)\w*|grense(?!overskrid)\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b",
+                          re.I)),
     ("count", re.compile(r"\b(hvor mange|how many|mindst|minst|at least|antal\w*|number of|højst|maks\w*)\b",
                          re.I)),
     ("definition", re.compile(r"\b(hvordan defineres|hvordan definerer|how is \S+(?: \S+){0,3} defined|"
