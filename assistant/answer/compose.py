@@ -272,17 +272,12 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     # such a question was refused although the provision was the nearest source).
     bought = purchase_objects(query.text)
     asked = {w: t for w, t in asked.items() if w.lower() not in bought}
-    # Whether a quote covers a word is judged with the word's whole glossary family (the
-    # words of its terms of several words too: "tilbudsfristen" is covered by "frist for
-    # modtagelse af tilbud"); only the choice among units is made with one-word terms.
-    broad = terms_of(query.text, concepts_matched, one_word=False)
-    asked = {w: (broad[w][0], t[1]) if w in broad else t for w, t in asked.items()}
     missing = _uncovered_hinges(query, chosen, hits, asked)
     if missing and len(missing) == len(_hinges(asked)):
         # None of the question's specific words is in what would be quoted: the passages share
         # its ordinary words but are about another subject. Not an answer.
         return Composition(units=[], support="partial", has_value=False, missing=tuple(missing))
-    coverage = _coverage(lead.text, broad)
+    coverage = _coverage(lead.text, focus)
     support = "full" if lead_has_value and coverage >= FULL_SUPPORT_COVERAGE and not missing else "partial"
     if named_units and lead is named_units_lead and lead_has_value and not missing:
         support = "full"  # "Hva sier § 6?": the named provision's own text is the whole answer
@@ -654,18 +649,10 @@ def _subject(question: str, concepts: tuple | None = None):
     return terms_of(rest, concepts)
 
 
-def terms_of(text: str, concepts: tuple | list | None = None, *,
-             one_word: bool = True) -> dict[str, tuple[set[str], float]]:
+def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple[set[str], float]]:
     """The question's terms for scoring units: a hyphenated name ("BT-776", "mar-nov")
-    counts once, as the whole with its parts' stems, not three times. `one_word`: a word
-    that names a glossary concept also matches that concept's one-word terms only
-    (`_one_word_equivalents`); else every word of its terms (`question_terms`), which the
-    checks of what a quote covers use."""
+    counts once, as the whole with its parts' stems, not three times."""
     terms = question_terms(text, concepts)
-    if one_word:
-        matched = list(concepts) if concepts is not None else _default_glossary().match(text)
-        lent = _one_word_equivalents(matched)
-        terms = {w: (set(query_stems(w)) | lent.get(w, set()), weight) for w, (_, weight) in terms.items()}
     for name in [t for t in terms if "-" in t]:
         stems_, weight = terms[name]
         for part in name.split("-"):
@@ -675,32 +662,6 @@ def terms_of(text: str, concepts: tuple | list | None = None, *,
                 weight = max(weight, part_weight)
         terms[name] = (stems_, weight)
     return terms
-
-
-def _default_glossary():
-    from assistant.text.glossary import default_glossary
-
-    return default_glossary()
-
-
-def _one_word_equivalents(matched) -> dict[str, set[str]]:
-    """For each question word that named a glossary concept: the stems of that concept's
-    one-word terms ("opsigelse", "ophør", "innovationspartnerskab"). A word of a term of
-    several words is not the term: "tildeling" alone is not "klage over tildelingen", nor
-    "offentlige" "Klagenævnet for offentlige indkøb"; lent one by one such words let a unit
-    that names none of the question's subject match it."""
-    out: dict[str, set[str]] = {}
-    for concept, named_by in matched:
-        alt = _single_term_stems(tuple(concept.all_terms()))
-        for w in named_by:
-            out.setdefault(w, set()).update(alt)
-    return out
-
-
-@lru_cache(maxsize=4096)
-def _single_term_stems(all_terms: tuple[tuple[str, str], ...]) -> frozenset[str]:
-    return frozenset(s for _, term in all_terms if len(content := content_words(term)) == 1
-                     for s in query_stems(content[0]) if len(s) > 2)
 
 
 def _language_factor(query: Query, hit) -> float:
