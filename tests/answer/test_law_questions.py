@@ -197,3 +197,20 @@ def test_the_statutes_wording_for_ending_a_contract_names_termination():
     named = {concept.id for concept, _ in default_glossary().match(stk2)}
     assert "termination" in named
     assert "termination" in {c.id for c, _ in default_glossary().match("Kan vi stoppe samarbejdet undervejs?")}
+
+
+def test_up_to_a_number_of_years_is_the_count_asked_for_not_another_provisions_period():
+    # "i indtil de 3 seneste disponible regnskabsår" (udbudsloven § 154, stk. 1, nr. 3) is the
+    # count a question about years of turnover asks for; "indtil" (up to) was not read as a
+    # count, so § 138, stk. 7's "mere end 3 år" of exclusion led instead.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import VALUE, analyse
+
+    assert VALUE["count"].search(_provision_hit("154").text)
+    assert not VALUE["count"].search("Loven gælder indtil 1. januar 2026.")  # "until" a date
+    query = analyse("Hvor mange års omsætning kan ordregiveren kræve, at en tilbudsgiver dokumenterer?")
+    units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
+    assert units[0].label == "§ 154"
+    assert "3 seneste disponible regnskabsår" in units[0].text
