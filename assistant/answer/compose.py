@@ -242,7 +242,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         if len(chosen) >= MAX_UNITS or unit.score < floor:
             break
         words_ = len(unit.text.split())
-        if used + words_ > WORD_BUDGET:
+        if used + words_ > WORD_BUDGET and not _same_provision(unit, candidates[0]):
             continue
         if any(similar(unit.text, other.text) for other in chosen):
             continue
@@ -281,6 +281,20 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     if named_units and lead is named_units_lead and lead_has_value and not missing:
         support = "full"  # "Hva sier § 6?": the named provision's own text is the whole answer
     return Composition(units=chosen, support=support, has_value=lead_has_value, missing=tuple(missing))
+
+
+_PROVISION = re.compile(r"^\s*(?:§\s*\d+(?:-\d+)?(?:\s?[a-z]\b)?|(?:artikel|article|artikkel)\s+\d+[a-z]?)", re.I)
+
+
+def _same_provision(unit: QuotedUnit, lead: QuotedUnit) -> bool:
+    """Another stk./ledd of the provision the lead quotes: a statute states a rule in one
+    subsection and its exception, alternative or limit in the next ("Stk. 2. … kan dog …",
+    "ved ethvert andet dokument, hvis …"), so a rule is read with its own subsections. Such a
+    unit may run over the word budget (it still needs the score floor and a free place)."""
+    if unit.hit_index != lead.hit_index and unit.label.split(",")[0] != lead.label.split(",")[0]:
+        return False
+    own, other = _PROVISION.match(unit.label or ""), _PROVISION.match(lead.label or "")
+    return bool(own and other and own.group(0).replace(" ", "") == other.group(0).replace(" ", ""))
 
 
 TITLE_LINE_WORDS = 14  # a provision's title is one line of a few words ("§ 13. Søksmål om å kjenne …")

@@ -46,7 +46,11 @@ _KIND_CUES: list[tuple[AnswerKind, re.Pattern]] = [
                          r"\bandel\w*)", re.I)),
     ("amount", re.compile(r"\b(beløb\w*|beløp\w*|tærskelværdi\w*|terskelverdi\w*|threshold\w*|euro|eur|"
                           r"kroner|kr|dkk|nok|hvor meget|hvor mye|how much|værdi(?:en)?|verdi(?:en)?|"
-                          r"grænse\w*|grense\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b", re.I)),
+                          # A "grænse" is a limit, but "grænseoverskridende" (cross-border, the term
+                          # of art "klar grænseoverskridende interesse", udbudsloven § 11; directive
+                          # "certain cross-border interest") names a border: no value is asked for.
+                          r"grænse(?!overskrid)\w*|grense(?!overskrid)\w*|bagatel\w*|gebyr\w*|bøde\w*|fine\w*)\b",
+                          re.I)),
     ("count", re.compile(r"\b(hvor mange|how many|mindst|minst|at least|antal\w*|number of|højst|maks\w*)\b",
                          re.I)),
     ("definition", re.compile(r"\b(hvordan defineres|hvordan definerer|how is \S+(?: \S+){0,3} defined|"
@@ -64,9 +68,12 @@ VALUE = {
     "deadline": re.compile(r"\b(?:\d+|to|tre|fire|fem|seks|syv|sju|otte|åtte|ni|ti|tolv|two|three|four|five|"
                            r"six|seven|eight|nine|ten|twelve)\s*(?:kalender|arbejds|virke)?(?:dage|dager|days?|uger|uker|weeks?|"
                            r"måneder|months?|år|years?|timer|hours?)\b|\bsenest\b|\bno later than\b", re.I),
+    # "indtil"/"inntil" is "up to" as well as "until": a maximum before a number not followed by
+    # a month ("indtil de 3 seneste regnskabsår", "inntil fire år"; not "indtil 1. januar").
     "count": re.compile(r"\b(?:mindst|minst|at least|højst|høyst|maks\w*|op til|opp til|up to|"
                         r"no more than|ikke flere end|fewer than|flere end|mere end|færre end|flere enn|"
-                        r"mer enn|færre enn|more than)\s+(?:\d+|en|et|én|to|tre|fire|fem|seks|"
+                        r"mer enn|færre enn|more than|indtil|inntil)\s+(?:(?:de|dei|the)\s+)?"
+                        r"(?!\d+\.\s*(?:" + "|".join(MONTHS) + r")\b)(?:\d+|en|et|én|to|tre|fire|fem|seks|"
                         r"syv|sju|otte|åtte|ni|ti|one|two|three|four|five|six|ten)\b|\b(?:\d+|to|tre|fire|fem|"
                         r"two|three|four|five)\s+(?:ansøgere|kandidater|candidates|leverandører|"
                         r"suppliers|tilbudsgivere|deltakere|partners?|operatører)\b", re.I),

@@ -127,3 +127,90 @@ def test_the_thing_bought_is_read_from_a_contract_nouns_complement():
         "rengøringsydelser"}
     assert purchase_objects("What is the threshold for a contract for cleaning services?") == {"cleaning"}
     assert purchase_objects("Hvad er en rammeaftale?") == set()
+
+
+# --- right document, look-alike provision: a rule is read with its own subsections -------------
+
+
+def _provision_hit(number: str):
+    """A passage of udbudsloven (corpus/law) holding one whole provision, as search returns it."""
+    from types import SimpleNamespace
+
+    from tests.conftest import ROOT
+
+    law = (ROOT / "corpus/law/udbudsloven_LBK-2025-116.txt").read_text(encoding="utf-8")
+    text = next(line for line in law.splitlines() if line.startswith(f"§ {number}. "))
+    return SimpleNamespace(text=text, section=f"§ {number}", provision=f"§ {number}", units="",
+                           title="Bekendtgørelse af udbudsloven", role="body", jurisdiction="dk", language="da",
+                           source="udbudsloven_LBK-2025-116.txt")
+
+
+def test_a_provisions_next_subsection_is_quoted_with_it_even_over_the_word_budget():
+    # udbudsloven § 12 (in-house): stk. 1 (110 words) sets the three conditions, stk. 2 says
+    # when the first, control, is met. Both fit no 150-word budget, so the buyer was shown the
+    # conditions without what "control" means.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import analyse
+
+    query = analyse("Hvornår kan en kommune tildele en kontrakt til et selskab, den selv kontrollerer, uden udbud?")
+    units = compose(query, [_provision_hit("12")], today=date(2026, 12, 7)).units
+    assert [u.label for u in units] == ["§ 12", "§ 12, stk. 2"]
+    assert "bestemmende indflydelse" in units[1].text
+
+
+def test_another_provision_gets_no_place_over_the_word_budget():
+    from assistant.answer.compose import QuotedUnit, _same_provision
+
+    def unit(index, label):
+        return QuotedUnit(hit_index=index, text="", highlight=(), kind="paragraph", label=label, role="body",
+                          period="none", language="da", score=1.0)
+
+    assert _same_provision(unit(0, "§ 12, stk. 2"), unit(0, "§ 12"))
+    assert _same_provision(unit(1, "§ 6-1 (4)"), unit(1, "§ 6-1 (3)"))
+    assert not _same_provision(unit(0, "§ 13"), unit(0, "§ 12"))
+    assert not _same_provision(unit(1, "§ 6-2 (2)"), unit(1, "§ 6-1 (3)"))
+
+
+def test_cross_border_interest_does_not_make_a_question_ask_for_an_amount():
+    # "klar grænseoverskridende interesse" (udbudsloven § 11, cross-border interest) names a
+    # border, not a limit: the question is a yes/no question, answered by a rule, not a figure.
+    from assistant.retrieval.query import answer_kind
+
+    assert answer_kind("Kan en leverandør klage til Klagenævnet over et mindre indkøb uden klar "
+                       "grænseoverskridende interesse?") == "yesno"
+    assert answer_kind("Gælder annonceringspligten for kontrakter med grenseoverskridende interesse?") == "yesno"
+    # A limit is still a value asked for.
+    assert answer_kind("Hvad er grænsen for et indkøb uden udbud?") == "amount"
+
+
+def test_the_statutes_wording_for_ending_a_contract_names_termination():
+    # udbudsloven § 78, stk. 2 ends partnership contracts by "bringe … til ophør"; a buyer asks
+    # to "stoppe samarbejdet": the glossary's termination concept must hold both.
+    from assistant.text.glossary import default_glossary
+    from tests.conftest import ROOT
+
+    law = (ROOT / "corpus/law/udbudsloven_LBK-2025-116.txt").read_text(encoding="utf-8")
+    stk2 = next(line for line in law.splitlines() if line.startswith("§ 78. ")).split("Stk. 2. ")[1].split("Stk. 3.")[0]
+    assert "til ophør" in stk2
+    named = {concept.id for concept, _ in default_glossary().match(stk2)}
+    assert "termination" in named
+    assert "termination" in {c.id for c, _ in default_glossary().match("Kan vi stoppe samarbejdet undervejs?")}
+
+
+def test_up_to_a_number_of_years_is_the_count_asked_for_not_another_provisions_period():
+    # "i indtil de 3 seneste disponible regnskabsår" (udbudsloven § 154, stk. 1, nr. 3) is the
+    # count a question about years of turnover asks for; "indtil" (up to) was not read as a
+    # count, so § 138, stk. 7's "mere end 3 år" of exclusion led instead.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import VALUE, analyse
+
+    assert VALUE["count"].search(_provision_hit("154").text)
+    assert not VALUE["count"].search("Loven gælder indtil 1. januar 2026.")  # "until" a date
+    query = analyse("Hvor mange års omsætning kan ordregiveren kræve, at en tilbudsgiver dokumenterer?")
+    units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
+    assert units[0].label == "§ 154"
+    assert "3 seneste disponible regnskabsår" in units[0].text
