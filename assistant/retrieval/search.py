@@ -295,13 +295,14 @@ class Retriever:
         order = sorted(fused, key=lambda i: -fused[i])
         gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
         named = {i for provision, _, _ in question.provisions for i in index.by_provision.get(provision, ())}
-        reachable = _reachable(fused, order, max(k, CANDIDATES, RERANK_DEPTH), named)
+        depth = rerank_depth(len(bm25_lists) + len(dense_lists))
+        reachable = _reachable(fused, order, _read_depth(question, k, depth), named)
         figures = value_factors(question.asked, index, reachable)
         if figures:
             for i, factor in figures.items():
                 fused[i] *= factor
             order = sorted(fused, key=lambda i: -fused[i])
-        order = self._rerank(question, index, order, fused, rerank_depth(len(bm25_lists) + len(dense_lists)))
+        order = self._rerank(question, index, order, fused, depth)
         order = provisions_first(question.provisions, index, order, fused, CANDIDATES, question.asked.scope)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
@@ -349,17 +350,21 @@ class Retriever:
         terms in that language (synonyms weigh little in the question's own language; in another
         language they stand in for the question's words)."""
         base = index.scores(question.tokens)
+        has_law = bool(index.law_mask().any())
         rankings = []
         for lang in index.languages:
-            scores = base
+            # Ranked on the language's part of the store (`LanguagePart`: its passages and
+            # their neighbours): the same scores as over the whole store, a third of the work.
+            part = index.language_part(lang)
+            scores = base[part.positions]
             extra = [s for term in question.translated.get(lang, []) for s in stems(words(term), lang)]
             if extra:
                 weight = EXPANSION_WEIGHT if lang == question.asked.language else TRANSLATION_WEIGHT
-                scores = base + weight * index.scores(extra)
-            scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
-            law = index.law_mask()
-            for kind in (scores * law, scores * (1.0 - law)) if law.any() else (scores,):  # `_is_law`
-                top = top_positive(kind, CANDIDATES)
+                scores = scores + weight * index.scores(extra)[part.positions]
+            scores = part.with_neighbours(scores * part.mask, NEIGHBOUR_WEIGHT)
+            law = part.law
+            for kind in (scores * law, scores * (1.0 - law)) if has_law else (scores,):  # `_is_law`
+                top = part.positions[top_positive(kind, CANDIDATES)].tolist()
                 if top:
                     # Raw BM25 scores do not compare across lists (a translated list sums many
                     # glossary stems); how much of the question its best passage covers does.
@@ -472,6 +477,16 @@ def rerank(order: list[int], fused: dict[int, float], cover: dict[int, float],
         fused[i] *= 1.0 + weight * share
     head = sorted(cover, key=lambda i: -fused[i])
     return head + [i for i in order if i not in cover]
+
+
+def _read_depth(question: SearchQuery, k: int, rerank_at: int) -> int:
+    """How far down the fused order later stages read: the rerank's depth and the hits shown
+    (`max(k, 10)`); with a provision named, `provisions_first` and the gate read the first
+    CANDIDATES too. Nothing reads further, so the figure boost need not reach further: a
+    question for a figure scanned every passage that could reach the first 50 (some hundred
+    texts read and searched, the slowest step of such a search) to settle the first 10-17."""
+    shown = max(k, 10, rerank_at)
+    return max(shown, CANDIDATES) if question.provisions else shown
 
 
 def _reachable(fused: dict[int, float], order: list[int], depth: int, named: set[int]) -> dict[int, float]:

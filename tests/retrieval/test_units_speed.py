@@ -107,3 +107,30 @@ def test_top_positive_of_a_long_list_with_ties_is_the_stable_sort():
             scores = (values * (rng.random(size) < share)).astype(np.float64)
             expected = [int(i) for i in np.argsort(-scores, kind="stable")[:50] if scores[i] > 0]
             assert top_positive(scores, 50) == expected
+
+
+def test_a_language_list_ranked_on_its_part_of_the_store_is_the_whole_store_list():
+    """Each language's BM25 list is ranked on its passages and their neighbours alone
+    (`LanguagePart`): the same scores to the bit, the same passages in the same order as
+    masking the whole store, with documents that change language between passages and
+    statutes ranked apart."""
+    rng = np.random.default_rng(7)
+    langs = ("da", "nb", "en")
+    chunks = [Chunk(source=f"doc{int(rng.integers(0, 60))}.md", text="x", title="T", section="S", page=0,
+                    language=langs[int(rng.integers(0, 3))], position=int(rng.integers(0, 40)),
+                    source_kind="law" if rng.random() < 0.3 else "guidance") for _ in range(3000)]
+    index = Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, None)
+    law = index.law_mask()
+    assert law.any() and not law.all()
+    for _ in range(10):
+        base = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.6)).astype(np.float32)
+        extra = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.8)).astype(np.float32)
+        for lang in langs:
+            whole = index.with_neighbours((base + 0.8 * extra) * index.language_mask(lang), 0.3)
+            part = index.language_part(lang)
+            own = part.with_neighbours((base[part.positions] + 0.8 * extra[part.positions]) * part.mask, 0.3)
+            assert own.dtype == whole.dtype and np.array_equal(whole[part.positions], own)
+            assert not (np.delete(whole, part.positions) > 0).any()  # nothing outside the part ranks
+            for kind, kind_part in ((whole * law, own * part.law), (whole * (1.0 - law), own * (1.0 - part.law))):
+                expected = top_positive(kind, 50)
+                assert expected and part.positions[top_positive(kind_part, 50)].tolist() == expected
