@@ -219,13 +219,8 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
     # this text); a different text (a condensed follow-up) is matched afresh.
     concepts = (list(asked.concepts) if asked.glossary is glossary and asked.search_text == text
                 else glossary.match(text))
-    renderings = {lang: t.strip() for lang, t in (translations or {}).items() if t and t.strip()}
-    # The question's glossary terms per corpus language: its "translation" into each.
-    translated = {
-        lang: list(dict.fromkeys(t for concept, _ in concepts for t in concept.terms.get(lang, ())
-                                 if t not in text.lower()))
-        for lang in languages
-    }
+    renderings = _renderings(translations)
+    translated = glossary_terms(text, concepts, languages)
     for lang, rendering in renderings.items():
         if lang in translated and lang != asked.language:
             translated[lang].append(rendering)
@@ -237,6 +232,18 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
         tokens=[t for w in content for t in sorted(query_tokens(w))],  # sorted: the same order in every process
         translated=translated, renderings=renderings, provisions=parse_provisions(text),
     )
+
+
+def _renderings(translations: dict[str, str] | None) -> dict[str, str]:
+    return {lang: t.strip() for lang, t in (translations or {}).items() if t and t.strip()}
+
+
+def glossary_terms(text: str, concepts: list, languages: list[str]) -> dict[str, list[str]]:
+    """The question's glossary terms per corpus language (its "translation" into each), the
+    terms it does not already hold."""
+    lower = text.lower()
+    return {lang: list(dict.fromkeys(t for concept, _ in concepts for t in concept.terms.get(lang, ()) if t not in lower))
+            for lang in languages}
 
 
 class Retriever:
@@ -274,15 +281,23 @@ class Retriever:
         k = k or self.settings.top_k
         started = time.perf_counter()
         index = self.index()
+        # The store's nearest-neighbour query runs in a worker thread (Chroma's native code
+        # releases the GIL) while the question is analysed and the BM25 lists are ranked
+        # here: on two cores the dense side costs little more than the slower of the two.
+        # Its texts need only the glossary concepts the question names (`analyse_search`
+        # matches the same ones: the question's own text, with this glossary), so it starts
+        # first; the nearest-neighbour query is the longest single step of a search.
+        if dense:
+            concepts = (list(asked.concepts) if asked is not None and asked.glossary is self.glossary
+                        and asked.search_text == query else self.glossary.match(query))
+            pending = self._dense_query(index, query, glossary_terms(query, concepts, index.languages),
+                                        _renderings(translations))
+        else:
+            pending = _DenseQuery(error="dense side off")
+        t_embed = time.perf_counter()
         question = analyse_search(query, glossary=self.glossary, languages=index.languages,
                                   today=self.settings.today, translations=translations, asked=asked)
         t_expand = time.perf_counter()
-
-        # The store's nearest-neighbour query runs in a worker thread (Chroma's native code
-        # releases the GIL) while the BM25 lists are ranked here: on two cores the dense
-        # side costs little more than the slower of the two.
-        pending = self._dense_query(index, question) if dense else _DenseQuery(error="dense side off")
-        t_embed = time.perf_counter()
         bm25_lists = self._bm25_lists(index, question)
         t_bm25 = time.perf_counter()
         dense_lists, cosine, degraded = self._dense_lists(index, pending)
@@ -320,9 +335,9 @@ class Retriever:
             abstain=abstain,
             expansions=[c.id for c, _ in question.concepts],
             timings={
-                "expand_ms": (t_expand - started) * 1000,
-                "embed_ms": (t_embed - t_expand) * 1000,
-                "bm25_ms": (t_bm25 - t_embed) * 1000,
+                "embed_ms": (t_embed - started) * 1000,
+                "expand_ms": (t_expand - t_embed) * 1000,
+                "bm25_ms": (t_bm25 - t_expand) * 1000,
                 "dense_ms": (t_dense - t_bm25) * 1000,  # what was left of the store's query
                 "total_ms": (done - started) * 1000,
             },
@@ -371,9 +386,10 @@ class Retriever:
                     rankings.append((gate.coverage(question, index, top[:1]), top))
         return _weighted(rankings)
 
-    def _dense_query(self, index: Bm25Index, question: SearchQuery) -> "_DenseQuery":
-        """Stage 2b, first half: embed each corpus language's text (the question, or its
-        rendering, with that language's glossary terms) and start one unfiltered
+    def _dense_query(self, index: Bm25Index, text: str, terms: dict[str, list[str]],
+                     renderings: dict[str, str]) -> "_DenseQuery":
+        """Stage 2b, first half: embed each corpus language's text (the question `text`, or
+        its rendering, with that language's glossary `terms`) and start one unfiltered
         nearest-neighbour call for all of them in the worker thread (see DENSE_DEPTH).
 
         One embedding call for the distinct texts; an endpoint that is down is skipped for
@@ -384,9 +400,9 @@ class Retriever:
             return _DenseQuery(error=self._dense_error)
         texts = {}
         for lang in index.languages:
-            rendering = question.renderings.get(lang)
-            terms = [t for t in question.translated.get(lang, []) if t != rendering][:12]
-            texts[lang] = "\n".join([rendering or question.text] + terms)
+            rendering = renderings.get(lang)
+            own = [t for t in terms.get(lang, []) if t != rendering][:12]
+            texts[lang] = "\n".join([rendering or text] + own)
         distinct = list(dict.fromkeys(texts.values()))
         try:
             vectors = self.store.embed_queries(distinct)
