@@ -422,15 +422,18 @@ class Retriever:
         if pending.future is None:
             return [], {}, pending.error
         found = dict(zip(pending.distinct, pending.future.result()))
-        meta = index.meta
+        position, kinds = index.position.get, index.kinds
         rankings, cosine = [], {}
         for lang in index.languages:
             lists: dict[bool, list[int]] = {}  # one list per source kind (`_is_law`)
             for cid, sim in found[pending.texts[lang]]:
-                i = index.position.get(cid)
-                if i is None or meta(i).language != lang:
-                    continue  # another language's, or written after the BM25 snapshot (next refresh)
-                order = lists.setdefault(_is_law(meta(i)), [])
+                i = position(cid)
+                if i is None:
+                    continue  # written after the BM25 snapshot (next refresh)
+                language, law = kinds[i]
+                if language != lang:
+                    continue  # another language's
+                order = lists.setdefault(law, [])
                 if len(order) < CANDIDATES:
                     cosine[i] = sim
                     order.append(i)

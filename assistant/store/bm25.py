@@ -220,6 +220,12 @@ class Bm25Index:
         rows, cols = np.concatenate(rows), np.concatenate(cols)
         return sp.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)), shape=(n, n))
 
+    @cached_property
+    def kinds(self) -> list[tuple[str, bool]]:
+        """Each passage's (language, is a statute's): the dense side splits some four hundred
+        neighbours a search by both, one list read each instead of a chunk's fields."""
+        return [(c.language, c.source_kind == "law") for c in self._meta]
+
     def language_part(self, language: str) -> "LanguagePart":
         """The passages a language's BM25 list can hold, for ranking that list on them alone
         (`LanguagePart`); built once per language and snapshot."""
