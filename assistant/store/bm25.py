@@ -224,7 +224,8 @@ class Bm25Index:
     def kinds(self) -> list[tuple[str, bool]]:
         """Each passage's (language, is a statute's): the dense side splits some four hundred
         neighbours a search by both, one list read each instead of a chunk's fields."""
-        return [(c.language, c.source_kind == "law") for c in self._meta]
+        shared: dict[tuple[str, bool], tuple[str, bool]] = {}  # a handful of distinct pairs, one object each
+        return [shared.setdefault(pair, pair) for pair in ((c.language, c.source_kind == "law") for c in self._meta)]
 
     def language_part(self, language: str) -> "LanguagePart":
         """The passages a language's BM25 list can hold, for ranking that list on them alone
