@@ -134,3 +134,31 @@ def test_a_language_list_ranked_on_its_part_of_the_store_is_the_whole_store_list
             for kind, kind_part in ((whole * law, own * part.law), (whole * (1.0 - law), own * (1.0 - part.law))):
                 expected = top_positive(kind, 50)
                 assert expected and part.positions[top_positive(kind_part, 50)].tolist() == expected
+
+
+def test_the_figure_boost_read_to_the_depth_later_stages_read_orders_that_depth_as_boosting_all():
+    """A figure question boosts only the passages that could reach the depth the rerank and the
+    hits read (`_read_depth`; CANDIDATES when a provision is named): the first passages and
+    their scores are those of boosting every fused passage."""
+    from types import SimpleNamespace
+
+    from assistant.retrieval.boosts import VALUE_BOOST
+    from assistant.retrieval.search import CANDIDATES, _reachable, _read_depth
+
+    rng = np.random.default_rng(13)
+    for named in (False, True):
+        question = SimpleNamespace(provisions=[("§ 7", "", "")] if named else [])
+        depth = _read_depth(question, 5, 17)
+        assert depth == (CANDIDATES if named else 17)
+        for _ in range(200):
+            n = int(rng.integers(5, 400))
+            fused = {int(i): float(v) for i, v in zip(rng.permutation(n), rng.random(n).round(int(rng.integers(1, 4))))}
+            figure = {i for i in fused if rng.random() < 0.3}
+            order = sorted(fused, key=lambda i: -fused[i])
+            every = {i: v * (VALUE_BOOST if i in figure else 1.0) for i, v in fused.items()}
+            some = dict(fused)
+            for i in _reachable(fused, order, depth, set()):
+                some[i] *= VALUE_BOOST if i in figure else 1.0
+            top_every = sorted(every, key=lambda i: -every[i])[:depth]
+            top_some = sorted(some, key=lambda i: -some[i])[:depth]
+            assert top_some == top_every and [some[i] for i in top_some] == [every[i] for i in top_every]
