@@ -77,8 +77,9 @@ def _question_side(question, index: Bm25Index) -> tuple:
 
 
 def _lacks_amount(question, index: Bm25Index, top: list[int]) -> bool:
+    # `index.text`: the text alone, read once, not the whole chunk put together twice.
     return question.asked.asks_cost and not any(
-        MONEY.search(index.chunks[i].text) or SHARE.search(index.chunks[i].text) for i in top[:EVIDENCE_PASSAGES])
+        MONEY.search(text) or SHARE.search(text) for text in map(index.text, top[:EVIDENCE_PASSAGES]))
 
 
 def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float) -> float:

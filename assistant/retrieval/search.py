@@ -219,13 +219,8 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
     # this text); a different text (a condensed follow-up) is matched afresh.
     concepts = (list(asked.concepts) if asked.glossary is glossary and asked.search_text == text
                 else glossary.match(text))
-    renderings = {lang: t.strip() for lang, t in (translations or {}).items() if t and t.strip()}
-    # The question's glossary terms per corpus language: its "translation" into each.
-    translated = {
-        lang: list(dict.fromkeys(t for concept, _ in concepts for t in concept.terms.get(lang, ())
-                                 if t not in text.lower()))
-        for lang in languages
-    }
+    renderings = _renderings(translations)
+    translated = glossary_terms(text, concepts, languages)
     for lang, rendering in renderings.items():
         if lang in translated and lang != asked.language:
             translated[lang].append(rendering)
@@ -237,6 +232,18 @@ def analyse_search(text: str, *, glossary: Glossary, languages: list[str], today
         tokens=[t for w in content for t in sorted(query_tokens(w))],  # sorted: the same order in every process
         translated=translated, renderings=renderings, provisions=parse_provisions(text),
     )
+
+
+def _renderings(translations: dict[str, str] | None) -> dict[str, str]:
+    return {lang: t.strip() for lang, t in (translations or {}).items() if t and t.strip()}
+
+
+def glossary_terms(text: str, concepts: list, languages: list[str]) -> dict[str, list[str]]:
+    """The question's glossary terms per corpus language (its "translation" into each), the
+    terms it does not already hold."""
+    lower = text.lower()
+    return {lang: list(dict.fromkeys(t for concept, _ in concepts for t in concept.terms.get(lang, ()) if t not in lower))
+            for lang in languages}
 
 
 class Retriever:
@@ -274,15 +281,23 @@ class Retriever:
         k = k or self.settings.top_k
         started = time.perf_counter()
         index = self.index()
+        # The store's nearest-neighbour query runs in a worker thread (Chroma's native code
+        # releases the GIL) while the question is analysed and the BM25 lists are ranked
+        # here: on two cores the dense side costs little more than the slower of the two.
+        # Its texts need only the glossary concepts the question names (`analyse_search`
+        # matches the same ones: the question's own text, with this glossary), so it starts
+        # first; the nearest-neighbour query is the longest single step of a search.
+        if dense:
+            concepts = (list(asked.concepts) if asked is not None and asked.glossary is self.glossary
+                        and asked.search_text == query else self.glossary.match(query))
+            pending = self._dense_query(index, query, glossary_terms(query, concepts, index.languages),
+                                        _renderings(translations))
+        else:
+            pending = _DenseQuery(error="dense side off")
+        t_embed = time.perf_counter()
         question = analyse_search(query, glossary=self.glossary, languages=index.languages,
                                   today=self.settings.today, translations=translations, asked=asked)
         t_expand = time.perf_counter()
-
-        # The store's nearest-neighbour query runs in a worker thread (Chroma's native code
-        # releases the GIL) while the BM25 lists are ranked here: on two cores the dense
-        # side costs little more than the slower of the two.
-        pending = self._dense_query(index, question) if dense else _DenseQuery(error="dense side off")
-        t_embed = time.perf_counter()
         bm25_lists = self._bm25_lists(index, question)
         t_bm25 = time.perf_counter()
         dense_lists, cosine, degraded = self._dense_lists(index, pending)
@@ -295,13 +310,14 @@ class Retriever:
         order = sorted(fused, key=lambda i: -fused[i])
         gated = order[:5]  # the gate judges the fused ranking, before passages are reranked by coverage
         named = {i for provision, _, _ in question.provisions for i in index.by_provision.get(provision, ())}
-        reachable = _reachable(fused, order, max(k, CANDIDATES, RERANK_DEPTH), named)
+        depth = rerank_depth(len(bm25_lists) + len(dense_lists))
+        reachable = _reachable(fused, order, _read_depth(question, k, depth), named)
         figures = value_factors(question.asked, index, reachable)
         if figures:
             for i, factor in figures.items():
                 fused[i] *= factor
             order = sorted(fused, key=lambda i: -fused[i])
-        order = self._rerank(question, index, order, fused, rerank_depth(len(bm25_lists) + len(dense_lists)))
+        order = self._rerank(question, index, order, fused, depth)
         order = provisions_first(question.provisions, index, order, fused, CANDIDATES, question.asked.scope)
         hits = [Hit.from_chunk(index.ids[i], index.chunks[i], score=round(fused.get(i, 0.0), 6),
                                dense=round(cosine.get(i, 0.0), 4))
@@ -319,9 +335,9 @@ class Retriever:
             abstain=abstain,
             expansions=[c.id for c, _ in question.concepts],
             timings={
-                "expand_ms": (t_expand - started) * 1000,
-                "embed_ms": (t_embed - t_expand) * 1000,
-                "bm25_ms": (t_bm25 - t_embed) * 1000,
+                "embed_ms": (t_embed - started) * 1000,
+                "expand_ms": (t_expand - t_embed) * 1000,
+                "bm25_ms": (t_bm25 - t_expand) * 1000,
                 "dense_ms": (t_dense - t_bm25) * 1000,  # what was left of the store's query
                 "total_ms": (done - started) * 1000,
             },
@@ -349,26 +365,31 @@ class Retriever:
         terms in that language (synonyms weigh little in the question's own language; in another
         language they stand in for the question's words)."""
         base = index.scores(question.tokens)
+        has_law = bool(index.law_mask().any())
         rankings = []
         for lang in index.languages:
-            scores = base
+            # Ranked on the language's part of the store (`LanguagePart`: its passages and
+            # their neighbours): the same scores as over the whole store, a third of the work.
+            part = index.language_part(lang)
+            scores = base[part.positions]
             extra = [s for term in question.translated.get(lang, []) for s in stems(words(term), lang)]
             if extra:
                 weight = EXPANSION_WEIGHT if lang == question.asked.language else TRANSLATION_WEIGHT
-                scores = base + weight * index.scores(extra)
-            scores = index.with_neighbours(scores * index.language_mask(lang), NEIGHBOUR_WEIGHT)
-            law = index.law_mask()
-            for kind in (scores * law, scores * (1.0 - law)) if law.any() else (scores,):  # `_is_law`
-                top = top_positive(kind, CANDIDATES)
+                scores = scores + weight * index.scores(extra)[part.positions]
+            scores = part.with_neighbours(scores * part.mask, NEIGHBOUR_WEIGHT)
+            law = part.law
+            for kind in (scores * law, scores * (1.0 - law)) if has_law else (scores,):  # `_is_law`
+                top = part.positions[top_positive(kind, CANDIDATES)].tolist()
                 if top:
                     # Raw BM25 scores do not compare across lists (a translated list sums many
                     # glossary stems); how much of the question its best passage covers does.
                     rankings.append((gate.coverage(question, index, top[:1]), top))
         return _weighted(rankings)
 
-    def _dense_query(self, index: Bm25Index, question: SearchQuery) -> "_DenseQuery":
-        """Stage 2b, first half: embed each corpus language's text (the question, or its
-        rendering, with that language's glossary terms) and start one unfiltered
+    def _dense_query(self, index: Bm25Index, text: str, terms: dict[str, list[str]],
+                     renderings: dict[str, str]) -> "_DenseQuery":
+        """Stage 2b, first half: embed each corpus language's text (the question `text`, or
+        its rendering, with that language's glossary `terms`) and start one unfiltered
         nearest-neighbour call for all of them in the worker thread (see DENSE_DEPTH).
 
         One embedding call for the distinct texts; an endpoint that is down is skipped for
@@ -379,9 +400,9 @@ class Retriever:
             return _DenseQuery(error=self._dense_error)
         texts = {}
         for lang in index.languages:
-            rendering = question.renderings.get(lang)
-            terms = [t for t in question.translated.get(lang, []) if t != rendering][:12]
-            texts[lang] = "\n".join([rendering or question.text] + terms)
+            rendering = renderings.get(lang)
+            own = [t for t in terms.get(lang, []) if t != rendering][:12]
+            texts[lang] = "\n".join([rendering or text] + own)
         distinct = list(dict.fromkeys(texts.values()))
         try:
             vectors = self.store.embed_queries(distinct)
@@ -401,15 +422,18 @@ class Retriever:
         if pending.future is None:
             return [], {}, pending.error
         found = dict(zip(pending.distinct, pending.future.result()))
-        meta = index.meta
+        position, kinds = index.position.get, index.kinds
         rankings, cosine = [], {}
         for lang in index.languages:
             lists: dict[bool, list[int]] = {}  # one list per source kind (`_is_law`)
             for cid, sim in found[pending.texts[lang]]:
-                i = index.position.get(cid)
-                if i is None or meta(i).language != lang:
-                    continue  # another language's, or written after the BM25 snapshot (next refresh)
-                order = lists.setdefault(_is_law(meta(i)), [])
+                i = position(cid)
+                if i is None:
+                    continue  # written after the BM25 snapshot (next refresh)
+                language, law = kinds[i]
+                if language != lang:
+                    continue  # another language's
+                order = lists.setdefault(law, [])
                 if len(order) < CANDIDATES:
                     cosine[i] = sim
                     order.append(i)
@@ -472,6 +496,16 @@ def rerank(order: list[int], fused: dict[int, float], cover: dict[int, float],
         fused[i] *= 1.0 + weight * share
     head = sorted(cover, key=lambda i: -fused[i])
     return head + [i for i in order if i not in cover]
+
+
+def _read_depth(question: SearchQuery, k: int, rerank_at: int) -> int:
+    """How far down the fused order later stages read: the rerank's depth and the hits shown
+    (`max(k, 10)`); with a provision named, `provisions_first` and the gate read the first
+    CANDIDATES too. Nothing reads further, so the figure boost need not reach further: a
+    question for a figure scanned every passage that could reach the first 50 (some hundred
+    texts read and searched, the slowest step of such a search) to settle the first 10-17."""
+    shown = max(k, 10, rerank_at)
+    return max(shown, CANDIDATES) if question.provisions else shown
 
 
 def _reachable(fused: dict[int, float], order: list[int], depth: int, named: set[int]) -> dict[int, float]:

@@ -107,3 +107,58 @@ def test_top_positive_of_a_long_list_with_ties_is_the_stable_sort():
             scores = (values * (rng.random(size) < share)).astype(np.float64)
             expected = [int(i) for i in np.argsort(-scores, kind="stable")[:50] if scores[i] > 0]
             assert top_positive(scores, 50) == expected
+
+
+def test_a_language_list_ranked_on_its_part_of_the_store_is_the_whole_store_list():
+    """Each language's BM25 list is ranked on its passages and their neighbours alone
+    (`LanguagePart`): the same scores to the bit, the same passages in the same order as
+    masking the whole store, with documents that change language between passages and
+    statutes ranked apart."""
+    rng = np.random.default_rng(7)
+    langs = ("da", "nb", "en")
+    chunks = [Chunk(source=f"doc{int(rng.integers(0, 60))}.md", text="x", title="T", section="S", page=0,
+                    language=langs[int(rng.integers(0, 3))], position=int(rng.integers(0, 40)),
+                    source_kind="law" if rng.random() < 0.3 else "guidance") for _ in range(3000)]
+    index = Bm25Index([f"c{i}" for i in range(len(chunks))], chunks, None)
+    law = index.law_mask()
+    assert law.any() and not law.all()
+    for _ in range(10):
+        base = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.6)).astype(np.float32)
+        extra = (rng.random(len(chunks)) * (rng.random(len(chunks)) > 0.8)).astype(np.float32)
+        for lang in langs:
+            whole = index.with_neighbours((base + 0.8 * extra) * index.language_mask(lang), 0.3)
+            part = index.language_part(lang)
+            own = part.with_neighbours((base[part.positions] + 0.8 * extra[part.positions]) * part.mask, 0.3)
+            assert own.dtype == whole.dtype and np.array_equal(whole[part.positions], own)
+            assert not (np.delete(whole, part.positions) > 0).any()  # nothing outside the part ranks
+            for kind, kind_part in ((whole * law, own * part.law), (whole * (1.0 - law), own * (1.0 - part.law))):
+                expected = top_positive(kind, 50)
+                assert expected and part.positions[top_positive(kind_part, 50)].tolist() == expected
+
+
+def test_the_figure_boost_read_to_the_depth_later_stages_read_orders_that_depth_as_boosting_all():
+    """A figure question boosts only the passages that could reach the depth the rerank and the
+    hits read (`_read_depth`; CANDIDATES when a provision is named): the first passages and
+    their scores are those of boosting every fused passage."""
+    from types import SimpleNamespace
+
+    from assistant.retrieval.boosts import VALUE_BOOST
+    from assistant.retrieval.search import CANDIDATES, _reachable, _read_depth
+
+    rng = np.random.default_rng(13)
+    for named in (False, True):
+        question = SimpleNamespace(provisions=[("§ 7", "", "")] if named else [])
+        depth = _read_depth(question, 5, 17)
+        assert depth == (CANDIDATES if named else 17)
+        for _ in range(200):
+            n = int(rng.integers(5, 400))
+            fused = {int(i): float(v) for i, v in zip(rng.permutation(n), rng.random(n).round(int(rng.integers(1, 4))))}
+            figure = {i for i in fused if rng.random() < 0.3}
+            order = sorted(fused, key=lambda i: -fused[i])
+            every = {i: v * (VALUE_BOOST if i in figure else 1.0) for i, v in fused.items()}
+            some = dict(fused)
+            for i in _reachable(fused, order, depth, set()):
+                some[i] *= VALUE_BOOST if i in figure else 1.0
+            top_every = sorted(every, key=lambda i: -every[i])[:depth]
+            top_some = sorted(some, key=lambda i: -some[i])[:depth]
+            assert top_some == top_every and [some[i] for i in top_some] == [every[i] for i in top_every]
