@@ -203,3 +203,24 @@ def pytest_collection_modifyitems(config, items):
             texts.extend(_source(d.func) for d in defs)
         if any(marker in text for text in texts for marker in _STARTS_A_PROCESS):
             item.add_marker(pytest.mark.server)
+
+
+@pytest.fixture(scope="session")
+def shipped(tmp_path_factory):
+    """The assistant over the shipped corpus (the notes and corpus/law's statutes with their
+    sidecar records), real Chroma, synced once per test run: the defect-class, law-question
+    and jurisdiction tests only ask, so one store serves them all (a sync of the whole corpus
+    is the largest cost of the fast tests)."""
+    import shutil
+    from datetime import date
+
+    from assistant.answer.assistant import Assistant
+    from assistant.corpus.service import sync
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
+
+    settings = settings_for(tmp_path_factory.mktemp("shipped"), today=date(2026, 12, 7))
+    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)  # as shipped
+    store = Store(settings)
+    assert not sync(store, settings, [settings.corpus_dir]).failed
+    return Assistant(Retriever(store, settings), settings)

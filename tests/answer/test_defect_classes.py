@@ -8,27 +8,13 @@ The same classes once through `/chat`: tests/web/test_defect_classes.py."""
 
 from __future__ import annotations
 
-import shutil
-from datetime import date
-
 import pytest
 
-from assistant.answer.assistant import Assistant
-from assistant.corpus.service import sync
-from assistant.retrieval.search import Retriever
-from assistant.store.chroma import Store
-from tests.conftest import ROOT, settings_for
+from tests.conftest import ROOT
 
 NORWEGIAN_LAWS = ("anskaffelsesloven", "anskaffelsesforskriften")
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("shipped"), today=date(2026, 12, 7))
-    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)
-    store = Store(settings)
-    assert not sync(store, settings, [settings.corpus_dir]).failed
-    return Assistant(Retriever(store, settings), settings)
 
 
 def act(citation) -> str:

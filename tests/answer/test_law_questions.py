@@ -8,10 +8,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.retrieval.conversation import follows_on, refers_back
-from tests.answer import test_defect_classes as defects
 from tests.answer.test_defect_classes import act, quoted  # noqa: F401  (act: used by later tests)
-
-shipped = defects.shipped  # the same module-scoped fixture: the shipped corpus synced once here
 
 
 def _after(statement: str) -> list[dict]:

@@ -104,13 +104,6 @@ def test_eu_law_and_guidance_without_a_country_may_answer_either():
 # same provision number in two countries' laws ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("shipped"), today=date(2026, 12, 7))
-    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)  # as shipped
-    store = Store(settings)
-    assert not sync(store, settings, [settings.corpus_dir]).failed
-    return Assistant(Retriever(store, settings), settings)
 
 
 def _act(source: str) -> str:
