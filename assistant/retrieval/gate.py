@@ -128,7 +128,8 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     weighted by how specific it is in general language (wordfreq's Zipf scale: "barsel" or
     "Mercell" weigh far more than "går" or "actually"). A word counts as found when any of
     its stems, or (for a glossary term) any term of the same concept in any language, held whole, or
-    (for a compound) all its parts occur. Words the corpus has never seen weigh extra: a
+    (for a compound the index knows only by its parts) one passage names its parts together
+    (`_compound_held`). Words the corpus has never seen weigh extra: a
     question about something absent scores low. The dense similarity of the best passage
     is blended in, on the embedding's calibrated scale (`dense_full` counts as full
     support); without one (`dense=None`: the endpoint is down) the lexical share decides.
