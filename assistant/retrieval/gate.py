@@ -9,24 +9,33 @@ the one rule each, shared with indexing and the composer.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from assistant.retrieval import jurisdiction
 from assistant.retrieval.query import asks_cost
 from assistant.store.bm25 import Bm25Index
 from assistant.text.lexicon import MONEY, SHARE
-from assistant.text.words import corpus_forms, query_stems, term_weight
+from assistant.text.words import corpus_forms, query_stems, query_tokens, term_weight, words
 
 EVIDENCE_PASSAGES = 3
 UNSEEN_BOOST = 1.5  # a word the corpus has never seen weighs this much more
 LEXICAL_SHARE = 0.6  # of the evidence; the rest is the best passage's dense similarity
+# A compound the index knows only by its two parts ("indkøbsafdeling") is held where a passage
+# names the parts as one word or close together ("afdeling for indkøb": two words apart).
+COMPOUND_WINDOW = 3
 
 def asks_for_amount(question: str) -> bool:
     """Whether the question asks what something cost (`query.asks_cost`, read once per turn)."""
     return asks_cost(question)
 
 
-def coverage(question, index: Bm25Index, top: list[int]) -> float:
+def coverage(question, index: Bm25Index, top: list[int], *, judged: bool = False) -> float:
     """The lexical share of `evidence`: how much of the question the passages cover, with a
-    glossary term counting in any language. `question` is a `retrieval.SearchQuery`."""
+    glossary term counting in any language. `question` is a `retrieval.SearchQuery`.
+
+    `judged`: the gate's reading, stricter than the rerank's (which only orders passages
+    and keeps its measured behaviour): a compound known only by its parts is held where
+    they stand together (`_compound_held`)."""
     if not question.terms or not top:
         return 0.0
     passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
@@ -41,12 +50,42 @@ def coverage(question, index: Bm25Index, top: list[int]) -> float:
         held = concept is not None and (
             bool(concept[0] & passage) or any(term <= passage for term in concept[1]))
         if held or any(
-                all(p & passage for p in f) if isinstance(f, list) else f & passage for f in forms):
+                (_compound_held(f, passage, index, top) if judged else all(p & passage for p in f))
+                if isinstance(f, list) else f & passage for f in forms):
             found += weight
     lexical = found / total if total else 0.0
     if _lacks_amount(question, index, top):
         lexical *= 0.5  # "what did it cost?" needs a passage that states an amount
     return lexical
+
+
+def _compound_held(parts: list, passage: set[str], index: Bm25Index, top: list[int]) -> bool:
+    """A compound known only by its parts ([head stems, tail stems], `text.corpus_forms`) is held
+    where one passage names the parts together: in one word (another inflection of the
+    compound) or within `COMPOUND_WINDOW` words of each other.
+
+    Why: the parts are found by cutting the question word wherever two corpus stems meet, and
+    a wrong cut is a coincidence of two common stems anywhere in the passage: "indberetter"
+    (to report, as in reporting VAT) cut as "indbe" + "retter" was held by a complaints passage
+    through "indbringes" and "retlig" in different sentences, and as a rare, heavily weighted
+    word it carried an off-subject question past the gate. A compound names one thing, so its
+    parts name it only next to each other."""
+    if not all(p & passage for p in parts):
+        return False
+    head, tail = parts
+    for i in top[:EVIDENCE_PASSAGES]:
+        tokens = _word_tokens(index.text(i))
+        at_head = [n for n, t in enumerate(tokens) if t & head]
+        if at_head and any(t & tail and any(abs(n - h) <= COMPOUND_WINDOW for h in at_head)
+                           for n, t in enumerate(tokens)):
+            return True
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _word_tokens(text: str) -> tuple[frozenset[str], ...]:
+    """Each word of a passage in order, as its stems and its compound parts' stems."""
+    return tuple(query_tokens(w) for w in words(text))
 
 
 # The question's side of `coverage` (each word's weight and the forms the index knows it by)
@@ -89,12 +128,13 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     weighted by how specific it is in general language (wordfreq's Zipf scale: "barsel" or
     "Mercell" weigh far more than "går" or "actually"). A word counts as found when any of
     its stems, or (for a glossary term) any term of the same concept in any language, held whole, or
-    (for a compound) all its parts occur. Words the corpus has never seen weigh extra: a
+    (for a compound the index knows only by its parts) one passage names its parts together
+    (`_compound_held`). Words the corpus has never seen weigh extra: a
     question about something absent scores low. The dense similarity of the best passage
     is blended in, on the embedding's calibrated scale (`dense_full` counts as full
     support); without one (`dense=None`: the endpoint is down) the lexical share decides.
     """
-    lexical = coverage(question, index, top)  # already halved when an amount is missing
+    lexical = coverage(question, index, top, judged=True)  # already halved when an amount is missing
     if dense is None:
         return lexical
     support = min(1.0, dense / dense_full)
