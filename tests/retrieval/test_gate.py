@@ -7,24 +7,12 @@ still pass."""
 
 from __future__ import annotations
 
-import shutil
-from datetime import date
-
 import pytest
 
-from assistant.corpus.service import sync
-from assistant.retrieval.search import Retriever
-from assistant.store.chroma import Store
-from tests.conftest import ROOT, settings_for
 
-
-@pytest.fixture(scope="module")
-def retriever(tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("gate"), today=date(2026, 12, 7))
-    shutil.copytree(ROOT / "corpus", settings.corpus_dir, dirs_exist_ok=True)
-    store = Store(settings)
-    assert not sync(store, settings, [settings.corpus_dir]).failed
-    return Retriever(store, settings)
+@pytest.fixture
+def retriever(shipped):
+    return shipped.retriever  # the session's store of the shipped corpus (tests/conftest.py)
 
 
 def test_a_payroll_reporting_question_is_refused_by_the_gate(retriever):
