@@ -33,7 +33,7 @@ from assistant.answer.extractive import (
     similar,
     split_sentences,
 )
-from assistant.ingest.chunking import Unit, segment_units, units_from_json
+from assistant.ingest.chunking import Unit, provision_base, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.boosts import parse_provisions
 from assistant.retrieval.conversation import purchase_objects
@@ -182,7 +182,9 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         context = " ".join(dict.fromkeys(p for p in [getattr(hit, "title", "")] + (hit.section or "").split(" > ") if p))
         heading_score = score_sentence(context, focus, True) if context else 0.0
         is_named = bool(named_provisions) and getattr(hit, "provision", "") in named_provisions
-        for unit in hit_units(hit):
+        units = hit_units(hit)
+        lent = _first_part_lends(units, hit.text)
+        for index, unit in enumerate(units):
             if unit.kind == "aside":
                 continue
             text = unit.text(hit.text)
@@ -194,7 +196,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
                 continue
             # The heading lending the best sentence half its words (factors.REMOVED, heading_words)
             # paid on dev only: the heading still counts in the unit's coverage (_unit_score).
-            total = _unit_score(text, context, terms, focus, _answering(scored, query, has))
+            # A later stk./ledd is read under its provision's first part, which names the subject
+            # the later parts rule on without repeating it (`_first_part_lends`): its words count
+            # like the heading's.
+            total = _unit_score(text, f"{context}\n{lent[index]}" if index in lent else context,
+                                terms, focus, _answering(scored, query, has))
             total *= _kind_factor(query, text, unit, role, has)
             total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
@@ -299,6 +305,41 @@ def _same_provision(unit: QuotedUnit, lead: QuotedUnit) -> bool:
 
 TITLE_LINE_WORDS = 14  # a provision's title is one line of a few words ("§ 13. Søksmål om å kjenne …")
 _TITLE_LABEL = re.compile(r"^\s*(?:§\s*\d+(?:-\d+)?\s?[a-z]?|(?:artikel|article|artikkel)\s+\d+[a-z]?)\.?\s", re.I)
+
+
+def _first_part_lends(units: list[Unit], chunk_text: str) -> dict[int, str]:
+    """The first part's text for each later part of the same provision in a passage, by unit index.
+
+    A statute states a provision's subject in its first stk./ledd ("§ 78. En ordregiver skal
+    inddele det enkelte innovationspartnerskab i faser …") and its later parts rule on it
+    without naming it again ("Stk. 2. En ordregiver kan efter hvert delmål, jf. stk. 1, …"):
+    a later part is read under the first the way a note's sentence is read under its heading.
+    Only a passage that holds the provision's first part lends it (a long provision's later
+    chunk starts at a later part and lends nothing); a title line (Norwegian acts) is a
+    heading already counted with the section, so the first part is the first with a sentence."""
+    lent: dict[int, str] = {}
+    first: dict[str, tuple[str, str]] = {}  # provision -> (the first part's label, its text)
+    for index, unit in enumerate(units):
+        if unit.kind != "provision" or not unit.label:
+            continue
+        text = unit.text(chunk_text)
+        base = provision_base(unit.label)
+        if base not in first:
+            if _title_line(text):
+                continue
+            if unit.label != base and not _FIRST_PART.search(unit.label):
+                first[base] = ("", "")  # this passage starts at a later part: nothing to lend
+            else:
+                first[base] = (unit.label, text)
+            continue
+        label, lead = first[base]
+        if lead and unit.label != label:
+            lent[index] = lead
+    return lent
+
+
+# The first part's own label: "§ 78" (Danish stk. 1 carries no mark), "§ 78, stk. 1", "§ 13-2 (1)".
+_FIRST_PART = re.compile(r"(?:,\s*stk\.\s*1|\(1\))$")
 
 
 def _title_line(text: str) -> bool:

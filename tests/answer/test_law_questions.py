@@ -214,3 +214,37 @@ def test_up_to_a_number_of_years_is_the_count_asked_for_not_another_provisions_p
     units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
     assert units[0].label == "§ 154"
     assert "3 seneste disponible regnskabsår" in units[0].text
+
+
+# --- a later stk. is read under its provision's first part -------------------------------------
+
+
+def test_a_later_subsection_is_read_under_the_first_which_names_the_subject():
+    # udbudsloven § 78: stk. 1 names the innovation partnership, stk. 2 ("efter hvert delmål,
+    # jf. stk. 1, … bringe alle eller enkelte partnerskabskontrakter til ophør") rules on it
+    # without naming it. Read alone, stk. 2 lost to stk. 1's phases and delmål, so a buyer who
+    # asked whether the partnership may be ended with a partner was shown the phases instead.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import analyse
+
+    query = analyse("Kan ordregiveren afslutte samarbejdet med en af deltagerne i et innovationspartnerskab, "
+                    "før det er færdigt?")
+    units = compose(query, [_provision_hit("33"), _provision_hit("78")], today=date(2026, 12, 7)).units
+    assert units[0].label == "§ 78, stk. 2"
+    assert "til ophør" in units[0].text
+
+
+def test_only_a_passage_holding_the_first_part_lends_it():
+    from assistant.answer.compose import _first_part_lends
+    from assistant.ingest.chunking import segment_units
+
+    hit = _provision_hit("78")
+    units = segment_units(hit.text, hit.section)
+    lent = _first_part_lends(units, hit.text)
+    assert [units[i].label for i in sorted(lent)] == ["§ 78, stk. 2", "§ 78, stk. 3"]
+    assert all("innovationspartnerskab" in text for text in lent.values())
+    # A long provision's later chunk that starts at stk. 2 has no first part to lend.
+    later = hit.text[hit.text.index("Stk. 2."):]
+    assert _first_part_lends(segment_units(later, "§ 78, stk. 2"), later) == {}
