@@ -45,6 +45,10 @@ WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over t
 MAX_UNITS = 3
 LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
 RELATIVE_FLOOR = 0.45  # a unit scoring under this share of the best one is not quoted beside it
+# A later stk./ledd of the lead's own provision may join down to this share of the best: a
+# statute states a rule in one part and its exception or alternative in the next ("Stk. 2. …
+# kan dog …", "ved ethvert andet dokument, hvis …"), which repeats few of the question's words.
+SUBSECTION_FLOOR = 0.25
 REFERENCE_FLOOR = 0.25  # a unit citing the provision asked for may join down to this share of the best
 FULL_SUPPORT_COVERAGE = 0.5  # the lead unit holds at least half the question's weight: full support
 PASSAGES = 10
@@ -192,15 +196,16 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if not scored:
                 continue
             best = max(s for _, s in scored)
-            if best <= 0 and heading_score <= 0 and not is_named:
+            # A later stk./ledd is read under its provision's first part, which names the subject
+            # the later parts rule on without repeating it (`_first_part_lends`): its words count
+            # like the heading's, here and in the unit's coverage below.
+            above = f"{context}\n{lent[index]}" if index in lent else context
+            above_score = score_sentence(above, focus, True) if index in lent else heading_score
+            if best <= 0 and above_score <= 0 and not is_named:
                 continue
             # The heading lending the best sentence half its words (factors.REMOVED, heading_words)
             # paid on dev only: the heading still counts in the unit's coverage (_unit_score).
-            # A later stk./ledd is read under its provision's first part, which names the subject
-            # the later parts rule on without repeating it (`_first_part_lends`): its words count
-            # like the heading's.
-            total = _unit_score(text, f"{context}\n{lent[index]}" if index in lent else context,
-                                terms, focus, _answering(scored, query, has))
+            total = _unit_score(text, above, terms, focus, _answering(scored, query, has))
             total *= _kind_factor(query, text, unit, role, has)
             total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
@@ -245,8 +250,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     chosen = [candidates[0]]
     used = len(candidates[0].text.split())
     for unit in candidates[1:]:
-        if len(chosen) >= MAX_UNITS or unit.score < floor:
+        if len(chosen) >= MAX_UNITS:
             break
+        if unit.score < floor and not (_same_provision(unit, candidates[0])
+                                       and unit.score >= SUBSECTION_FLOOR * candidates[0].score):
+            continue  # sorted: past the floor only the lead provision's own parts may still join
         words_ = len(unit.text.split())
         if used + words_ > WORD_BUDGET and not _same_provision(unit, candidates[0]):
             continue

@@ -248,3 +248,19 @@ def test_only_a_passage_holding_the_first_part_lends_it():
     # A long provision's later chunk that starts at stk. 2 has no first part to lend.
     later = hit.text[hit.text.index("Stk. 2."):]
     assert _first_part_lends(segment_units(later, "§ 78, stk. 2"), later) == {}
+
+
+def test_a_rules_exception_in_the_next_subsection_joins_it_though_it_repeats_few_words():
+    # udbudsloven § 154: stk. 1 lists how economic standing is shown (bank statements, annual
+    # accounts, turnover); stk. 2 is the way out for a tenderer who cannot ("ved ethvert andet
+    # dokument …, hvis … af en gyldig grund ikke er i stand til"). A new firm without accounts
+    # was shown the list it cannot meet without the exception, which names none of its words.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import analyse
+
+    query = analyse("Et nyt firma har endnu ingen årsregnskaber. Hvordan viser det, at det har råd til opgaven?")
+    units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
+    assert [u.label for u in units[:2]] == ["§ 154", "§ 154, stk. 2"]
+    assert "ethvert andet dokument" in units[1].text
