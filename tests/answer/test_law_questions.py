@@ -264,3 +264,26 @@ def test_a_rules_exception_in_the_next_subsection_joins_it_though_it_repeats_few
     units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
     assert [u.label for u in units[:2]] == ["§ 154", "§ 154, stk. 2"]
     assert "ethvert andet dokument" in units[1].text
+
+
+# --- a follow-up keeps the terms its borrowed topic named ---------------------------------------
+
+
+@pytest.mark.parametrize(("statement", "question", "concept"), [
+    ("We are a Danish regional authority planning to buy research and development services.",
+     "When are such contracts covered by the procurement act?", "rd_services_exemption"),
+    ("Vi er en region og vil købe forsknings- og udviklingstjenester hos et universitet.",
+     "Hvornår er sådanne kontrakter omfattet af udbudsloven?", "rd_services_exemption"),
+])
+def test_a_follow_up_keeps_a_term_of_art_its_statement_named_across_a_function_word(statement, question, concept):
+    # The borrowed topic keeps content words only ("research development services"), so a term
+    # joined by "and"/"og" was lost to the follow-up: its glossary equivalents in the other
+    # languages (udbudsloven § 22's "tjenesteydelseskontrakter om forskning og udvikling")
+    # no longer counted for the English or Danish question.
+    from assistant.retrieval.query import analyse
+
+    query = analyse(question, earlier=[statement])
+    assert query.extra  # a follow-up: it borrows the statement's topic
+    assert concept in {c.id for c, _ in query.concepts}
+    # A statement the question does not follow on lends nothing.
+    assert concept not in {c.id for c, _ in analyse("Hvad er en rammeaftale?", earlier=[statement]).concepts}
