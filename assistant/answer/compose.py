@@ -405,7 +405,7 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
     """How much of the question a unit covers as a whole (its heading counts half), scaled
     by how concentrated the answer is in one sentence."""
-    tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
+    tokens, head = sentence_tokens(_scoring_text(text), True), sentence_tokens(_scoring_text(heading), True)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
     # Words taken from the conversation weigh as much as the question's own: halving them
@@ -420,12 +420,25 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     return found * (1.0 - share + share * density)
 
 
+# The title of an enactment a provision cites ("direktiv 2014/24/EU af 26. februar 2014 om
+# offentlige udbud og om ophævelse af direktiv 2004/18/EF (EU-Tidende 2014, nr. L 94, side 65)")
+# names that act, not what the provision rules: its words ("udbud", "ophævelse" = repeal) are no
+# match for a question. udbudsloven cites the directive's full title 36 times. The act's number
+# stays, so a question naming the directive still finds it.
+_CITED_TITLE = re.compile(r"(?<=[0-9A-ZÆØÅ])\s+af\s+\d{1,2}\.\s+\w+\s+\d{4}\s+om\s+[^()]{3,400}?\s*\((?:EU|EF)-\s?Tidende[^)]*\)")
+
+
+def _scoring_text(text: str) -> str:
+    """`text` as weighed against the question: cited acts' titles left out (`_CITED_TITLE`)."""
+    return _CITED_TITLE.sub("", text) if "Tidende" in text else text
+
+
 def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms, True)))
+            out.append((sentence, score_sentence(_scoring_text(sentence), terms, True)))
     return out
 
 

@@ -287,3 +287,25 @@ def test_a_follow_up_keeps_a_term_of_art_its_statement_named_across_a_function_w
     assert concept in {c.id for c, _ in query.concepts}
     # A statement the question does not follow on lends nothing.
     assert concept not in {c.id for c, _ in analyse("Hvad er en rammeaftale?", earlier=[statement]).concepts}
+
+
+# --- a cited act's title is no match for a question ----------------------------------------------
+
+
+def test_the_title_of_a_cited_directive_is_not_read_as_the_provisions_words():
+    # udbudsloven cites "direktiv 2014/24/EU af 26. februar 2014 om offentlige udbud og om
+    # ophævelse af direktiv 2004/18/EF (EU-Tidende …)" 36 times: "ophævelse" there is the repeal
+    # of the old directive, yet it matched a question about ending a contract, so § 74 (the
+    # partnership's notice) crowded out § 78, stk. 2, which lets the buyer end partnership contracts.
+    from datetime import date
+
+    from assistant.answer.compose import _scoring_text, compose
+    from assistant.retrieval.query import analyse
+
+    notice = _provision_hit("74").text
+    assert "ophævelse" in notice and "ophævelse" not in _scoring_text(notice)
+    assert "direktiv 2014/24/EU" in _scoring_text(notice)  # the act cited is still named
+    query = analyse("Kan ordregiveren afslutte samarbejdet med en af deltagerne i et innovationspartnerskab, "
+                    "før det er færdigt?")
+    units = compose(query, [_provision_hit("74"), _provision_hit("78")], today=date(2026, 12, 7)).units
+    assert "§ 78, stk. 2" in [u.label for u in units]
