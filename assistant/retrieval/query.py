@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
 from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the follow-up rules)
     MAX_TURNS,
+    PROCEDURES,
     ConversationState,
     definite_reference,
     refers_back,
@@ -330,13 +331,14 @@ def _concepts(glossary: "Glossary", search_text: str, lenders: list[str]) -> tup
     words it lent (`extra`). A borrowed topic keeps only content words, so a term joined by a
     function word ("research and development services", "udbud med forhandling") no longer
     reads as the term in the search text; it is matched in the turn that said it, and kept
-    when all its content words were borrowed."""
+    when all its content words were borrowed. A procedure is not: the procedure in force has
+    its one owner, the conversation state (`resolve` adds its terms for the questions it decides)."""
     found = {c.id: (c, set(by)) for c, by in glossary.match(search_text)}
     held = set(words(search_text))
     for turn in lenders:
         for concept, by in glossary.match(turn):
             content = set(content_words(" ".join(by)))
-            if concept.id not in found and content and content <= held:
+            if concept.id not in found and concept.id not in PROCEDURES and content and content <= held:
                 found[concept.id] = (concept, content)
     return tuple(found.values())
 
