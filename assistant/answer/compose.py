@@ -33,7 +33,7 @@ from assistant.answer.extractive import (
     similar,
     split_sentences,
 )
-from assistant.ingest.chunking import Unit, segment_units, units_from_json
+from assistant.ingest.chunking import Unit, provision_base, segment_units, units_from_json
 from assistant.retrieval import factors, jurisdiction
 from assistant.retrieval.boosts import parse_provisions
 from assistant.retrieval.conversation import purchase_objects
@@ -45,6 +45,10 @@ WORD_BUDGET = 150  # about what a buyer reads at a glance; a list may run over t
 MAX_UNITS = 3
 LONG_UNIT_WORDS = 120  # a longer paragraph is shown as a window around its answering sentence
 RELATIVE_FLOOR = 0.45  # a unit scoring under this share of the best one is not quoted beside it
+# A later stk./ledd of the lead's own provision may join down to this share of the best: a
+# statute states a rule in one part and its exception or alternative in the next ("Stk. 2. …
+# kan dog …", "ved ethvert andet dokument, hvis …"), which repeats few of the question's words.
+SUBSECTION_FLOOR = 0.25
 REFERENCE_FLOOR = 0.25  # a unit citing the provision asked for may join down to this share of the best
 FULL_SUPPORT_COVERAGE = 0.5  # the lead unit holds at least half the question's weight: full support
 PASSAGES = 10
@@ -182,7 +186,9 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
         context = " ".join(dict.fromkeys(p for p in [getattr(hit, "title", "")] + (hit.section or "").split(" > ") if p))
         heading_score = score_sentence(context, focus, True) if context else 0.0
         is_named = bool(named_provisions) and getattr(hit, "provision", "") in named_provisions
-        for unit in hit_units(hit):
+        units = hit_units(hit)
+        lent = _first_part_lends(units, hit.text)
+        for index, unit in enumerate(units):
             if unit.kind == "aside":
                 continue
             text = unit.text(hit.text)
@@ -190,11 +196,16 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if not scored:
                 continue
             best = max(s for _, s in scored)
-            if best <= 0 and heading_score <= 0 and not is_named:
+            # A later stk./ledd is read under its provision's first part, which names the subject
+            # the later parts rule on without repeating it (`_first_part_lends`): its words count
+            # like the heading's, here and in the unit's coverage below.
+            above = f"{context}\n{lent[index]}" if index in lent else context
+            above_score = score_sentence(above, focus, True) if index in lent else heading_score
+            if best <= 0 and above_score <= 0 and not is_named:
                 continue
             # The heading lending the best sentence half its words (factors.REMOVED, heading_words)
             # paid on dev only: the heading still counts in the unit's coverage (_unit_score).
-            total = _unit_score(text, context, terms, focus, _answering(scored, query, has))
+            total = _unit_score(text, above, terms, focus, _answering(scored, query, has))
             total *= _kind_factor(query, text, unit, role, has)
             total *= phrase.factor(text)
             if concepts and _about_another_concept(concepts, f"{context}\n{text}", _glossary(query)):
@@ -239,8 +250,11 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
     chosen = [candidates[0]]
     used = len(candidates[0].text.split())
     for unit in candidates[1:]:
-        if len(chosen) >= MAX_UNITS or unit.score < floor:
+        if len(chosen) >= MAX_UNITS:
             break
+        if unit.score < floor and not (_same_provision(unit, candidates[0])
+                                       and unit.score >= SUBSECTION_FLOOR * candidates[0].score):
+            continue  # sorted: past the floor only the lead provision's own parts may still join
         words_ = len(unit.text.split())
         if used + words_ > WORD_BUDGET and not _same_provision(unit, candidates[0]):
             continue
@@ -301,6 +315,41 @@ TITLE_LINE_WORDS = 14  # a provision's title is one line of a few words ("§ 13.
 _TITLE_LABEL = re.compile(r"^\s*(?:§\s*\d+(?:-\d+)?\s?[a-z]?|(?:artikel|article|artikkel)\s+\d+[a-z]?)\.?\s", re.I)
 
 
+def _first_part_lends(units: list[Unit], chunk_text: str) -> dict[int, str]:
+    """The first part's text for each later part of the same provision in a passage, by unit index.
+
+    A statute states a provision's subject in its first stk./ledd ("§ 78. En ordregiver skal
+    inddele det enkelte innovationspartnerskab i faser …") and its later parts rule on it
+    without naming it again ("Stk. 2. En ordregiver kan efter hvert delmål, jf. stk. 1, …"):
+    a later part is read under the first the way a note's sentence is read under its heading.
+    Only a passage that holds the provision's first part lends it (a long provision's later
+    chunk starts at a later part and lends nothing); a title line (Norwegian acts) is a
+    heading already counted with the section, so the first part is the first with a sentence."""
+    lent: dict[int, str] = {}
+    first: dict[str, tuple[str, str]] = {}  # provision -> (the first part's label, its text)
+    for index, unit in enumerate(units):
+        if unit.kind != "provision" or not unit.label:
+            continue
+        text = unit.text(chunk_text)
+        base = provision_base(unit.label)
+        if base not in first:
+            if _title_line(text):
+                continue
+            if unit.label != base and not _FIRST_PART.search(unit.label):
+                first[base] = ("", "")  # this passage starts at a later part: nothing to lend
+            else:
+                first[base] = (unit.label, text)
+            continue
+        label, lead = first[base]
+        if lead and unit.label != label:
+            lent[index] = lead
+    return lent
+
+
+# The first part's own label: "§ 78" (Danish stk. 1 carries no mark), "§ 78, stk. 1", "§ 13-2 (1)".
+_FIRST_PART = re.compile(r"(?:,\s*stk\.\s*1|\(1\))$")
+
+
 def _title_line(text: str) -> bool:
     """A provision's title line: one short line opening with its label and holding no sentence
     of its own (Norwegian acts title every section; the text follows on the next lines)."""
@@ -356,7 +405,7 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
 def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> float:
     """How much of the question a unit covers as a whole (its heading counts half), scaled
     by how concentrated the answer is in one sentence."""
-    tokens, head = sentence_tokens(text, True), sentence_tokens(heading, True)
+    tokens, head = sentence_tokens(_scoring_text(text), True), sentence_tokens(_scoring_text(heading), True)
     total = sum(w for _, w in focus.values()) or 1.0
     found = 0.0
     # Words taken from the conversation weigh as much as the question's own: halving them
@@ -371,12 +420,25 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     return found * (1.0 - share + share * density)
 
 
+# The title of an enactment a provision cites ("direktiv 2014/24/EU af 26. februar 2014 om
+# offentlige udbud og om ophævelse af direktiv 2004/18/EF (EU-Tidende 2014, nr. L 94, side 65)")
+# names that act, not what the provision rules: its words ("udbud", "ophævelse" = repeal) are no
+# match for a question. udbudsloven cites the directive's full title 36 times. The act's number
+# stays, so a question naming the directive still finds it.
+_CITED_TITLE = re.compile(r"(?<=[0-9A-ZÆØÅ])\s+af\s+\d{1,2}\.\s+\w+\s+\d{4}\s+om\s+[^()]{3,400}?\s*\((?:EU|EF)-\s?Tidende[^)]*\)")
+
+
+def _scoring_text(text: str) -> str:
+    """`text` as weighed against the question: cited acts' titles left out (`_CITED_TITLE`)."""
+    return _CITED_TITLE.sub("", text) if "Tidende" in text else text
+
+
 def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     out = []
     for line in lines:
         for sentence in split_sentences(line) or ([line.strip()] if len(line.split()) >= 2 else []):
-            out.append((sentence, score_sentence(sentence, terms, True)))
+            out.append((sentence, score_sentence(_scoring_text(sentence), terms, True)))
     return out
 
 

@@ -13,6 +13,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
 from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the follow-up rules)
+    MAX_TURNS,
+    PROCEDURES,
     ConversationState,
     definite_reference,
     refers_back,
@@ -23,7 +25,7 @@ from assistant.retrieval.conversation import (  # noqa: F401  (re-exported: the 
 from assistant.retrieval.jurisdiction import Scope, scope_of
 from assistant.text.lexicon import COUNTRY_WORDS, MONEY, MONTHS, SHARE, WEEKDAYS, mentions
 from assistant.text.sentences import split_sentences
-from assistant.text.words import query_stems, words
+from assistant.text.words import content_words, query_stems, words
 
 if TYPE_CHECKING:
     from assistant.text.glossary import Glossary
@@ -319,9 +321,26 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         asks_cost=asks_cost(text),
         extra=extra,
         state=resolved.state,
-        concepts=tuple(glossary.match(search_text)),
+        concepts=_concepts(glossary, search_text, earlier[-MAX_TURNS:] if extra else []),
         glossary=glossary,
     )
+
+
+def _concepts(glossary: "Glossary", search_text: str, lenders: list[str]) -> tuple:
+    """The glossary concepts the search text names, and those an earlier turn named in the
+    words it lent (`extra`). A borrowed topic keeps only content words, so a term joined by a
+    function word ("research and development services", "udbud med forhandling") no longer
+    reads as the term in the search text; it is matched in the turn that said it, and kept
+    when all its content words were borrowed. A procedure is not: the procedure in force has
+    its one owner, the conversation state (`resolve` adds its terms for the questions it decides)."""
+    found = {c.id: (c, set(by)) for c, by in glossary.match(search_text)}
+    held = set(words(search_text))
+    for turn in lenders:
+        for concept, by in glossary.match(turn):
+            content = set(content_words(" ".join(by)))
+            if concept.id not in found and concept.id not in PROCEDURES and content and content <= held:
+                found[concept.id] = (concept, content)
+    return tuple(found.values())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -211,3 +211,98 @@ def test_up_to_a_number_of_years_is_the_count_asked_for_not_another_provisions_p
     units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
     assert units[0].label == "§ 154"
     assert "3 seneste disponible regnskabsår" in units[0].text
+
+
+# --- a later stk. is read under its provision's first part -------------------------------------
+
+
+def test_a_later_subsection_is_read_under_the_first_which_names_the_subject():
+    # udbudsloven § 78: stk. 1 names the innovation partnership, stk. 2 ("efter hvert delmål,
+    # jf. stk. 1, … bringe alle eller enkelte partnerskabskontrakter til ophør") rules on it
+    # without naming it. Read alone, stk. 2 lost to stk. 1's phases and delmål, so a buyer who
+    # asked whether the partnership may be ended with a partner was shown the phases instead.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import analyse
+
+    query = analyse("Kan ordregiveren afslutte samarbejdet med en af deltagerne i et innovationspartnerskab, "
+                    "før det er færdigt?")
+    units = compose(query, [_provision_hit("33"), _provision_hit("78")], today=date(2026, 12, 7)).units
+    assert units[0].label == "§ 78, stk. 2"
+    assert "til ophør" in units[0].text
+
+
+def test_only_a_passage_holding_the_first_part_lends_it():
+    from assistant.answer.compose import _first_part_lends
+    from assistant.ingest.chunking import segment_units
+
+    hit = _provision_hit("78")
+    units = segment_units(hit.text, hit.section)
+    lent = _first_part_lends(units, hit.text)
+    assert [units[i].label for i in sorted(lent)] == ["§ 78, stk. 2", "§ 78, stk. 3"]
+    assert all("innovationspartnerskab" in text for text in lent.values())
+    # A long provision's later chunk that starts at stk. 2 has no first part to lend.
+    later = hit.text[hit.text.index("Stk. 2."):]
+    assert _first_part_lends(segment_units(later, "§ 78, stk. 2"), later) == {}
+
+
+def test_a_rules_exception_in_the_next_subsection_joins_it_though_it_repeats_few_words():
+    # udbudsloven § 154: stk. 1 lists how economic standing is shown (bank statements, annual
+    # accounts, turnover); stk. 2 is the way out for a tenderer who cannot ("ved ethvert andet
+    # dokument …, hvis … af en gyldig grund ikke er i stand til"). A new firm without accounts
+    # was shown the list it cannot meet without the exception, which names none of its words.
+    from datetime import date
+
+    from assistant.answer.compose import compose
+    from assistant.retrieval.query import analyse
+
+    query = analyse("Et nyt firma har endnu ingen årsregnskaber. Hvordan viser det, at det har råd til opgaven?")
+    units = compose(query, [_provision_hit("138"), _provision_hit("154")], today=date(2026, 12, 7)).units
+    assert [u.label for u in units[:2]] == ["§ 154", "§ 154, stk. 2"]
+    assert "ethvert andet dokument" in units[1].text
+
+
+# --- a follow-up keeps the terms its borrowed topic named ---------------------------------------
+
+
+@pytest.mark.parametrize(("statement", "question", "concept"), [
+    ("We are a Danish regional authority planning to buy research and development services.",
+     "When are such contracts covered by the procurement act?", "rd_services_exemption"),
+    ("Vi er en region og vil købe forsknings- og udviklingstjenester hos et universitet.",
+     "Hvornår er sådanne kontrakter omfattet af udbudsloven?", "rd_services_exemption"),
+])
+def test_a_follow_up_keeps_a_term_of_art_its_statement_named_across_a_function_word(statement, question, concept):
+    # The borrowed topic keeps content words only ("research development services"), so a term
+    # joined by "and"/"og" was lost to the follow-up: its glossary equivalents in the other
+    # languages (udbudsloven § 22's "tjenesteydelseskontrakter om forskning og udvikling")
+    # no longer counted for the English or Danish question.
+    from assistant.retrieval.query import analyse
+
+    query = analyse(question, earlier=[statement])
+    assert query.extra  # a follow-up: it borrows the statement's topic
+    assert concept in {c.id for c, _ in query.concepts}
+    # A statement the question does not follow on lends nothing.
+    assert concept not in {c.id for c, _ in analyse("Hvad er en rammeaftale?", earlier=[statement]).concepts}
+
+
+# --- a cited act's title is no match for a question ----------------------------------------------
+
+
+def test_the_title_of_a_cited_directive_is_not_read_as_the_provisions_words():
+    # udbudsloven cites "direktiv 2014/24/EU af 26. februar 2014 om offentlige udbud og om
+    # ophævelse af direktiv 2004/18/EF (EU-Tidende …)" 36 times: "ophævelse" there is the repeal
+    # of the old directive, yet it matched a question about ending a contract, so § 74 (the
+    # partnership's notice) crowded out § 78, stk. 2, which lets the buyer end partnership contracts.
+    from datetime import date
+
+    from assistant.answer.compose import _scoring_text, compose
+    from assistant.retrieval.query import analyse
+
+    notice = _provision_hit("74").text
+    assert "ophævelse" in notice and "ophævelse" not in _scoring_text(notice)
+    assert "direktiv 2014/24/EU" in _scoring_text(notice)  # the act cited is still named
+    query = analyse("Kan ordregiveren afslutte samarbejdet med en af deltagerne i et innovationspartnerskab, "
+                    "før det er færdigt?")
+    units = compose(query, [_provision_hit("74"), _provision_hit("78")], today=date(2026, 12, 7)).units
+    assert "§ 78, stk. 2" in [u.label for u in units]
