@@ -350,7 +350,7 @@ def eval_command(
     k: int = typer.Option(5, "-k", help="Cut-off for Hit@k."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     details: bool = typer.Option(False, "--details", help="Per question: ranked hits and abstain decision "
-                                 "(dev and blind cases only: held-out cases are never read one by one)."),
+                                 "(dev cases only: held-out and blind cases are never read one by one)."),
     docs_dir: Optional[Path] = typer.Option(
         None, "--docs", help="Evaluate over this folder: synced into its own store under the data folder first."
     ),
@@ -430,7 +430,7 @@ def eval_command(
             files = [f for f, _, _ in discover([folder], settings.corpus_dir)]
             reports.append(evaluate("baseline (RCTS 1000/200 + BM25)", questions, TutorialBaseline(files), k))
         payload["metrics"] = reports[0].metrics
-        payload["questions"] = [r.as_json(True) for r in reports[0].results if r.question.split != "held-out"]
+        payload["questions"] = [r.as_json(True) for r in reports[0].results if r.question.split == "dev"]
         if baseline:
             payload["baseline"] = reports[1].metrics
         payload["retrieval_splits"] = {}
@@ -601,13 +601,13 @@ def _answer_eval(paths: list[Path], blind: list[Path], retriever, settings, as_j
         table_rows += generalisation_rows("answers", report.name, blocks, ANSWER_METRICS)
         table_counts.setdefault("answers", counts(blocks))
     payload = {"metrics": reports[0].metrics, "baseline": reports[1].metrics, "splits": splits_payload,
-               "cases": [r.as_json(details) for r in reports[0].results if r.case.split != "held-out"]}
+               "cases": [r.as_json(details) for r in reports[0].results if r.case.split == "dev"]}
     if llm:
         payload["llm"] = {"metrics": reports[2].metrics,
                           "cases": [{**r.as_json(details), "mode": r.answer.mode, "error": r.answer.error,
                                      "claims": r.answer.claims, "language": r.answer.language,
                                      "seconds": round(r.answer.timings.get("total_ms", 0) / 1000, 2)}
-                                    for r in reports[2].results if r.case.split != "held-out"]}
+                                    for r in reports[2].results if r.case.split == "dev"]}
     if as_json:
         return payload
     names = ", ".join([p.name for p in paths] + [f"blind {p.name}" for p in blind])
@@ -627,7 +627,7 @@ def _answer_eval(paths: list[Path], blind: list[Path], retriever, settings, as_j
     out.print(table)
     if details:
         for r in reports[0].results:
-            if (r.passed and r.language_ok) or r.case.split == "held-out":  # held-out: figures only
+            if (r.passed and r.language_ok) or r.case.split != "dev":  # held-out and blind: figures only
                 continue
             out.print(f"\n[bold]{r.case.id}[/bold] ({r.case.kind}, {r.answer.status}, facts "
                       f"{r.facts_found}/{len(r.case.facts)}, forbidden {r.forbidden}) {r.case.turns}")
@@ -716,7 +716,7 @@ def _print_eval(reports, k: int, details: bool) -> None:
     if details:
         for result in reports[0].results:
             q = result.question
-            if q.split == "held-out":  # held-out: figures only, never read one by one
+            if q.split != "dev":  # held-out and blind: figures only, never read one by one
                 continue
             flag = "ABSTAIN" if result.ranked.abstained else "answer"
             out.print(f"\n[bold]{q.id}[/bold] ({q.kind}, {flag}, rank {result.rank or '-'}) {q.question}")
