@@ -31,9 +31,10 @@ run: setup
 test: setup-dev
 	$(PY) -m pytest -q
 
-# Unit and in-process tests only: no subprocess app, server or browser (under a minute).
+# Unit and in-process tests only: no subprocess app, server or browser (under a minute), on both
+# cores (pytest-xdist: 47-54 s against 66-69 s in one process, 7 Dec 2026).
 test-fast: setup-dev
-	$(PY) -m pytest -q -m "not slow and not browser and not server"
+	$(PY) -m pytest -q -n 2 -m "not slow and not browser and not server"
 
 # README's screenshots, refreshed on purpose: the browser tests write them to docs/screenshots
 # (otherwise to a temporary folder).

@@ -224,3 +224,15 @@ def shipped(tmp_path_factory):
     store = Store(settings)
     assert not sync(store, settings, [settings.corpus_dir]).failed
     return Assistant(Retriever(store, settings), settings)
+
+
+@pytest.fixture(autouse=True)
+def _settings_read_afresh():
+    """Each test reads its settings from its own environment: `get_settings()` is cached per
+    process, so a CLI test run after another test in the same worker (`make test-fast` runs
+    two) would otherwise see that test's folders."""
+    from assistant.config import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -10,6 +10,10 @@ import pytest
 from assistant.retrieval.conversation import follows_on, refers_back
 from tests.answer.test_defect_classes import act, quoted  # noqa: F401  (act: used by later tests)
 
+# Questions over the whole shipped corpus, end to end: `make test` runs them; `make test-fast` keeps
+# to a minute with the defect-class and jurisdiction files (issue 21's budget).
+pytestmark = pytest.mark.slow
+
 
 def _after(statement: str) -> list[dict]:
     return [{"role": "user", "content": statement},

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+# Questions over the whole shipped corpus, end to end: `make test` runs them; `make test-fast` keeps
+# to a minute with the defect-class and jurisdiction files (issue 21's budget).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def retriever(shipped):

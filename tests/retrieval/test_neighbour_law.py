@@ -17,6 +17,10 @@ from assistant.retrieval.search import Retriever
 from assistant.store.chroma import Store
 from tests.conftest import ROOT, settings_for
 
+# Questions over the whole shipped corpus, end to end: `make test` runs them; `make test-fast` keeps
+# to a minute with the defect-class and jurisdiction files (issue 21's budget).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def laws(tmp_path_factory):
