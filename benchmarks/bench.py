@@ -141,6 +141,12 @@ QUESTIONS = [
 ]
 
 
+def _questions(queries: int) -> list[str]:
+    """`queries` benchmark questions: the list once, then numbered repeats (a repeat is a new
+    text, so no cache answers it)."""
+    return [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" {i}") for i in range(queries)]
+
+
 @app.command()
 def search(
     chunks: int = typer.Option(50_000, help="Corpus size to scale up to."),
@@ -171,7 +177,7 @@ def search(
     retriever.index()
     index_s = time.perf_counter() - t
     rss_after_index = rss_mb()
-    qs = [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" {i}") for i in range(queries)]
+    qs = _questions(queries)
     for q in qs[:10]:
         retriever.search(q)  # warm caches
     # Interleaved, question by question: on a shared machine the load drifts, and each ratio
@@ -316,7 +322,7 @@ def embedding_run(embeddings: str = typer.Option("local"), queries: int = typer.
             ingest_s = time.perf_counter() - t
         chunks = store.count()
         rss_ingest = rss_mb()
-        qs = [QUESTIONS[i % len(QUESTIONS)] + ("" if i < len(QUESTIONS) else f" {i}") for i in range(queries)]
+        qs = _questions(queries)
         retriever = Retriever(store, settings)
         retriever.search(qs[0])  # the BM25 snapshot, the language models, outside the timings
         embed_ms, search_ms = [], []

@@ -192,7 +192,7 @@ def compose(query: Query, hits: list, *, today: date) -> Composition:
             if unit.kind == "aside":
                 continue
             text = unit.text(hit.text)
-            scored = _scored_sentences(text, terms, focus)
+            scored = _scored_sentences(text, terms)
             if not scored:
                 continue
             best = max(s for _, s in scored)
@@ -433,7 +433,7 @@ def _scoring_text(text: str) -> str:
     return _CITED_TITLE.sub("", text) if "Tidende" in text else text
 
 
-def _scored_sentences(text: str, terms, focus) -> list[tuple[str, float]]:
+def _scored_sentences(text: str, terms) -> list[tuple[str, float]]:
     lines = [ln for ln in text.split("\n") if ln.strip()]
     out = []
     for line in lines:
@@ -536,12 +536,6 @@ _SEQUENCE_WORD = re.compile(r"[\wæøåÆØÅ]+(?:-[\wæøåÆØÅ]+)*")
 def _content_stems(word: str) -> frozenset[str] | None:
     """A word's stems, None for a stop word (cached: every unit weighed reads every word)."""
     return query_stems(word) if content_words(word) else None
-
-
-def _phrase_factor(question: str, text: str) -> float:
-    """Question words that appear together in the unit too ("uden udbud", "requests to
-    participate") are worth more than the same words scattered."""
-    return _PhraseIndex(question).factor(text)
 
 
 class _ValueMemo:

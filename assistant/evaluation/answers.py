@@ -142,8 +142,7 @@ def crossed_border(case: AnswerCase, answer: Answer) -> bool:
     named = {COUNTRIES[w] for turn in case.turns for w in words(turn) if w in COUNTRIES}
     scope = jurisdiction.scope_of(language=case.lang, countries=frozenset(named), text=case.turns[-1])
     hinges = tuple(h for turn in case.turns for h in hinge_terms(turn))
-    return any(not jurisdiction.allowed(scope, c.jurisdiction, label=f"{c.title} {c.section} {c.source}",
-                                        hinges=hinges)
+    return any(not jurisdiction.allowed(scope, c.jurisdiction, label=jurisdiction.hit_label(c), hinges=hinges)
                for c in answer.citations)
 
 
