@@ -79,14 +79,17 @@ def scope_factors(asked: Query, index: Bm25Index, fused: dict[int, float]) -> di
         factor = by_place.get(place)
         if factor is None:
             factor = by_place[place] = jurisdiction.factor(scope, passage_jurisdiction(chunk))
-        if contents[i]:
-            factor *= CONTENTS_FACTOR
         if documents:
             source = chunk.source
             if source not in by_source:
                 label = f"{source} {chunk.title}".replace("_", " ")
                 by_source[source] = NAMED_DOCUMENT_BOOST if any(mentions(h, label) for h in documents) else 1.0
-            factor *= by_source[source]
+            if by_source[source] != 1.0:
+                # Naming a document names its country (jurisdiction.allowed says the same): the
+                # jurisdiction's fall-back does not apply to the document asked about.
+                factor = max(factor, 1.0) * by_source[source]
+        if contents[i]:
+            factor *= CONTENTS_FACTOR
         if by_procedure and by_procedure.get(i, procedure) != procedure:
             factor *= OTHER_PROCEDURE_FACTOR
         if factor != 1.0:

@@ -11,6 +11,7 @@ from assistant.ingest.chunking import Chunk
 from assistant.retrieval import gate
 from assistant.retrieval.boosts import (
     CONTENTS_FACTOR,
+    NAMED_DOCUMENT_BOOST,
     VALUE_BOOST,
     parse_provisions,
     provisions_first,
@@ -58,10 +59,26 @@ INDEX = index_of([DK, NO, EU, GUIDE, CONTENTS])
 FUSED = {i: 0.1 for i in range(5)}
 
 
-def test_an_unscoped_danish_question_prefers_danish_law_and_leaves_eu_law_and_guidance_neutral():
+def test_an_unscoped_danish_question_prefers_danish_law_leaves_eu_law_neutral_and_guidance_a_little_back():
     factors = scope_factors(analyse("Hvad er fristen for tilbud ved offentligt udbud?", today=TODAY), INDEX, FUSED)
     assert factors[0] == OWN_COUNTRY_BOOST and factors[1] == NEIGHBOUR_COUNTRY
-    assert 2 not in factors and 3 not in factors  # EU law and guidance: neutral
+    assert 2 not in factors  # EU law applies in Denmark: neutral
+    # A guide with no country is not Denmark's rule, as when the question names Denmark.
+    assert factors[3] == GUIDANCE_WHEN_SCOPED < 1
+
+
+def test_a_document_the_question_names_is_not_held_back_by_its_jurisdiction():
+    """"ifølge Barcelonas vejledning" names the guide: its passages lead, although a guide without
+    a country falls back for a Danish question; a named Norwegian regulation is no longer held
+    back as another country's law (naming it names its country)."""
+    barcelona = chunk("barcelona_guide.pdf", "Consultations are not binding.", language="en")
+    index = index_of([DK, NO, EU, barcelona])
+    fused = {i: 0.1 for i in range(4)}
+    guide = scope_factors(analyse("Er vi bundet af markedsdialogen ifølge Barcelonas vejledning?", today=TODAY),
+                          index, fused)
+    assert guide[3] == NAMED_DOCUMENT_BOOST and guide[3] > guide[0]
+    foa = scope_factors(analyse("Hvad siger Foa om frister for tilbud?", today=TODAY), index, fused)
+    assert foa[1] >= NAMED_DOCUMENT_BOOST > foa[0]
 
 
 def test_a_question_that_names_norway_is_scoped_to_norwegian_law():
@@ -91,7 +108,7 @@ def test_a_question_asking_for_a_figure_prefers_passages_that_state_one():
 
 def test_a_table_of_contents_falls_back():
     factors = scope_factors(analyse("Hvilke frister gælder?", today=TODAY), INDEX, FUSED)
-    assert factors[4] == CONTENTS_FACTOR
+    assert factors[4] == factors[3] * CONTENTS_FACTOR  # the same guide's contents, further back
 
 
 def test_the_provision_asked_for_comes_first_and_the_named_law_before_another_law_of_that_number():
