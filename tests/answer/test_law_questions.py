@@ -310,3 +310,17 @@ def test_the_title_of_a_cited_directive_is_not_read_as_the_provisions_words():
                     "før det er færdigt?")
     units = compose(query, [_provision_hit("74"), _provision_hit("78")], today=date(2026, 12, 7)).units
     assert "§ 78, stk. 2" in [u.label for u in units]
+
+
+# --- a neutral phrasing of dividing a purchase names lots, not artificial splitting ------------
+
+
+@pytest.mark.parametrize("question", [
+    "Må vi forklare hvorfor vi ikke deler opp anskaffelsen i mindre kontrakter?",
+    "Hva gjelder hvis vi vil dele opp anskaffelsen?",
+])
+def test_dividing_a_purchase_is_the_regulations_rule_on_lots(shipped, question):
+    # "dele opp anskaffelsen" is anskaffelsesforskriften § 19-4's own wording for lots; the
+    # glossary had it under artificial splitting, which led the search to § 5-4's valuation.
+    result = shipped.retriever.search(question)
+    assert [h.section for h in result.hits[:3] if "19-4" in h.section], [h.section for h in result.hits[:5]]
