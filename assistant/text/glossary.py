@@ -17,6 +17,19 @@ from assistant.text.words import LANGUAGES, content_words, decompound, stems, wo
 
 DEFAULT_PATH = Path(__file__).parents[1] / "data" / "glossary.yaml"
 
+# Grammar: Danish, Norwegian and English particle verbs put a short object between the verb and
+# its particle ("holde dem ude", "holde en leverandør ude", "dele kontrakten op", "keep them
+# out"), so a glossary term "verb particle" also matches with up to this many words between.
+PARTICLE_GAP = 3
+# The particles (adverbs of place and direction) of the three languages, stemmed as the
+# glossary's terms are (`_PARTICLE_STEMS`).
+PARTICLES = {
+    "da": ("op", "ud", "ude", "ind", "inde", "af", "ned", "over", "til", "fra", "hen", "frem", "tilbage", "væk", "bort"),
+    "nb": ("opp", "ut", "ute", "inn", "inne", "av", "ned", "over", "til", "fra", "hen", "fram", "frem", "tilbake", "vekk", "bort"),
+    "en": ("up", "out", "in", "off", "down", "over", "back", "away"),
+}
+_PARTICLE_STEMS = {lang: frozenset(stems(list(ws), lang)) for lang, ws in PARTICLES.items()}
+
 
 @dataclass(frozen=True, kw_only=True)
 class Concept:
@@ -38,6 +51,12 @@ class Glossary:
                 if key:
                     self._index.setdefault((lang, key), concept)
         self._max_len = max((len(k[1]) for k in self._index), default=1)
+        # Two-word terms that are a verb and its particle ("holde ude", "dele op", "keep out"):
+        # in a sentence the object stands between them ("holde dem ude", "dele kontrakten op").
+        self._particle_verbs: dict[str, list[tuple[str, str, Concept]]] = {}
+        for (lang, key), concept in self._index.items():
+            if len(key) == 2 and key[1] in _PARTICLE_STEMS.get(lang, ()):
+                self._particle_verbs.setdefault(lang, []).append((key[0], key[1], concept))
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Glossary":
@@ -75,6 +94,16 @@ class Glossary:
                     if concept:
                         entry = found.setdefault(concept.id, (concept, set()))
                         entry[1].update(qwords[start : start + length])
+                        break
+            for verb, particle, concept in self._particle_verbs.get(lang, ()):
+                for start, stem in enumerate(qstems):
+                    if stem != verb:
+                        continue
+                    gap = qstems[start + 2 : start + 2 + PARTICLE_GAP]  # adjacent ones matched above
+                    if particle in gap:
+                        end = start + 2 + gap.index(particle)
+                        entry = found.setdefault(concept.id, (concept, set()))
+                        entry[1].update((qwords[start], qwords[end]))
                         break
         return list(found.values())
 

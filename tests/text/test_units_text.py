@@ -241,3 +241,20 @@ def test_a_concepts_stop_words_are_not_lent_to_the_question():
                                                      "en": ("procurement act",)})])
     lent = equivalent_stems(glossary.match("What does the procurement act say?"))["act"]
     assert set(stems(["anskaffelser"], "nb")) <= lent and "om" not in lent
+
+
+def test_a_particle_verb_term_matches_with_its_object_between_verb_and_particle():
+    """Grammar: "holde dem ude" is the term "holde ude" with its object inside; an unrelated
+    particle far from the verb, or the verb alone, names nothing."""
+    glossary = Glossary([Concept(id="exclusion", terms={"da": ("holde ude",), "nb": ("holde ute",),
+                                                        "en": ("keep out",)})])
+
+    def named(question: str) -> list[str]:
+        return [c.id for c, _ in glossary.match(question)]
+
+    assert named("Hvor længe skal vi holde dem ude af udbuddet?") == ["exclusion"]
+    assert named("Kan vi holde en leverandør ude?") == ["exclusion"]
+    assert named("Hvor lenge kan vi holde ute en leverandør?") == ["exclusion"]
+    assert named("Can we keep them out of the tender?") == ["exclusion"]
+    assert named("Skal vi holde møde med leverandørerne, før vi sender udbuddet ud?") == []
+    assert named("Hvor længe skal vi holde tilbuddet åbent?") == []
