@@ -176,6 +176,18 @@ _ASKS_REFERENCE = re.compile(
     r"where in the (?:act|directive|law)|hjemmel\w*|retsgrundlag\w*|rettslig grunnlag|legal basis|"
     r"hvilken §|which §)", re.I)
 _QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]{2,60})[\"“”«»]")
+# A name given as an example of the thing asked about is no hinge: the answer is the rule for
+# the kind of thing, not a statement about that name ("et miljømærke som f.eks. Svanemærket",
+# "Svanemerket eller et annet miljømerke", "a label such as the Nordic Swan"). Grammar: the
+# example markers of the three languages before the name, and "or another / or similar" after it.
+_EXAMPLE_BEFORE = r"(?:f\.\s?eks\.?|fx\.?|for eksempel|eksempelvis|såsom|e\.\s?g\.?|such as|for example|for instance)\s+(?:the\s+)?"
+_EXAMPLE_AFTER = (r"\s+(?:eller|or)\s+(?:(?:et|en|ei|an?|some)\s+)?"
+                  r"(?:andet|annet|anden|annen|anna|andre|another|other|lignende|liknende|tilsvarende|similar|equivalent)\b")
+
+
+def _an_example(name: str, question: str) -> bool:
+    named = re.escape(name)
+    return bool(re.search(_EXAMPLE_BEFORE + named, question, re.I) or re.search(named + _EXAMPLE_AFTER, question, re.I))
 _CAPITALISED = re.compile(r"\b([A-ZÆØÅ][\wæøåÆØÅ&'-]*(?:\s+[A-ZÆØÅ][\wæøåÆØÅ&'-]*)*)")
 # Capitalised words that are no named entity (English capitalises these; Danish rarely).
 _NOT_NAMES = {
@@ -277,6 +289,7 @@ def hinge_terms(question: str) -> list[str]:
             parts = [p for p in parts if p.lower().strip("'s") not in _NOT_NAMES and len(p) > 1]
             if parts and not any(p.lower() in COUNTRIES for p in parts):
                 found.append(" ".join(parts))
+    found = [f for f in found if not _an_example(f, question)]
     found = [re.sub(r"(?:'s|’s|')$", "", f) for f in found]  # "DFØ's" is about DFØ
     return list(dict.fromkeys(f for f in found if f))
 

@@ -433,3 +433,19 @@ def test_a_statement_sets_the_procedure_for_a_short_deadline_question(assistant)
     answer = assistant.ask("Hvor lang er tilbudsfristen?", history)
     assert "I et begrænset udbud er fristen" in quoted(answer).splitlines()[0]
     assert answer.conversation["procedure"] == "restricted_procedure"
+
+
+@pytest.mark.parametrize("question", [
+    "Må vi kræve, at produkterne har et miljømærke som f.eks. Svanemærket?",
+    "Kan vi kreve at varene har Svanemerket eller et annet miljømerke?",
+    "May we require a label such as the Nordic Swan?",
+])
+def test_a_name_given_as_an_example_is_no_hinge(question):
+    """The answer is the rule for the kind of thing ("et miljømærke"), so a source that never
+    names the example must not make the assistant refuse ("Kilderne nævner ikke Svanemærket")."""
+    assert hinge_terms(question) == []
+
+
+def test_a_name_asked_about_itself_is_still_a_hinge():
+    assert hinge_terms("Kan vi kræve Svanemærket?") == ["Svanemærket"]
+    assert hinge_terms("Hvad siger DFØ om BT-776?") == ["DFØ", "BT-776"]
