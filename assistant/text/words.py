@@ -23,7 +23,11 @@ QUESTION_WORDS = frozenset(
     "rules rule apply applies please tell us our vi jeg i we you der det den dette "
     "mange many much meget mye".split()
 )
-ALL_STOPWORDS = STOPWORDS["da"] | STOPWORDS["nb"] | STOPWORDS["en"] | QUESTION_WORDS
+# The pieces of the common abbreviations ("f.eks.", "fx", "bl.a.", "jf.", "m.v.", "evt.", "ca.",
+# "osv.", "etc."): they say "for example", "see", "and so on", never what a question is about
+# ("et miljømærke som f.eks. Svanemærket" had "eks" weighed as a word of the question).
+ABBREVIATIONS = frozenset("eks fx bl jf mv evt ca osv etc".split())
+ALL_STOPWORDS = STOPWORDS["da"] | STOPWORDS["nb"] | STOPWORDS["en"] | QUESTION_WORDS | ABBREVIATIONS
 _WORD = re.compile(r"[0-9a-zæøåäöüéèáàóò]+(?:[-/][0-9a-zæøåäöüéèáàóò]+)*")
 
 

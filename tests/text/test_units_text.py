@@ -258,3 +258,10 @@ def test_a_particle_verb_term_matches_with_its_object_between_verb_and_particle(
     assert named("Can we keep them out of the tender?") == ["exclusion"]
     assert named("Skal vi holde møde med leverandørerne, før vi sender udbuddet ud?") == []
     assert named("Hvor længe skal vi holde tilbuddet åbent?") == []
+
+
+def test_an_abbreviation_is_no_word_of_the_question():
+    from assistant.text.words import content_words
+
+    assert content_words("Må vi kræve et miljømærke som f.eks. Svanemærket, jf. loven?") == [
+        "kræve", "miljømærke", "svanemærket", "loven"]
