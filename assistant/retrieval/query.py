@@ -130,11 +130,19 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 _NEXT_YEAR = re.compile(r"\b(næste år|neste år|next year|til næste år)\b", re.I)
 _LIVE = re.compile(
     r"\b(valutakurs\w*|vekselkurs\w*|exchange rates?|kurs(en)? på|aktiekurs\w*|share price|stock price|"
-    r"vejret|været|weather|nyheder(ne)?|nyhetene|news today|breaking|live|realtid|real[- ]time|"
+    r"vejret|weather|nyheder(ne)?|nyhetene|news today|breaking|live|realtid|real[- ]time|"
     r"lige nu|right now|akkurat nå|i øjeblikket|at the moment|euroen|dollaren|kronen|pundet|"
     # "hvad står kronen i?" asks a rate; "hvad står der i § 6?" (da) / "hva står det i § 6?" (nb)
     # is the idiom for what a text says, so the formal subject "der"/"det" is no rate.
     r"hvad står (?!der\b)\w+ i|hva står (?!det\b|der\b)\w+ i)\b", re.I)
+# "været" is the weather in Norwegian but the participle "been" in Danish ("burde have været
+# udelukket"): a live-data word only in a Norwegian question.
+_LIVE_NB = re.compile(r"\bværet\b", re.I)
+
+
+def asks_live(text: str, language: str) -> bool:
+    """Whether the question asks for live data (rates, weather, news), which no source holds."""
+    return bool(_LIVE.search(text) or (language == "nb" and _LIVE_NB.search(text)))
 _PERSONAL = re.compile(
     r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
     r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"
@@ -326,7 +334,7 @@ def analyse(question: str, *, earlier: list[str] | None = None, today: date | No
         countries=frozenset(own_countries or (resolved.state.jurisdiction if resolved.refers_back else ())),
         years=tuple(dict.fromkeys(years)),
         hinges=tuple(hinge_terms(text)),
-        live=bool(_LIVE.search(text)),
+        live=asks_live(text, resolved.language),
         personal=bool(_PERSONAL.search(text)),
         wants_earlier=bool(_EARLIER.search(text)) and not years,
         outcome=bool(_OUTCOME.search(text)) or asks_past_statistic(text),

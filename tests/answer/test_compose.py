@@ -449,3 +449,14 @@ def test_a_name_given_as_an_example_is_no_hinge(question):
 def test_a_name_asked_about_itself_is_still_a_hinge():
     assert hinge_terms("Kan vi kræve Svanemærket?") == ["Svanemærket"]
     assert hinge_terms("Hvad siger DFØ om BT-776?") == ["DFØ", "BT-776"]
+
+
+def test_the_danish_participle_vaeret_is_no_weather_but_the_norwegian_noun_is():
+    """"burde have været udelukket" (da: should have been excluded) asks a rule; "været" (nb)
+    is the weather, live data no source holds."""
+    from assistant.retrieval.query import analyse
+
+    assert not analyse("Kan vi komme ud af en kontrakt, hvis det viser sig, at firmaet burde have været "
+                       "udelukket, da vi valgte det?").live
+    assert analyse("Hvordan blir været i Oslo i morgen?").live
+    assert analyse("Hvordan er vejret i Aarhus i dag?").live
