@@ -145,8 +145,8 @@ def _stored_units(units_json: str) -> tuple[Unit, ...]:
 def compose(query: Query, hits: list, *, today: date) -> Composition:
     """Choose and order the units to quote for `query` from `hits` (best hit first)."""
     concepts_matched = query.concepts if query.glossary is not None else None
-    terms = terms_of(query.search_text, concepts_matched)
-    focus = terms_of(query.text, concepts_matched)  # the words of the question itself weigh most
+    terms = terms_of(query.search_text, concepts_matched, language=query.language)
+    focus = terms_of(query.text, concepts_matched, language=query.language)  # the words of the question itself weigh most
     for table in (terms, focus):
         for word in list(table):
             if query.kind == "definition" and _DEFINE_VERB.match(word):
@@ -393,7 +393,7 @@ def _uncovered_hinges(query: Query, chosen: list[QuotedUnit], hits: list, focus)
     tokens = sentence_tokens("\n".join(texts), True)
     missing = []
     for word in hinges:
-        if focus[word][0] & tokens:
+        if focus[word][0].found_in(tokens):
             continue
         parts = decompound(word)
         if parts and all(query_stems(p) & tokens for p in parts):
@@ -410,10 +410,10 @@ def _unit_score(text: str, heading: str, terms, focus, best_sentence: float) -> 
     found = 0.0
     # Words taken from the conversation weigh as much as the question's own: halving them
     # changed nothing measurable (factors.REMOVED).
-    for stems_, w in terms.values():
-        if stems_ & tokens:
+    for forms, w in terms.values():
+        if forms.found_in(tokens):
             found += w
-        elif stems_ & head:
+        elif forms.found_in(head):
             found += factors.value("heading_match") * w
     density = min(1.0, best_sentence / (1.5 * total))
     share = factors.value("density")
@@ -674,7 +674,7 @@ def _heads_definition(heading: str, subject) -> bool:
         if _coverage(heading, subject) < 0.6:
             return False
         own = [w for w in content_words(heading) if w not in _QUESTION_WORDS]
-    stems = set().union(*(s for s, _ in subject.values())) if subject else set()
+    stems = set().union(*(s.all_stems() for s, _ in subject.values())) if subject else set()
     return bool(own) and sum(bool(query_stems(w) & stems) for w in own) / len(own) >= 0.8
 
 
@@ -704,18 +704,18 @@ def _subject(question: str, concepts: tuple | None = None):
     return terms_of(rest, concepts)
 
 
-def terms_of(text: str, concepts: tuple | list | None = None) -> dict[str, tuple[set[str], float]]:
+def terms_of(text: str, concepts: tuple | list | None = None, *, language: str | None = None) -> dict:
     """The question's terms for scoring units: a hyphenated name ("BT-776", "mar-nov")
     counts once, as the whole with its parts' stems, not three times."""
-    terms = question_terms(text, concepts)
+    terms = question_terms(text, concepts, language=language)
     for name in [t for t in terms if "-" in t]:
-        stems_, weight = terms[name]
+        forms, weight = terms[name]
         for part in name.split("-"):
             if part in terms and part != name:
-                part_stems, part_weight = terms.pop(part)
-                stems_ = stems_ | part_stems
+                part_forms, part_weight = terms.pop(part)
+                forms = forms | part_forms
                 weight = max(weight, part_weight)
-        terms[name] = (stems_, weight)
+        terms[name] = (forms, weight)
     return terms
 
 
@@ -763,7 +763,7 @@ def _window(text: str, scored: list[tuple[str, float]], query: Query, kind: str,
 def _coverage(text: str, terms) -> float:
     tokens = sentence_tokens(text, True)
     total = sum(w for _, w in terms.values())
-    found = sum(w for stems_, w in terms.values() if stems_ & tokens)
+    found = sum(w for forms, w in terms.values() if forms.found_in(tokens))
     return found / total if total else 0.0
 
 

@@ -121,6 +121,17 @@ def equivalent_stems(concepts: list[tuple[Concept, set[str]]]) -> dict[str, set[
     return out
 
 
+def same_language_stems(concepts: list[tuple[Concept, set[str]]], language: str) -> dict[str, set[str]]:
+    """`equivalent_stems` from the concept's terms in `language` only: the stems a passage in
+    that language may hold one by one (`answer.extractive.question_terms` says why)."""
+    out: dict[str, set[str]] = {}
+    for concept, qwords in concepts:
+        alt = _content_stems(tuple((lang, t) for lang, t in concept.all_terms() if lang == language))
+        for w in qwords:
+            out.setdefault(w, set()).update(alt)
+    return out
+
+
 # Per concept (by its terms), once per process: stemming every term of every concept a
 # question names took a millisecond or more per call, and search, the gate and the composer
 # each ask for a question's concepts (issue 23).
