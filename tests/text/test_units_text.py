@@ -265,3 +265,13 @@ def test_an_abbreviation_is_no_word_of_the_question():
 
     assert content_words("Må vi kræve et miljømærke som f.eks. Svanemærket, jf. loven?") == [
         "kræve", "miljømærke", "svanemærket", "loven"]
+
+
+@pytest.mark.parametrize("question", [
+    "In Norway, can we require pay no worse than the collective agreements?",
+    "Kan vi kreve lønn etter tariffavtale?",
+    "Må vi kræve løn efter overenskomst?",
+])
+def test_the_collective_agreement_names_the_labour_clauses(question):
+    # The collective agreement is what a labour clause measures pay against (anskaffelsesloven § 6).
+    assert "labour_clauses" in [c.id for c, _ in default_glossary().match(question)]
