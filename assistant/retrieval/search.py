@@ -76,7 +76,7 @@ NEIGHBOUR_WEIGHT = 0.3
 # without costing MRR@10; 20 gains no more and costs the built-in MRR on the real documents.
 RERANK_DEPTH = 10
 # Those figures were measured with six ranked lists (three languages x BM25 and dense). Since
-# statutes and guidance rank apart (`_is_law`), a corpus with statutes has up to ten: each
+# statutes and guidance rank apart (`Bm25Index.law_mask`), a corpus with statutes has up to ten: each
 # list's first places take fused places ahead of a passage two lists agree on, and at a fixed
 # depth such a passage missed the rerank it would have won. The depth keeps its share per list.
 RERANK_LISTS = 6
@@ -393,7 +393,7 @@ class Retriever:
                 scores = scores + weight * index.scores(extra)[part.positions]
             scores = part.with_neighbours(scores * part.mask, NEIGHBOUR_WEIGHT)
             law = part.law
-            for kind in (scores * law, scores * (1.0 - law)) if has_law else (scores,):  # `_is_law`
+            for kind in (scores * law, scores * (1.0 - law)) if has_law else (scores,):  # statutes apart (`law_mask`)
                 top = part.positions[top_positive(kind, CANDIDATES)].tolist()
                 if top:
                     # Raw BM25 scores do not compare across lists (a translated list sums many
@@ -441,7 +441,7 @@ class Retriever:
         position, kinds = index.position.get, index.kinds
         rankings, cosine = [], {}
         for lang in index.languages:
-            lists: dict[bool, list[int]] = {}  # one list per source kind (`_is_law`)
+            lists: dict[bool, list[int]] = {}  # one list per source kind (statute or not)
             for cid, sim in found[pending.texts[lang]]:
                 i = position(cid)
                 if i is None:
@@ -587,9 +587,7 @@ def top_positive(scores: np.ndarray, n: int) -> list[int]:
 # slots with provisions near the question's legal vocabulary, and the guidance passages that
 # answered before the statutes shipped fall out of the dense list altogether (dense similarity
 # unseen, 0). Each kind's best passages reach fusion; fusion, the rerank and the gate decide.
-def _is_law(chunk) -> bool:
-    return chunk.source_kind == "law"
-
+# Which passages are a statute's: `Bm25Index.law_mask` (the chunk's source kind, read once).
 
 def _weighted(rankings: list[tuple[float, list[int]]]) -> list[tuple[float, list[int]]]:
     """(strength, ranking) per language list: its best match relative to the strongest list's,
