@@ -308,6 +308,11 @@ def test_the_exclusion_period_is_a_concept_of_its_own(question):
     ("Hva er lov ved forberedende undersøkelser før konkurransen?", "market_consultation"),
     # "remedies": the standard English name of the review regime (directive 89/665, the Remedies Directive)
     ("What remedies does a losing bidder have in Norway?", "complaint"),
+    # anskaffelsesforskriften § 7-1 "Dokumentasjonsplikt"
+    ("Hvor lenge gjelder dokumentasjonsplikten?", "procurement_record"),
+    # anskaffelsesforskriften §§ 24-2 and 24-8: the supplier is excluded, the tender rejected
+    ("Når er det avvisning på grunn av forhold ved leverandøren?", "exclusion_grounds"),
+    ("Når er det avvisning på grunn av forhold ved tilbudet?", "rejection_of_tender"),
 ])
 def test_the_statutes_own_terms_name_their_concepts(question, concept):
     assert concept in _concepts(question)
