@@ -275,3 +275,44 @@ def test_an_abbreviation_is_no_word_of_the_question():
 def test_the_collective_agreement_names_the_labour_clauses(question):
     # The collective agreement is what a labour clause measures pay against (anskaffelsesloven § 6).
     assert "labour_clauses" in [c.id for c, _ in default_glossary().match(question)]
+
+
+def _concepts(question: str) -> list[str]:
+    return [c.id for c, _ in default_glossary().match(question)]
+
+
+@pytest.mark.parametrize("question", [
+    "How long is the period of exclusion after a conviction in Denmark?",
+    "Hvor lang er avvisningsperioden etter en dom?",
+    "Hvor lang er udelukkelsesperioden efter en dom?",
+])
+def test_the_exclusion_period_is_a_concept_of_its_own(question):
+    # udbudsloven § 138, stk. 4-7; anskaffelsesforskriften § 24-6; directive 2014/24 art. 57(7):
+    # a question about how long a supplier stays out names the period, not only the grounds.
+    assert "exclusion_period" in _concepts(question)
+
+
+@pytest.mark.parametrize(("question", "concept"), [
+    # anskaffelsesforskriften § 24-5 "Tiltak for å unngå avvisning"; udbudsloven § 138 "dokumentation af pålidelighed"
+    ("Hvilke tiltak for å unngå avvisning kan leverandøren vise til?", "self_cleaning"),
+    ("Hvornår er dokumentation af pålidelighed tilstrækkelig?", "self_cleaning"),
+    # anskaffelsesforskriften § 16-10 "Støtte fra andre virksomheter"
+    ("Kan leverandøren få støtte fra andre virksomheter for å oppfylle kravene?", "reliance_on_other_entities"),
+    # udbudsloven § 54 "dårligt stillede personer"; anskaffelsesforskriften § 8-8 "vanskeligstilte personer"
+    ("Kan vi forbeholde udbuddet til virksomheder for dårligt stillede personer?", "reserved_contracts"),
+    ("Kan kontrakten gå til virksomheter med vanskeligstilte personer?", "reserved_contracts"),
+    ("Can a contract be kept for businesses employing disadvantaged persons in Norway?", "reserved_contracts"),
+    # udbudsloven § 42 "adgangsmuligheder for handicappede eller design for samtlige brugere"; directive art. 42
+    ("Skal vi tage hensyn til adgangsmuligheder for handicappede?", "accessibility"),
+    # anskaffelsesforskriften § 12-1 "Forberedende undersøkelser"
+    ("Hva er lov ved forberedende undersøkelser før konkurransen?", "market_consultation"),
+    # "remedies": the standard English name of the review regime (directive 89/665, the Remedies Directive)
+    ("What remedies does a losing bidder have in Norway?", "complaint"),
+    # anskaffelsesforskriften § 7-1 "Dokumentasjonsplikt"
+    ("Hvor lenge gjelder dokumentasjonsplikten?", "procurement_record"),
+    # anskaffelsesforskriften §§ 24-2 and 24-8: the supplier is excluded, the tender rejected
+    ("Når er det avvisning på grunn av forhold ved leverandøren?", "exclusion_grounds"),
+    ("Når er det avvisning på grunn av forhold ved tilbudet?", "rejection_of_tender"),
+])
+def test_the_statutes_own_terms_name_their_concepts(question, concept):
+    assert concept in _concepts(question)
