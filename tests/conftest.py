@@ -92,6 +92,24 @@ def settings_for(tmp: Path, **overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def retriever_over(notes: dict[str, str], tmp: Path):
+    """A Retriever over `notes` (relative path -> file text) written into a temporary corpus and
+    synced into real Chroma (built-in embedding): the small hand-made corpora of the retrieval
+    tests."""
+    from assistant.corpus.service import sync
+    from assistant.retrieval.search import Retriever
+    from assistant.store.chroma import Store
+
+    settings = settings_for(tmp)
+    for name, text in notes.items():
+        path = settings.corpus_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    store = Store(settings)
+    sync(store, settings)
+    return Retriever(store, settings)
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {"ASSISTANT_DATA_DIR": str(settings.data_dir), "ASSISTANT_CORPUS_DIR": str(settings.corpus_dir),
            "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_COLLECTION": settings.collection}

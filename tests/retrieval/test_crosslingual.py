@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.corpus.service import sync
 from assistant.evaluation.retrieval import GoldQuestion, calibrate
-from assistant.retrieval.search import Retriever, calibration_for
-from assistant.store.chroma import Store
-from tests.conftest import settings_for
+from assistant.retrieval.search import calibration_for
+from tests.conftest import retriever_over
 
 # Parallel provisions: the same rule in Danish and Norwegian law, plus an English guide.
 NOTES = {
@@ -36,14 +34,7 @@ NOTES = {
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("xl"))
-    for name, text in NOTES.items():
-        path = settings.corpus_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    store = Store(settings)
-    sync(store, settings)
-    return Retriever(store, settings)
+    return retriever_over(NOTES, tmp_path_factory.mktemp("xl"))
 
 
 def test_an_english_question_reaches_norwegian_law(retriever):

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.corpus.service import sync
 from assistant.retrieval.query import analyse
-from assistant.retrieval.search import Retriever, named_law_lists
-from assistant.store.chroma import Store
-from tests.conftest import settings_for
+from assistant.retrieval.search import named_law_lists
+from tests.conftest import retriever_over
 from tests.retrieval.test_units_boosts import DK, GUIDE, NO, index_of
 
 # The Danish rule holds none of the English question's words but "send"; the guide without a
@@ -33,14 +31,7 @@ QUESTION = "In Denmark, how soon after signing a contract must we send the notic
 
 @pytest.fixture(scope="module")
 def retriever(tmp_path_factory):
-    settings = settings_for(tmp_path_factory.mktemp("named-law"))
-    for name, text in NOTES.items():
-        path = settings.corpus_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    store = Store(settings)
-    sync(store, settings)
-    return Retriever(store, settings)
+    return retriever_over(NOTES, tmp_path_factory.mktemp("named-law"))
 
 
 def test_an_english_question_naming_denmark_gets_the_danish_rule_first(retriever):
