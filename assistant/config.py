@@ -270,6 +270,11 @@ class Settings(BaseSettings):
     keep_alive_timeout_s: int = Field(
         default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
     )
+    shutdown_timeout_s: int = Field(
+        default=5, ge=0, description="Seconds answers still being sent get to finish when the app is "
+        "asked to stop (SIGTERM, Ctrl-C); then every connection is closed. Without a bound an open "
+        "browser tab's event stream would keep the app from stopping."
+    )
 
     @property
     def allowed_host_list(self) -> list[str]:

@@ -691,4 +691,7 @@ def uvicorn_options(settings) -> dict:
         "h11_max_incomplete_event_size": 64 * 1024,  # header block size (h11 only)
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # uvicorn's graceful shutdown otherwise waits for every open connection, and a page's
+        # event stream stays open as long as the tab does.
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }

@@ -49,6 +49,8 @@ class RunningApp:
                     "ASSISTANT_CORPUS_DIR": str(self.corpus), "ASSISTANT_PORT": str(self.port),
                     "ASSISTANT_EMBEDDINGS": "local", "ASSISTANT_STAFF_USER": STAFF[0],
                     "ASSISTANT_STAFF_PASSWORD": STAFF[1], "GRADIO_ANALYTICS_ENABLED": "False",
+                    # a test's open client connections need not hold a stop for the default 5 s
+                    "ASSISTANT_SHUTDOWN_TIMEOUT_S": "1",
                     **store_env(), **(extra_env or {})}
         self.start()
 
@@ -203,3 +205,19 @@ def test_staff_page_explains_how_to_enable_when_unconfigured(tmp_path):
         assert set(httpx.get(running.url + "/staff/gradio_api/info").json()["named_endpoints"]) == set()
     finally:
         running.stop()
+
+
+def test_the_app_stops_promptly_while_a_client_is_still_connected(tmp_path):
+    # An operator's SIGTERM (systemd, docker stop) must not wait for every open browser tab:
+    # uvicorn's graceful shutdown is bounded by ASSISTANT_SHUTDOWN_TIMEOUT_S (1 s in RunningApp).
+    running = RunningApp(tmp_path)
+    client = Client(running.url + "/", verbose=False)
+    assert "markedsdialog" in str(client.predict(message="Må vi tale med leverandører?", api_name="/chat")).lower()
+    started = time.monotonic()
+    running.proc.terminate()
+    try:
+        running.proc.wait(timeout=6)
+    except subprocess.TimeoutExpired:
+        running.proc.kill()
+        pytest.fail("the app was still running 6 s after SIGTERM with a client connected")
+    assert time.monotonic() - started < 6
