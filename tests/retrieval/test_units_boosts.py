@@ -135,6 +135,21 @@ def test_coverage_weighs_the_specific_words_of_the_question():
     assert gate.coverage(absent, INDEX, [0, 1, 2]) < 0.3  # nothing here is about parental leave
 
 
+def test_a_country_the_question_names_is_held_by_that_countrys_law_in_the_gates_reading():
+    # A statute never names its own country: "the Norwegian regulation" is held by FOA § 20-3,
+    # not by the same words in Danish law, and only where the gate judges (the rerank keeps
+    # its measured reading).
+    question = analyse_search("What is the minimum time limit for tenders under Norwegian rules?",
+                              glossary=default_glossary(), languages=INDEX.languages, today=TODAY)
+    # Held by the Norwegian regulation's passage, not by Danish law's: the gate's reading gains
+    # only on the former.
+    assert gate.coverage(question, INDEX, [1], judged=True) > gate.coverage(question, INDEX, [1])
+    assert gate.coverage(question, INDEX, [0], judged=True) == gate.coverage(question, INDEX, [0])
+    unscoped = analyse_search("What is the minimum time limit for tenders under the rules?",
+                              glossary=default_glossary(), languages=INDEX.languages, today=TODAY)
+    assert gate.coverage(unscoped, INDEX, [1], judged=True) == gate.coverage(unscoped, INDEX, [1])
+
+
 def test_a_glossary_term_of_several_words_counts_only_when_the_passage_holds_it_whole():
     """ "tied to one vendor" names vendor lock-in; a Norwegian passage that merely says
     "leverandør" (as nearly every one does) must not count as covering it, one that says
