@@ -328,6 +328,7 @@ class CalibrationResult:
     dense_full: float
     abstain_threshold: float
     degraded_threshold: float  # for keyword-only search while the endpoint is down
+    dense_floor: float  # the similarity unrelated text gets (`unrelated_similarity`)
     hit_at_5: float
     mrr_at_10: float
     abstain: float
@@ -337,12 +338,37 @@ class CalibrationResult:
     def entry(self, sources: str) -> dict:
         return {
             "dense_weight": self.dense_weight, "bm25_weight": self.bm25_weight,
-            "dense_full": round(self.dense_full, 3), "abstain_threshold": round(self.abstain_threshold, 3),
+            "dense_full": round(self.dense_full, 3), "dense_floor": round(self.dense_floor, 3),
+            "abstain_threshold": round(self.abstain_threshold, 3),
             "degraded_threshold": round(self.degraded_threshold, 3),
             "calibrated_with": f"assistant calibrate {sources}: {self.questions} questions, hit@5 "
                                f"{self.hit_at_5:.3f}, mrr@10 {self.mrr_at_10:.3f}, abstain {self.abstain:.3f}, "
                                f"false abstain {self.false_abstain:.3f}",
         }
+
+
+# How many passages of each store, evenly spaced, stand in for "unrelated text".
+UNRELATED_SAMPLE = 200
+
+
+def unrelated_similarity(sets: list[tuple[list, object]]) -> float:
+    """The similarity unrelated text gets in the retrievers' embedding: the mean cosine between
+    the gold questions and an even sample of each store's passages (nearly all of which are
+    about something else). No labels are read; it is a property of the embedding's scale,
+    which the gate's dense support is measured from (`gate.evidence`)."""
+    sims = []
+    for questions, retriever in sets:
+        index, embedding = retriever.index(), retriever.store.embedding
+        step = max(1, len(index.chunks) // UNRELATED_SAMPLE)
+        passages = [index.text(i) for i in range(0, len(index.chunks), step)]
+        if not questions or not passages:
+            continue
+        q = np.asarray(embedding.embed_query([g.question for g in questions]), dtype=np.float32)
+        p = np.asarray(embedding(passages), dtype=np.float32)
+        q /= np.linalg.norm(q, axis=1, keepdims=True) + 1e-12
+        p /= np.linalg.norm(p, axis=1, keepdims=True) + 1e-12
+        sims.append((q @ p.T).ravel())
+    return float(np.concatenate(sims).mean()) if sims else 0.0
 
 
 def threshold_between(answerable: list[float], unanswerable: list[float], allowed: int) -> float:
@@ -415,12 +441,14 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     # Scored as `make eval` scores: a statute provision the expected passage names is a hit.
     sets = [(statute_expectations(questions, retriever.index().chunks), retriever) for questions, retriever in sets]
 
+    floor = unrelated_similarity(sets)
+
     def run(dense_w: float, bm25_w: float, dense_full: float | None = None, dense: bool = True) -> list[_Row]:
         rows = []
         for number, (questions, retriever) in enumerate(sets):
             base = retriever.calibration
             retriever.calibration = replace(base, dense_weight=dense_w, bm25_weight=bm25_w,
-                                            dense_full=dense_full or base.dense_full)
+                                            dense_full=dense_full or base.dense_full, dense_floor=floor)
             try:
                 for q in questions:
                     result = retriever.search(q.question, k=10, dense=dense)
@@ -467,7 +495,8 @@ def calibrate(sets: list[tuple[list[GoldQuestion], object]], grid=WEIGHT_GRID,
     unanswerable = [no for r, no in zip(rows, refused) if not r.answerable]
     hit5, mrr = quality(rows)
     return CalibrationResult(
-        key=key, dense_weight=best[0], bm25_weight=best[1], dense_full=dense_full, abstain_threshold=threshold,
+        key=key, dense_weight=best[0], bm25_weight=best[1], dense_full=dense_full, dense_floor=floor,
+        abstain_threshold=threshold,
         degraded_threshold=degraded,
         hit_at_5=hit5, mrr_at_10=mrr,
         abstain=sum(unanswerable) / (len(unanswerable) or 1),

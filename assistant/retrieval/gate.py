@@ -139,7 +139,8 @@ def _lacks_amount(question, index: Bm25Index, top: list[int]) -> bool:
         MONEY.search(text) or SHARE.search(text) for text in map(index.text, top[:EVIDENCE_PASSAGES]))
 
 
-def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float) -> float:
+def evidence(question, index: Bm25Index, top: list[int], dense: float | None, dense_full: float,
+             dense_floor: float = 0.0) -> float:
     """How well the best passages support the question, from 0 to 1.
 
     Mostly lexical: the share of the question's words found in the top passages, each word
@@ -149,13 +150,13 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     (for a compound the index knows only by its parts) one passage names its parts together
     (`_compound_held`). Words the corpus has never seen weigh extra: a
     question about something absent scores low. The dense similarity of the best passage
-    is blended in, on the embedding's calibrated scale (`dense_full` counts as full
-    support); without one (`dense=None`: the endpoint is down) the lexical share decides.
+    is blended in, on the embedding's calibrated scale (`dense_floor`, what unrelated text
+    gets, counts as none, `dense_full` as full support); without one (`dense=None`: the endpoint is down) the lexical share decides.
     """
     lexical = coverage(question, index, top, judged=True)  # already halved when an amount is missing
     if dense is None:
         return lexical
-    support = min(1.0, dense / dense_full)
+    support = min(1.0, max(0.0, (dense - dense_floor) / max(dense_full - dense_floor, 1e-6)))
     if _lacks_amount(question, index, top):
         support *= 0.5  # a similar passage that states no amount cannot answer "what did it cost?" either
     return LEXICAL_SHARE * lexical + (1 - LEXICAL_SHARE) * support

@@ -112,6 +112,12 @@ class Calibration:
     # the blend: with e5's blended threshold, keyword-only search refused 0.09 of the notes'
     # answerable questions and 0.41 of the blind set's (2 Dec 2026). None: the blended one.
     degraded_threshold: float | None = None
+    # The similarity unrelated text gets in this embedding (the mean over questions and a
+    # sample of passages): support is measured from it up to `dense_full`. e5's cosines sit
+    # high (unrelated text 0.81, 8 Dec 2026), so read from zero its best passage looked like
+    # support for every question, answerable or not (0.83-0.88 against 0.85-0.92); the
+    # built-in's unrelated text sits near 0.1, and its stored calibration keeps 0.
+    dense_floor: float = 0.0
     calibrated_with: str = ""
 
     def threshold(self, degraded: bool) -> float:
@@ -142,7 +148,8 @@ def calibration_for(embedding, settings: Settings, path: Path | None = None) -> 
             values[name] = float(override)
     degraded = entry.get("degraded_threshold")
     return Calibration(key=key, calibrated_with=str(entry.get("calibrated_with", "")),
-                       degraded_threshold=None if degraded is None else float(degraded), **values)
+                       degraded_threshold=None if degraded is None else float(degraded),
+                       dense_floor=float(entry.get("dense_floor", 0.0)), **values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -330,7 +337,7 @@ class Retriever:
                 for i in order[: max(k, 10)]]
 
         best_dense = None if degraded else max(cosine.values(), default=0.0)
-        evidence = gate.evidence(question, index, gated, best_dense, cal.dense_full)
+        evidence = gate.evidence(question, index, gated, best_dense, cal.dense_full, cal.dense_floor)
         abstain = not hits or (evidence < cal.threshold(bool(degraded))
                                and not gate.names_found_provision(question, index, order))
         done = time.perf_counter()

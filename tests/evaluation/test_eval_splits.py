@@ -119,7 +119,7 @@ def test_calibrate_reads_only_the_dev_part(settings, tmp_path, monkeypatch):
 
     def fake_calibrate(pairs, **_):
         seen.extend(q.id for questions, _ in pairs for q in questions)
-        return retrieval.CalibrationResult(key="k", dense_weight=1.0, bm25_weight=1.0, dense_full=0.5,
+        return retrieval.CalibrationResult(key="k", dense_weight=1.0, bm25_weight=1.0, dense_full=0.5, dense_floor=0.0,
                                            abstain_threshold=0.4, degraded_threshold=0.3, hit_at_5=1.0,
                                            mrr_at_10=1.0, abstain=1.0, false_abstain=0.0, questions=len(seen))
 

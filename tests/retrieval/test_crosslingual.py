@@ -137,6 +137,24 @@ def test_calibration_keeps_answerable_questions_and_refuses_the_rest(retriever):
     entry = result.entry("test")
     assert entry["abstain_threshold"] == round(result.abstain_threshold, 3) and "5 questions" in entry["calibrated_with"]
     assert 0.0 <= entry["degraded_threshold"] <= 1.0
+    # The gate's dense support starts at what unrelated text gets: for the built-in embedding
+    # a low cosine, well below the best passages', and stored with the calibration.
+    assert 0.0 < entry["dense_floor"] < entry["dense_full"]
+
+
+def test_dense_support_is_measured_from_the_embeddings_unrelated_similarity(retriever):
+    from assistant.retrieval import gate
+    from assistant.retrieval.search import analyse_search
+
+    index = retriever.index()
+    question = analyse_search("Hvor mange ugers barsel har en medarbejder ret til?", glossary=retriever.glossary,
+                              languages=index.languages)
+    lexical = gate.evidence(question, index, [0], None, 0.9)
+    # e5-like scale: every passage's cosine sits near 0.8. From zero, 0.82 reads as nearly full
+    # support; from the floor, as almost none, so the lexical evidence decides.
+    assert gate.evidence(question, index, [0], 0.82, 0.9) > lexical + 0.3
+    assert gate.evidence(question, index, [0], 0.82, 0.9, 0.81) < lexical * gate.LEXICAL_SHARE + 0.06
+    assert gate.evidence(question, index, [0], 0.5, 0.9, 0.81) == gate.LEXICAL_SHARE * lexical  # below the floor: none
 
 
 def test_rerank_puts_the_passage_that_covers_the_question_first_and_leaves_the_rest():
