@@ -143,10 +143,12 @@ _LIVE_NB = re.compile(r"\bværet\b", re.I)
 def asks_live(text: str, language: str) -> bool:
     """Whether the question asks for live data (rates, weather, news), which no source holds."""
     return bool(_LIVE.search(text) or (language == "nb" and _LIVE_NB.search(text)))
+# Danish and Norwegian nouns take their definite article as a suffix ("mobilnummeret",
+# "telefonnummeret", "hjemmeadressen"), so those nouns match with any ending.
 _PERSONAL = re.compile(
-    r"\b(telefonnummer|telefonnr|mobilnummer|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
-    r"email|e-mail|cpr\w*|personnummer|fødselsnummer|privatadresse|hjemmeadresse|home address|"
-    r"privat adresse|fødselsdag|birthday|løn(nen)?|salary|lønnen)\b", re.I)
+    r"\b(telefonnummer\w*|telefonnr|mobilnummer\w*|phone number|mobile number|e-?mail-?adresse\w*|e-?mail address|"
+    r"email|e-mail|cpr\w*|personnummer\w*|fødselsnummer\w*|privatadresse\w*|hjemmeadresse\w*|home address|"
+    r"privat adresse|fødselsdag\w*|birthday|løn(nen)?|salary|lønnen)\b", re.I)
 # The outcome of particular tenders, or statistics of them: who won, what it cost, how many
 # bodies got a sanction. Guidance and law never hold these.
 _OUTCOME = re.compile(

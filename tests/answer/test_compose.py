@@ -378,6 +378,16 @@ def test_an_english_name_of_a_danish_law_is_found_under_the_laws_own_name():
     assert out_of_scope(doffin, portal, aliases=glossary.aliases).reason == "named"
 
 
+def test_a_persons_contact_data_is_refused_in_its_definite_form_too():
+    # Danish and Norwegian put the article on the noun: "mobilnummeret hennes" asks for a
+    # person's number as much as "hennes mobilnummer" does, and no source holds it.
+    owners = ["lup.md\nLUP\nEjere\nLUP ejes af KS, NHO, Innovasjon Norge og Forskningsrådet."]
+    for question in ("Hvem er kontaktpersonen for LUP hos NHO, og hva er mobilnummeret hennes?",
+                     "Hvad er telefonnummeret til hans kontor?"):
+        assert out_of_scope(analyse(question, today=TODAY), owners).reason == "personal", question
+    assert out_of_scope(analyse("Hvem ejer LUP?", today=TODAY), owners).reason == ""
+
+
 # --- once through the real /chat API -----------------------------------------------------------
 
 
