@@ -206,6 +206,10 @@ _NOT_NAMES = {
     "how", "when", "which", "who", "why", "may", "can", "must", "should", "is", "are", "do", "does",
     "må", "kan", "skal", "er", "og", "and", "the", "a", "an", "in", "under", "if", "for", "of",
     "mr", "mrs", "dr",
+    # A text's divisions, capitalised in English before their number ("Part II", "Article 40",
+    # "Annex XIV"): common nouns, the number is the reference, and the Danish and Norwegian
+    # texts write them in lower case ("del II", "artikel 40").
+    "part", "chapter", "section", "article", "annex", "paragraph",
 } | set(MONTHS) | set(WEEKDAYS)
 
 

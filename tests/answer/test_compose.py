@@ -352,6 +352,9 @@ def test_units_keep_lists_rows_and_provision_labels():
 
 def test_hinge_terms_and_out_of_scope():
     assert "Aarhus Kommunes" in hinge_terms("Hvem vandt Aarhus Kommunes udbud?")
+    # A division of a text is named by its number: "Part II" is the regulation's "del II".
+    assert hinge_terms("Do we have to follow Part II of the regulation?") == ["II"]
+    assert hinge_terms("Which codes does Annex XIV list?") == ["XIV"]
     assert hinge_terms("Hvad er en rammeaftale?") == []
     assert hinge_terms("Hvilke EU-rammebestemmelser gælder?") == []
     query = analyse("Hvad koster en licens hos Mercell?", today=TODAY)
