@@ -16,12 +16,13 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What `ASSISTANT_EMBEDDINGS=auto` uses without an embedding endpoint, chosen by held-out
-# answer-level figures (`make eval`, 7 Dec 2026, README "Dev, held-out and blind"): e5 in process
-# retrieves better (corpus/ held-out Hit@5 0.911 vs 0.889, MRR@10 0.798 vs 0.758; real documents
-# 1.000 vs 0.875) but the answers built on it are worse (corpus/ held-out key facts 0.812 vs 0.854,
-# real documents 1.000 both; blind out-of-scope refused 0.556 vs 0.667 on corpus/, 0.778 vs 0.889 on
-# the real documents): the gate and composer are tuned on the built-in's scale. Its first ingest of
-# corpus/ also costs minutes of CPU (191 s user), against a `make run` target of 90 s.
+# answer-level figures (`make eval`, 8 Dec 2026, README "Dev, held-out and blind"). e5 in process
+# retrieves better (real documents held-out Hit@5 0.875 vs 0.781, MRR@10 0.798 vs 0.701) and, since
+# its gate reads support from its own unrelated-text similarity (calibration `dense_floor`), answers
+# about as well on the real documents (held-out key facts 0.610 both, blind 0.727 vs 0.682, false
+# abstain 0.049 vs 0.073, abstain 1.000 both); on the notes it answers worse (held-out key facts
+# 0.854 vs 0.875, blind out-of-scope refused 0.778 vs 0.889). Its first ingest of corpus/ also
+# costs minutes of CPU, against a `make run` target of 90 s. So the built-in stays the default.
 AUTO_OFFLINE_EMBEDDING: Literal["local", "e5"] = "local"
 
 
