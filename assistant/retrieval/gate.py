@@ -39,9 +39,10 @@ def coverage(question, index: Bm25Index, top: list[int], *, judged: bool = False
     if not question.terms or not top:
         return 0.0
     passage = set().union(*(index.passage_tokens(i) for i in top[:EVIDENCE_PASSAGES]))
-    countries = _countries(index, top) if judged else set()
+    side = _question_side(question, index)
+    countries = _countries(index, top) if judged and any(row[3] for row in side) else set()
     found = total = 0.0
-    for weight, forms, concept, country in _question_side(question, index):
+    for weight, forms, concept, country in side:
         total += weight
         if country and country in countries:
             # A word naming a country ("Norwegian", "dansk") is held by a passage of that
@@ -128,8 +129,9 @@ def _question_side(question, index: Bm25Index) -> tuple:
 
 
 def _countries(index: Bm25Index, top: list[int]) -> set[str]:
-    """The jurisdictions (DK, NO, EU) of the passages the evidence reads (`jurisdiction.of_passage`)."""
-    return {jurisdiction.of_passage(index.chunks[i].jurisdiction, index.chunks[i].language)
+    """The jurisdictions (DK, NO, EU) of the passages the evidence reads (`jurisdiction.of_passage`),
+    from the metadata in memory (`index.chunks[i]` would read each text back from disk)."""
+    return {jurisdiction.of_passage(index.meta(i).jurisdiction, index.meta(i).language)
             for i in top[:EVIDENCE_PASSAGES]} - {""}
 
 
@@ -151,7 +153,8 @@ def evidence(question, index: Bm25Index, top: list[int], dense: float | None, de
     (`_compound_held`). Words the corpus has never seen weigh extra: a
     question about something absent scores low. The dense similarity of the best passage
     is blended in, on the embedding's calibrated scale (`dense_floor`, what unrelated text
-    gets, counts as none, `dense_full` as full support); without one (`dense=None`: the endpoint is down) the lexical share decides.
+    gets, counts as none, `dense_full` as full support); without one (`dense=None`: the
+    endpoint is down) the lexical share decides.
     """
     lexical = coverage(question, index, top, judged=True)  # already halved when an amount is missing
     if dense is None:
